@@ -1,0 +1,57 @@
+// Backend selection shared by the CLI, the server and the browser build.
+// `auto` prefers WebGPU when an adapter answers, else WASM, and says why it chose what it chose.
+import type { ComputeBackend } from '../backend.js';
+
+export type BackendKind = 'auto' | 'reference' | 'wasm' | 'webgpu';
+export const BACKEND_KINDS: readonly BackendKind[] = ['auto', 'reference', 'wasm', 'webgpu'];
+
+export interface CreateBackendOptions {
+  /** Where `auto` reports its choice (default console.error, so stdout stays clean for --json). */
+  log?: (message: string) => void;
+  /** Worker threads for the wasm backend (default 1). */
+  threads?: number;
+  /** A GPU object (e.g. navigator.gpu) to use instead of discovering one. */
+  gpu?: GPU;
+}
+
+export async function createBackend(kind: BackendKind = 'auto', opts: CreateBackendOptions = {}): Promise<ComputeBackend> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  if (!BACKEND_KINDS.includes(kind)) {
+    throw new Error(`unknown backend '${kind}' (expected ${BACKEND_KINDS.join('|')})`);
+  }
+  if (kind === 'reference') {
+    const { createReferenceBackend } = await import('./reference/index.js');
+    return createReferenceBackend();
+  }
+  if (kind === 'wasm') return createWasm(opts);
+  if (kind === 'webgpu') {
+    const be = await createWebGPU(opts);
+    if (!be) throw new Error('webgpu: no GPU adapter answered (try --backend wasm, or install a Vulkan driver such as Mesa lavapipe)');
+    return be;
+  }
+  // auto
+  let reason: string;
+  try {
+    const be = await createWebGPU(opts);
+    if (be) {
+      log(`hemaclust: backend auto → webgpu (${be.info().device})`);
+      return be;
+    }
+    reason = 'no WebGPU adapter answered';
+  } catch (e) {
+    reason = `WebGPU failed: ${(e as Error).message}`;
+  }
+  const be = await createWasm(opts);
+  log(`hemaclust: backend auto → wasm (${be.info().device}); ${reason}`);
+  return be;
+}
+
+async function createWasm(opts: CreateBackendOptions): Promise<ComputeBackend> {
+  const { createWasmBackend } = await import('./wasm/index.js');
+  return createWasmBackend({ threads: opts.threads });
+}
+
+async function createWebGPU(opts: CreateBackendOptions): Promise<ComputeBackend | null> {
+  const { createWebGPUBackend } = await import('./webgpu/index.js');
+  return createWebGPUBackend({ gpu: opts.gpu });
+}

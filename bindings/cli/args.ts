@@ -1,0 +1,25 @@
+// Minimal option parsing on top of node:util parseArgs, turning its errors into UsageError.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './main.js';
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export function intOpt(name: string, v: string | undefined, def: number, min = 1): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min} (got '${v}')`);
+  return n;
+}
+
+export function numOpt(name: string, v: string | undefined, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${v}')`);
+  return n;
+}

@@ -1,0 +1,5 @@
+// The list of subcommands, in the order `hemaclust --help` shows them.
+import type { Command } from '../main.js';
+import { info } from './info.js';
+
+export const commands: Command[] = [info];
