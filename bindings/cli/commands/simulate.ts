@@ -1,0 +1,84 @@
+// `hemaclust simulate`: writes a cohort of simulated analyzer samples with reference values and
+// hidden per-cell truth (see bindings/simulate/cohort.ts for the layout).
+import { readdir } from 'node:fs/promises';
+import type { Command } from '../main.js';
+import { UsageError } from '../main.js';
+import { parse, intOpt } from '../args.js';
+import { simulateCohort } from '../../simulate/cohort.js';
+import { SPECIES, type Species } from '../../simulate/species.js';
+
+const usage =
+  'hemaclust simulate --out DIR [--species dog|cat] [--samples N] [--cells N] [--seed S] [--points T] [--format fcs|npy] [--force] [--json]';
+
+export const simulate: Command = {
+  name: 'simulate',
+  summary: 'write simulated RBC/PLT-channel samples (FCS or NPY) with reference values and truth',
+  usage: `${usage}
+
+  --out DIR        output directory (created; must be empty unless --force)
+  --species S      dog (default) or cat
+  --samples N      number of samples (default 10)
+  --cells N        events per sample (default 20000)
+  --seed S         integer seed; same seed, same files (default 1)
+  --points T       time samples per channel (default 32 → 4·T features)
+  --format F       fcs (FCS 3.1, default) or npy
+  --force          write into a non-empty directory
+  --json           print the summary as JSON`,
+  async run(argv) {
+    const { values } = parse(argv, {
+      out: { type: 'string' },
+      species: { type: 'string' },
+      samples: { type: 'string' },
+      cells: { type: 'string' },
+      seed: { type: 'string' },
+      points: { type: 'string' },
+      format: { type: 'string' },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
+    if (!values.out) throw new UsageError('--out DIR is required');
+    const species = values.species ?? 'dog';
+    if (!SPECIES.includes(species as Species)) throw new UsageError(`--species must be one of ${SPECIES.join(', ')} (got '${species}')`);
+    const format = values.format ?? 'fcs';
+    if (format !== 'fcs' && format !== 'npy') throw new UsageError(`--format must be fcs or npy (got '${format}')`);
+    const samples = intOpt('samples', values.samples, 10);
+    const cells = intOpt('cells', values.cells, 20000);
+    const points = intOpt('points', values.points, 32, 4);
+    if (points > 1024) throw new UsageError(`--points must be at most 1024 (got ${points})`);
+    const seed = values.seed === undefined ? 1 : Number(values.seed);
+    if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer (got '${values.seed}')`);
+    const existing = await readdir(values.out).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [];
+      throw new Error(`cannot use --out ${values.out}: ${e.message}`);
+    });
+    if (existing.length > 0 && !values.force) {
+      throw new UsageError(`--out ${values.out} is not empty (${existing.length} entries); pass --force to write into it`);
+    }
+
+    const showProgress = samples > 1;
+    const summary = await simulateCohort(values.out, {
+      species: species as Species, samples, cellsPerSample: cells, seed, format: format as 'fcs' | 'npy', points,
+      onProgress: showProgress
+        ? (done, total, file) => {
+            const line = `simulate: ${done}/${total} samples (${file})`;
+            if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+            else process.stderr.write(`${line}\n`);
+          }
+        : undefined,
+    });
+
+    if (values.json) {
+      console.log(JSON.stringify(summary, null, 2));
+      return 0;
+    }
+    const mean = (f: (s: (typeof summary.samples)[number]) => number) => summary.samples.reduce((a, s) => a + f(s), 0) / summary.samples.length;
+    console.log(
+      [
+        `wrote ${summary.samples.length} ${species} samples × ${cells} events (${summary.features} features, ${format}) to ${summary.dir} in ${summary.seconds.toFixed(1)} s`,
+        `  reference.csv  mean plt ${mean((s) => s.reference.pltPct).toFixed(1)}%  retic ${mean((s) => s.reference.reticPct).toFixed(1)}%  clump ${mean((s) => s.reference.clumpPct).toFixed(1)}%`,
+        `  truth/         per-event labels (.labels.npy), classes.json, shares.csv`,
+      ].join('\n'),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,24 @@
+// The backends the shared op harness (test/ops.test.ts) compares against the float64 reference.
+//
+// `create()` returns null when the backend cannot run here (no WebGPU adapter). Then the suite skips
+// it LOUDLY (console.warn) — unless `required` is true or process.env.CI === 'true', where a null is
+// a failure, never a skip.
+import type { ComputeBackend } from '../../bindings/backend.js';
+import { createReferenceBackend } from '../../bindings/backends/reference/index.js';
+
+export interface TargetBackend {
+  name: string;
+  create(): Promise<ComputeBackend | null>;
+  /** A null from create() fails the suite (otherwise it skips loudly, except under CI=true). */
+  required: boolean;
+}
+
+export const TARGET_BACKENDS: TargetBackend[] = [
+  // A fresh reference instance against the oracle instance: exercises the harness itself and checks
+  // that the reference is deterministic (its tolerance is 0: results must be bit-identical).
+  { name: 'reference', create: async () => createReferenceBackend(), required: true },
+
+];
+
+/** Whether a backend that could not be created must fail the run instead of being skipped. */
+export const mustRun = (b: TargetBackend): boolean => b.required || process.env.CI === 'true';

@@ -1,0 +1,509 @@
+// The table of op cases the shared harness runs on every backend (see run.ts, test/ops.test.ts):
+// one entry per op of OP_NAMES (test/ops.test.ts fails if one is missing), each with shape variants
+// at 1, 7, 13 and 1000 rows and sizes that are not multiples of any tile, an input builder over a
+// seeded Rng, the role of every tensor ('out' tensors are poisoned with NaN before the call so an
+// unwritten element fails; 'inout' ones start from identical random values in both backends), and
+// a tolerance per op and per backend.
+import type { Activation, ComputeBackend, DType, OpSet, Tensor } from '../../bindings/backend.js';
+import { ACTIVATIONS } from '../../bindings/backend.js';
+import type { Rng } from '../helpers/rng.js';
+
+export type Role = 'in' | 'out' | 'inout';
+
+export interface TensorDecl {
+  shape: number[];
+  dtype: DType;
+  role: Role;
+  /** Initial contents ('in' and 'inout'); 'out' tensors are poisoned instead. */
+  data?: Float64Array | Int32Array;
+}
+
+export interface Built {
+  tensors: Record<string, TensorDecl>;
+  call(be: ComputeBackend, t: Record<string, Tensor>): void;
+}
+
+export interface Variant {
+  label: string;
+  build(rng: Rng): Built;
+}
+
+/** Elementwise ops get ≤ 1e-5 relative norm, reductions and GEMM ≤ 1e-4 (DESIGN.md, testing). */
+export type ToleranceKind = 'elementwise' | 'reduction';
+
+export interface OpCase {
+  op: keyof OpSet;
+  kind: ToleranceKind;
+  /** Per-backend overrides of the relative-norm tolerance, keyed by backend name. */
+  tol?: Partial<Record<string, number>>;
+  variants: Variant[];
+}
+
+const DEFAULT_TOL: Record<ToleranceKind, Record<string, number>> = {
+  // The reference against a fresh reference instance runs the same float64 code: bit-identical.
+  elementwise: { reference: 0, default: 1e-5 },
+  reduction: { reference: 0, default: 1e-4 },
+};
+
+/** Relative-norm tolerance of `c` on backend `backend` (i32 outputs are always compared exactly). */
+export function toleranceFor(c: OpCase, backend: string): number {
+  return c.tol?.[backend] ?? DEFAULT_TOL[c.kind][backend] ?? DEFAULT_TOL[c.kind].default;
+}
+
+// ---- declaration helpers ------------------------------------------------------------------
+const inp = (shape: number[], data: Float64Array | Int32Array): TensorDecl =>
+  ({ shape, dtype: data instanceof Int32Array ? 'i32' : 'f32', role: 'in', data });
+const io = (shape: number[], data: Float64Array): TensorDecl => ({ shape, dtype: 'f32', role: 'inout', data });
+const out = (shape: number[], dtype: DType = 'f32'): TensorDecl => ({ shape, dtype, role: 'out' });
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** [rows, cols] for elementwise and row-wise ops: 1, 7, 13 and 1000 rows, odd column counts. */
+const ND: [number, number][] = [[1, 1], [7, 5], [13, 17], [1000, 12]];
+/** [N, D, K] for the clustering ops. */
+const NDK: [number, number, number][] = [[1, 1, 1], [7, 3, 2], [13, 10, 5], [1000, 10, 3]];
+
+const acc = [false, true];
+const nd = (n: number, d: number) => `${n}x${d}`;
+
+/** Outputs of an activation, so backward cases see realistic y (sigmoid in (0,1), |tanh| < 1, relu ≥ 0). */
+function activated(rng: Rng, n: number, act: Activation): Float64Array {
+  const x = rng.normals(n, 1.5);
+  return x.map((v) => (act === 'relu' ? Math.max(v, 0) : act === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : act === 'tanh' ? Math.tanh(v) : v));
+}
+
+function cross<A, B>(as: readonly A[], bs: readonly B[]): [A, B][] {
+  return as.flatMap((a) => bs.map((b): [A, B] => [a, b]));
+}
+
+// ---- the table -----------------------------------------------------------------------------
+export const OP_CASES: OpCase[] = [
+  // ---- elementwise / data movement ----
+  {
+    op: 'fill', kind: 'elementwise',
+    variants: [
+      ...ND.map(([n, d]) => ({
+        label: `f32 ${nd(n, d)}`,
+        build: (rng: Rng): Built => {
+          const value = rng.normal() * 10;
+          return { tensors: { out: out([n, d]) }, call: (be, t) => be.fill(t.out, value) };
+        },
+      })),
+      ...[1, 13, 1000].map((n) => ({
+        label: `i32 [${n}]`,
+        build: (rng: Rng): Built => {
+          const value = rng.int(2000) - 1000;
+          return { tensors: { out: out([n], 'i32') }, call: (be, t) => be.fill(t.out, value) };
+        },
+      })),
+    ],
+  },
+  {
+    op: 'axpby', kind: 'elementwise',
+    variants: cross(ND, [[1, 0], [-0.5, 0], [2, 1], [0.3, -1.7]] as const).map(([[n, d], [alpha, beta]]) => ({
+      label: `${nd(n, d)} alpha=${alpha} beta=${beta}`,
+      build: (rng: Rng): Built => ({
+        // beta = 0 must overwrite y even when it holds NaN: poison it.
+        tensors: { x: inp([n, d], rng.normals(n * d)), y: beta === 0 ? out([n, d]) : io([n, d], rng.normals(n * d)) },
+        call: (be, t) => be.axpby(t.x, t.y, alpha, beta),
+      }),
+    })),
+  },
+  {
+    op: 'gatherRows', kind: 'elementwise',
+    variants: [[1, 1, 1], [7, 5, 13], [13, 17, 7], [1000, 12, 257]].map(([n, d, b]) => ({
+      label: `src ${nd(n, d)} idx [${b}]`,
+      build: (rng: Rng): Built => ({
+        tensors: { src: inp([n, d], rng.normals(n * d)), idx: inp([b], rng.ints(b, n)), out: out([b, d]) },
+        call: (be, t) => be.gatherRows(t.src, t.idx, t.out),
+      }),
+    })),
+  },
+
+  // ---- dense layers ----
+  {
+    op: 'gemm', kind: 'reduction',
+    variants: cross(
+      [[1, 1, 1], [7, 13, 1], [13, 7, 65], [64, 65, 129], [65, 64, 7], [129, 1, 300], [300, 129, 64], [1, 300, 13]],
+      [[false, false], [true, false], [false, true], [true, true]] as const,
+    ).map(([[m, n, k], [transA, transB]], idx) => {
+      // Every shape meets all four (alpha, beta) pairs across its four transpose variants.
+      const [alpha, beta] = ([[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25]] as const)[(Math.floor(idx / 4) + idx) % 4];
+      return {
+        label: `M=${m} N=${n} K=${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta}`,
+        build: (rng: Rng): Built => {
+          const aShape = transA ? [k, m] : [m, k];
+          const bShape = transB ? [n, k] : [k, n];
+          return {
+            tensors: {
+              a: inp(aShape, rng.normals(m * k)),
+              b: inp(bShape, rng.normals(k * n)),
+              c: beta === 0 ? out([m, n]) : io([m, n], rng.normals(m * n)),
+            },
+            call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
+          };
+        },
+      };
+    }),
+  },
+  {
+    op: 'biasAct', kind: 'elementwise',
+    variants: [
+      ...cross(ND, ACTIVATIONS).map(([[n, d], act]) => ({
+        label: `${nd(n, d)} ${act}`,
+        build: (rng: Rng): Built => ({
+          tensors: { x: inp([n, d], rng.normals(n * d, 2)), bias: inp([d], rng.normals(d)), out: out([n, d]) },
+          call: (be, t) => be.biasAct(t.x, t.bias, act, t.out),
+        }),
+      })),
+      ...ACTIVATIONS.map((act) => ({
+        label: `in place 13x17 ${act}`,
+        build: (rng: Rng): Built => ({
+          tensors: { x: io([13, 17], rng.normals(13 * 17, 2)), bias: inp([17], rng.normals(17)) },
+          call: (be, t) => be.biasAct(t.x, t.bias, act, t.x),
+        }),
+      })),
+    ],
+  },
+  {
+    op: 'biasActBackward', kind: 'elementwise',
+    variants: [
+      ...cross(ND, ACTIVATIONS).map(([[n, d], act]) => ({
+        label: `${nd(n, d)} ${act}`,
+        build: (rng: Rng): Built => ({
+          tensors: { dy: inp([n, d], rng.normals(n * d)), y: inp([n, d], activated(rng, n * d, act)), dx: out([n, d]) },
+          call: (be, t) => be.biasActBackward(t.dy, t.y, act, t.dx),
+        }),
+      })),
+      ...ACTIVATIONS.map((act) => ({
+        label: `in place 7x5 ${act}`,
+        build: (rng: Rng): Built => ({
+          tensors: { dy: io([7, 5], rng.normals(35)), y: inp([7, 5], activated(rng, 35, act)) },
+          call: (be, t) => be.biasActBackward(t.dy, t.y, act, t.dy),
+        }),
+      })),
+    ],
+  },
+  {
+    op: 'colSum', kind: 'reduction',
+    variants: cross(ND, acc).map(([[n, d], accumulate]) => ({
+      label: `${nd(n, d)} accumulate=${accumulate}`,
+      build: (rng: Rng): Built => ({
+        tensors: { x: inp([n, d], rng.normals(n * d)), out: accumulate ? io([d], rng.normals(d)) : out([d]) },
+        call: (be, t) => be.colSum(t.x, t.out, { accumulate }),
+      }),
+    })),
+  },
+
+  // ---- reconstruction losses ----
+  {
+    op: 'mseLoss', kind: 'reduction',
+    variants: ND.map(([n, d]) => ({
+      label: nd(n, d),
+      build: (rng: Rng): Built => ({
+        tensors: { pred: inp([n, d], rng.normals(n * d)), target: inp([n, d], rng.normals(n * d)), loss: out([1]) },
+        call: (be, t) => be.mseLoss(t.pred, t.target, t.loss),
+      }),
+    })),
+  },
+  {
+    op: 'mseLossBackward', kind: 'elementwise',
+    variants: cross(ND, [undefined, 0.1]).map(([[n, d], scale]) => ({
+      label: `${nd(n, d)} scale=${scale}`,
+      build: (rng: Rng): Built => ({
+        tensors: { pred: inp([n, d], rng.normals(n * d)), target: inp([n, d], rng.normals(n * d)), dpred: out([n, d]) },
+        call: (be, t) => be.mseLossBackward(t.pred, t.target, t.dpred, scale),
+      }),
+    })),
+  },
+  {
+    op: 'bceLogitsLoss', kind: 'reduction',
+    variants: ND.map(([n, d]) => ({
+      label: nd(n, d),
+      build: (rng: Rng): Built => ({
+        // Logits up to ±40 exercise the stable softplus.
+        tensors: { logits: inp([n, d], rng.normals(n * d, 8)), target: inp([n, d], rng.uniforms(n * d)), loss: out([1]) },
+        call: (be, t) => be.bceLogitsLoss(t.logits, t.target, t.loss),
+      }),
+    })),
+  },
+  {
+    op: 'bceLogitsLossBackward', kind: 'elementwise',
+    variants: cross(ND, [undefined, 3]).map(([[n, d], scale]) => ({
+      label: `${nd(n, d)} scale=${scale}`,
+      build: (rng: Rng): Built => ({
+        tensors: { logits: inp([n, d], rng.normals(n * d, 8)), target: inp([n, d], rng.uniforms(n * d)), dlogits: out([n, d]) },
+        call: (be, t) => be.bceLogitsLossBackward(t.logits, t.target, t.dlogits, scale),
+      }),
+    })),
+  },
+
+  // ---- optimisers ----
+  {
+    op: 'adamUpdate', kind: 'elementwise',
+    variants: cross(ND, [{ step: 1 }, { step: 10, weightDecay: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6 }]).map(([[n, d], o]) => ({
+      label: `${nd(n, d)} ${JSON.stringify(o)}`,
+      build: (rng: Rng): Built => ({
+        tensors: {
+          param: io([n, d], rng.normals(n * d)), grad: inp([n, d], rng.normals(n * d)),
+          m: io([n, d], rng.normals(n * d, 0.1)), v: io([n, d], rng.uniforms(n * d, 0, 0.1)),
+        },
+        call: (be, t) => be.adamUpdate(t.param, t.grad, t.m, t.v, { lr: 1e-3, ...o }),
+      }),
+    })),
+  },
+  {
+    op: 'sgdUpdate', kind: 'elementwise',
+    variants: cross(ND, [undefined, 0.5]).map(([[n, d], momentum]) => ({
+      label: `${nd(n, d)} momentum=${momentum}`,
+      build: (rng: Rng): Built => ({
+        tensors: { param: io([n, d], rng.normals(n * d)), grad: inp([n, d], rng.normals(n * d)), vel: io([n, d], rng.normals(n * d)) },
+        call: (be, t) => be.sgdUpdate(t.param, t.grad, t.vel, { lr: 0.01, momentum }),
+      }),
+    })),
+  },
+
+  // ---- DEC / IDEC ----
+  {
+    op: 'softAssign', kind: 'reduction',
+    variants: cross(NDK, [1, 2.5]).map(([[n, d, k], alpha]) => ({
+      label: `N=${n} D=${d} K=${k} alpha=${alpha}`,
+      build: (rng: Rng): Built => ({
+        tensors: { z: inp([n, d], rng.normals(n * d, 2)), mu: inp([k, d], rng.normals(k * d, 2)), q: out([n, k]) },
+        call: (be, t) => be.softAssign(t.z, t.mu, t.q, alpha),
+      }),
+    })),
+  },
+  {
+    op: 'targetDistribution', kind: 'reduction',
+    variants: NDK.map(([n, , k]) => ({
+      label: `N=${n} K=${k}`,
+      build: (rng: Rng): Built => ({
+        // f is the column sum over the WHOLE data set: larger than this chunk's column sums.
+        tensors: { q: inp([n, k], rng.simplexRows(n, k)), f: inp([k], rng.uniforms(k, 1, 50)), p: out([n, k]) },
+        call: (be, t) => be.targetDistribution(t.q, t.f, t.p),
+      }),
+    })),
+  },
+  {
+    op: 'klDivLoss', kind: 'reduction',
+    variants: NDK.map(([n, , k]) => ({
+      label: `N=${n} K=${k} (some p = 0)`,
+      build: (rng: Rng): Built => {
+        const p = rng.simplexRows(n, k, 2);
+        for (let i = 0; i < p.length; i += 3) p[i] = 0; // 0·log 0 terms must count 0
+        return {
+          tensors: { p: inp([n, k], p), q: inp([n, k], rng.simplexRows(n, k)), loss: out([1]) },
+          call: (be, t) => be.klDivLoss(t.p, t.q, t.loss),
+        };
+      },
+    })),
+  },
+  {
+    op: 'softAssignBackward', kind: 'reduction',
+    variants: cross(NDK, [[1, undefined, false], [2.5, 0.1, true]] as const).map(([[n, d, k], [alpha, scale, accumulate]]) => ({
+      label: `N=${n} D=${d} K=${k} alpha=${alpha} scale=${scale} accumulate=${accumulate}`,
+      build: (rng: Rng): Built => ({
+        tensors: {
+          z: inp([n, d], rng.normals(n * d, 2)), mu: inp([k, d], rng.normals(k * d, 2)),
+          p: inp([n, k], rng.simplexRows(n, k, 2)), q: inp([n, k], rng.simplexRows(n, k)),
+          dz: accumulate ? io([n, d], rng.normals(n * d)) : out([n, d]),
+          dmu: accumulate ? io([k, d], rng.normals(k * d)) : out([k, d]),
+        },
+        call: (be, t) => be.softAssignBackward(t.z, t.mu, t.p, t.q, alpha, t.dz, t.dmu, scale, { accumulate }),
+      }),
+    })),
+  },
+
+  // ---- VaDE ----
+  {
+    op: 'philoxNormal', kind: 'elementwise',
+    variants: [[1], [7], [13, 5], [1000, 10]].map((shape) => ({
+      label: `[${shape}]`,
+      build: (rng: Rng): Built => {
+        const seed = rng.u32(), stream = rng.u32();
+        // Half the variants start just below 2^32 so the counter wraps inside the tensor.
+        const offset = rng.int(2) ? rng.u32() : 4294967295 - rng.int(size(shape));
+        return { tensors: { out: out(shape) }, call: (be, t) => be.philoxNormal(t.out, seed, stream, offset) };
+      },
+    })),
+  },
+  {
+    op: 'reparameterize', kind: 'elementwise',
+    variants: ND.map(([n, d]) => ({
+      label: nd(n, d),
+      build: (rng: Rng): Built => ({
+        tensors: {
+          mu: inp([n, d], rng.normals(n * d)), logVar: inp([n, d], rng.normals(n * d)),
+          eps: inp([n, d], rng.normals(n * d)), z: out([n, d]),
+        },
+        call: (be, t) => be.reparameterize(t.mu, t.logVar, t.eps, t.z),
+      }),
+    })),
+  },
+  {
+    op: 'reparameterizeBackward', kind: 'elementwise',
+    variants: cross(ND, acc).map(([[n, d], accumulate]) => ({
+      label: `${nd(n, d)} accumulate=${accumulate}`,
+      build: (rng: Rng): Built => ({
+        tensors: {
+          dz: inp([n, d], rng.normals(n * d)), logVar: inp([n, d], rng.normals(n * d)), eps: inp([n, d], rng.normals(n * d)),
+          dmu: accumulate ? io([n, d], rng.normals(n * d)) : out([n, d]),
+          dlogVar: accumulate ? io([n, d], rng.normals(n * d)) : out([n, d]),
+        },
+        call: (be, t) => be.reparameterizeBackward(t.dz, t.logVar, t.eps, t.dmu, t.dlogVar, { accumulate }),
+      }),
+    })),
+  },
+  {
+    op: 'gmmLogResp', kind: 'reduction',
+    variants: NDK.map(([n, d, k]) => ({
+      label: `N=${n} D=${d} K=${k}`,
+      build: (rng: Rng): Built => ({
+        tensors: {
+          z: inp([n, d], rng.normals(n * d, 2)), piLogits: inp([k], rng.normals(k)),
+          muC: inp([k, d], rng.normals(k * d, 2)), logVarC: inp([k, d], rng.uniforms(k * d, -1, 1)), logResp: out([n, k]),
+        },
+        call: (be, t) => be.gmmLogResp(t.z, t.piLogits, t.muC, t.logVarC, t.logResp),
+      }),
+    })),
+  },
+  {
+    op: 'vadeKlLoss', kind: 'reduction',
+    variants: cross(NDK, [false, true]).map(([[n, d, k], zeros]) => ({
+      label: `N=${n} D=${d} K=${k}${zeros ? ' (some gamma = 0)' : ''}`,
+      build: (rng: Rng): Built => {
+        const gamma = rng.simplexRows(n, k, 2);
+        if (zeros && k > 1) for (let i = 0; i < n; i++) gamma[i * k + (i % k)] = 0;
+        return {
+          tensors: {
+            muEnc: inp([n, d], rng.normals(n * d)), logVarEnc: inp([n, d], rng.uniforms(n * d, -2, 1)),
+            gamma: inp([n, k], gamma), piLogits: inp([k], rng.normals(k)),
+            muC: inp([k, d], rng.normals(k * d)), logVarC: inp([k, d], rng.uniforms(k * d, -1, 1)), loss: out([1]),
+          },
+          call: (be, t) => be.vadeKlLoss(t.muEnc, t.logVarEnc, t.gamma, t.piLogits, t.muC, t.logVarC, t.loss),
+        };
+      },
+    })),
+  },
+  {
+    op: 'vadeKlLossBackward', kind: 'reduction',
+    variants: cross(NDK, [[undefined, false], [0.5, true]] as const).map(([[n, d, k], [scale, accumulate]]) => ({
+      label: `N=${n} D=${d} K=${k} scale=${scale} accumulate=${accumulate}`,
+      build: (rng: Rng): Built => {
+        const g = (shape: number[]) => (accumulate ? io(shape, rng.normals(size(shape))) : out(shape));
+        return {
+          tensors: {
+            muEnc: inp([n, d], rng.normals(n * d)), logVarEnc: inp([n, d], rng.uniforms(n * d, -2, 1)),
+            gamma: inp([n, k], rng.simplexRows(n, k, 2)), piLogits: inp([k], rng.normals(k)),
+            muC: inp([k, d], rng.normals(k * d)), logVarC: inp([k, d], rng.uniforms(k * d, -1, 1)),
+            dMuEnc: g([n, d]), dLogVarEnc: g([n, d]), dPiLogits: g([k]), dMuC: g([k, d]), dLogVarC: g([k, d]),
+          },
+          call: (be, t) => be.vadeKlLossBackward(t.muEnc, t.logVarEnc, t.gamma, t.piLogits, t.muC, t.logVarC,
+            t.dMuEnc, t.dLogVarEnc, t.dPiLogits, t.dMuC, t.dLogVarC, scale, { accumulate }),
+        };
+      },
+    })),
+  },
+
+  // ---- k-means, classification helpers ----
+  {
+    op: 'kmeansAssign', kind: 'reduction',
+    variants: NDK.map(([n, d, k]) => ({
+      label: `N=${n} D=${d} K=${k} (well-separated, no near-ties)`,
+      build: (rng: Rng): Built => {
+        // Centroids on a spaced grid along every axis (≥ 10 apart), points within ~1 of one of them:
+        // the nearest centroid is never within f32 rounding of the second nearest.
+        const centroids = new Float64Array(k * d);
+        for (let j = 0; j < k; j++) for (let t = 0; t < d; t++) centroids[j * d + t] = 10 * j + rng.range(-1, 1);
+        const x = new Float64Array(n * d);
+        for (let i = 0; i < n; i++) {
+          const j = rng.int(k);
+          for (let t = 0; t < d; t++) x[i * d + t] = centroids[j * d + t] + rng.range(-1.5, 1.5);
+        }
+        return {
+          tensors: { x: inp([n, d], x), centroids: inp([k, d], centroids), labels: out([n], 'i32'), minDist: out([n]) },
+          call: (be, t) => be.kmeansAssign(t.x, t.centroids, t.labels, t.minDist),
+        };
+      },
+    })),
+  },
+  {
+    op: 'kmeansUpdate', kind: 'reduction',
+    variants: cross(NDK, acc).map(([[n, d, k], accumulate]) => ({
+      label: `N=${n} D=${d} K=${k + 1} accumulate=${accumulate}`,
+      build: (rng: Rng): Built => {
+        const kk = k + 1; // the last cluster may stay empty: its sums/counts must still be written
+        return {
+          tensors: {
+            x: inp([n, d], rng.normals(n * d)), labels: inp([n], rng.ints(n, k)),
+            sums: accumulate ? io([kk, d], rng.normals(kk * d)) : out([kk, d]),
+            counts: accumulate ? io([kk], Float64Array.from({ length: kk }, () => rng.int(50))) : out([kk]),
+          },
+          call: (be, t) => be.kmeansUpdate(t.x, t.labels, t.sums, t.counts, { accumulate }),
+        };
+      },
+    })),
+  },
+  {
+    op: 'argmax', kind: 'elementwise',
+    variants: [[1, 1], [7, 3], [13, 17], [1000, 10]].map(([n, k]) => ({
+      label: `N=${n} K=${k} (unique max per row)`,
+      build: (rng: Rng): Built => {
+        const x = rng.normals(n * k);
+        for (let i = 0; i < n; i++) x[i * k + rng.int(k)] = 10 + rng.uniform(); // > every other entry by far
+        return { tensors: { x: inp([n, k], x), out: out([n], 'i32') }, call: (be, t) => be.argmax(t.x, t.out) };
+      },
+    })),
+  },
+  {
+    op: 'softmax', kind: 'reduction',
+    variants: [
+      ...ND.map(([n, k]) => ({
+        label: `N=${n} K=${k}`,
+        build: (rng: Rng): Built => ({
+          // Spread 30 puts logits far beyond exp's f32 range: only a max-subtracted softmax survives.
+          tensors: { x: inp([n, k], rng.normals(n * k, 30)), out: out([n, k]) },
+          call: (be, t) => be.softmax(t.x, t.out),
+        }),
+      })),
+      {
+        label: 'in place 13x5',
+        build: (rng: Rng): Built => ({ tensors: { x: io([13, 5], rng.normals(65, 3)) }, call: (be, t) => be.softmax(t.x, t.x) }),
+      },
+    ],
+  },
+  {
+    op: 'softmaxBackward', kind: 'reduction',
+    variants: ND.map(([n, k]) => ({
+      label: `N=${n} K=${k}`,
+      build: (rng: Rng): Built => ({
+        tensors: { y: inp([n, k], rng.simplexRows(n, k)), dy: inp([n, k], rng.normals(n * k)), dx: out([n, k]) },
+        call: (be, t) => be.softmaxBackward(t.y, t.dy, t.dx),
+      }),
+    })),
+  },
+  {
+    op: 'proportionXentLoss', kind: 'reduction',
+    variants: cross([[1, 1], [7, 3], [13, 5], [1000, 3]], [false, true]).map(([[s, k], zeros]) => ({
+      label: `S=${s} K=${k}${zeros ? ' (some p = 0, clamped)' : ''}`,
+      build: (rng: Rng): Built => {
+        const pred = rng.simplexRows(s, k);
+        if (zeros) for (let i = 0; i < pred.length; i += 4) pred[i] = 0;
+        return {
+          tensors: { pred: inp([s, k], pred), target: inp([s, k], rng.simplexRows(s, k)), loss: out([1]) },
+          call: (be, t) => be.proportionXentLoss(t.pred, t.target, t.loss),
+        };
+      },
+    })),
+  },
+  {
+    op: 'proportionXentLossBackward', kind: 'elementwise',
+    variants: cross([[1, 1], [7, 3], [13, 5], [1000, 3]], [undefined, 0.25]).map(([[s, k], scale]) => ({
+      label: `S=${s} K=${k} scale=${scale}`,
+      build: (rng: Rng): Built => ({
+        tensors: { pred: inp([s, k], rng.simplexRows(s, k)), target: inp([s, k], rng.simplexRows(s, k)), dpred: out([s, k]) },
+        call: (be, t) => be.proportionXentLossBackward(t.pred, t.target, t.dpred, scale),
+      }),
+    })),
+  },
+];
