@@ -64,6 +64,11 @@ export function checkShape(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Ownership/liveness check for memory operations that take any dtype (download, dispose). */
+export function checkTensor(op: string, be: Backend, t: Tensor) {
+  own(op, be, { t }, { t: t?.dtype });
+}
+
 export function checkUpload(be: Backend, t: Tensor, data: ArrayLike<number>) {
   own('upload', be, { t }, { t: t.dtype });
   if (data.length !== t.size) throw new ShapeError(`upload: data has ${data.length} elements, tensor [${t.shape.join(',')}] has ${t.size}`);
@@ -76,6 +81,7 @@ export const checks = {
   fill(be: Backend, out: Tensor, value: number) {
     own('fill', be, { out }, { out: out.dtype });
     finite('fill', 'value', value);
+    if (out.dtype === 'i32' && !Number.isInteger(value)) throw new ShapeError(`fill: an i32 tensor needs an integer value (got ${value})`);
   },
   axpby(be: Backend, x: Tensor, y: Tensor, alpha: number, beta: number) {
     const a = { x, y };
@@ -131,10 +137,15 @@ export const checks = {
     if (outIsScalar) dim(op, args, out.size === 1, 'loss must have exactly 1 element');
     else same(op, args, ['pred', 'out']);
   },
-  optimizer(op: string, be: Backend, ts: Record<string, Tensor>, lr: number) {
+  optimizer(op: string, be: Backend, ts: Record<string, Tensor>, lr: number, step?: number) {
     own(op, be, ts);
     same(op, ts, Object.keys(ts));
     finite(op, 'lr', lr);
+    if (step !== undefined && !(Number.isInteger(step) && step >= 1)) throw new ShapeError(`${op}: step must be an integer ≥ 1 (got ${step})`);
+  },
+  /** Optional gradient scale factors must be finite. */
+  scale(op: string, scale: number | undefined) {
+    finite(op, 'scale', scale);
   },
   softAssign(be: Backend, z: Tensor, mu: Tensor, q: Tensor, alpha: number) {
     const args = { z, mu, q };

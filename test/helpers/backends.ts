@@ -18,6 +18,10 @@ export const TARGET_BACKENDS: TargetBackend[] = [
   // that the reference is deterministic (its tolerance is 0: results must be bit-identical).
   { name: 'reference', create: async () => createReferenceBackend(), required: true },
 
+
+  // webgpu: the webgpu helper adds its entry HERE; its create() returns null when no adapter answers
+  // (required: false, so it skips loudly outside CI and fails under CI=true).
+  { name: 'webgpu', create: async () => (await import('../../bindings/backends/webgpu/index.js')).createWebGPUBackend(), required: false },
 ];
 
 /** Whether a backend that could not be created must fail the run instead of being skipped. */

@@ -1,0 +1,96 @@
+// elementwise.wgsl — data movement and per-element layers: fill, axpby, gatherRows, biasAct,
+// biasActBackward. One thread per element, 256 per workgroup; `n` is the element count of the chunk.
+// Variants (compile-time const ACT for the activation kernels): 0 identity, 1 relu, 2 sigmoid, 3 tanh.
+
+struct FillParams { n: u32, bits: u32 }
+@group(0) @binding(0) var<uniform> pFill: FillParams;
+@group(0) @binding(1) var<storage, read_write> fillOut: array<u32>;
+
+// out[i] = value, written as raw bits so one kernel serves f32 and i32 tensors.
+@compute @workgroup_size(256)
+fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e < pFill.n) { fillOut[e] = pFill.bits; }
+}
+
+struct AxpbyParams { n: u32, alpha: f32, beta: f32 }
+@group(0) @binding(0) var<uniform> pAxpby: AxpbyParams;
+@group(0) @binding(1) var<storage, read> axX: array<f32>;
+@group(0) @binding(2) var<storage, read_write> axY: array<f32>;
+
+// y = alpha*x + beta*y; beta = 0 overwrites y without reading it (NaN in y must not leak).
+@compute @workgroup_size(256)
+fn axpby(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e >= pAxpby.n) { return; }
+  var v = pAxpby.alpha * axX[e];
+  if (pAxpby.beta != 0.0) { v = v + pAxpby.beta * axY[e]; }
+  axY[e] = v;
+}
+
+struct GatherParams { n: u32, d: u32, srcRow0: u32, srcRows: u32, srcTotal: u32 }
+@group(0) @binding(0) var<uniform> pGather: GatherParams;
+@group(0) @binding(1) var<storage, read> gSrc: array<f32>;
+@group(0) @binding(2) var<storage, read> gIdx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> gOut: array<f32>;
+
+// out[r,:] = src[idx[r],:] for the rows of src bound in this dispatch (src may be bound in
+// row chunks: rows whose index falls outside [srcRow0, srcRow0+srcRows) are left to another
+// dispatch). Indices outside 0..N-1 (not checkable on the GPU) are clamped into range.
+@compute @workgroup_size(256)
+fn gatherRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e >= pGather.n) { return; }
+  let r = e / pGather.d;
+  let c = e % pGather.d;
+  let s = u32(clamp(gIdx[r], 0, i32(pGather.srcTotal) - 1));
+  if (s < pGather.srcRow0 || s >= pGather.srcRow0 + pGather.srcRows) { return; }
+  gOut[e] = gSrc[(s - pGather.srcRow0) * pGather.d + c];
+}
+
+fn activate(v: f32) -> f32 {
+  if (ACT == 1u) { return max(v, 0.0); }
+  if (ACT == 2u) { return sigmoid(v); }
+  if (ACT == 3u) {
+    // tanh through the builtin only where it is well conditioned; it saturates to ±1 in f32 by |v| = 10.
+    if (abs(v) >= 10.0) { return sign(v); }
+    return tanh(v);
+  }
+  return v;
+}
+
+// Derivative expressed through the activation's output y.
+fn activateGrad(y: f32) -> f32 {
+  if (ACT == 1u) { return select(0.0, 1.0, y > 0.0); }
+  if (ACT == 2u) { return y * (1.0 - y); }
+  if (ACT == 3u) { return 1.0 - y * y; }
+  return 1.0;
+}
+
+struct BiasActParams { n: u32, d: u32 }
+@group(0) @binding(0) var<uniform> pBias: BiasActParams;
+@group(0) @binding(1) var<storage, read> baX: array<f32>;
+@group(0) @binding(2) var<storage, read> baBias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> baOut: array<f32>;
+
+// out = act(x + bias) row-wise; x [rows, d], bias [d].
+@compute @workgroup_size(256)
+fn biasAct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e >= pBias.n) { return; }
+  baOut[e] = activate(baX[e] + baBias[e % pBias.d]);
+}
+
+struct BiasActBwdParams { n: u32 }
+@group(0) @binding(0) var<uniform> pBab: BiasActBwdParams;
+@group(0) @binding(1) var<storage, read> babDy: array<f32>;
+@group(0) @binding(2) var<storage, read> babY: array<f32>;
+@group(0) @binding(3) var<storage, read_write> babDx: array<f32>;
+
+// dx = dy * act'(.) written through y = act(.).
+@compute @workgroup_size(256)
+fn biasActBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e >= pBab.n) { return; }
+  babDx[e] = babDy[e] * activateGrad(babY[e]);
+}
