@@ -18,6 +18,8 @@ export const TARGET_BACKENDS: TargetBackend[] = [
   // that the reference is deterministic (its tolerance is 0: results must be bit-identical).
   { name: 'reference', create: async () => createReferenceBackend(), required: true },
 
+  // wasm: the build the engine picks (relaxed-simd on Node 22+/Chromium, baseline SIMD128 on Node 20).
+  { name: 'wasm', create: async () => (await import('../../bindings/backends/wasm/index.js')).createWasmBackend(), required: true },
 
   // webgpu: the webgpu helper adds its entry HERE; its create() returns null when no adapter answers
   // (required: false, so it skips loudly outside CI and fails under CI=true).

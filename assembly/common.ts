@@ -1,0 +1,61 @@
+// Helpers shared by every kernel family. Kernels work on raw pointers into the imported shared
+// linear memory (no managed AssemblyScript objects: the runtime is `stub`), so any worker thread that
+// instantiates the same module over the same memory can run a kernel on a slice of the rows.
+
+/** a*b + c on four f32 lanes. The relaxed build fuses it (f32x4.relaxed_madd → one FMA on x86 with
+ *  FMA3/ARM), the baseline build multiplies then adds. Results differ in the last bit, so relaxed
+ *  output is never compared bit-exactly. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** Sum of the four lanes, in f64 (callers fold it into an f64 total). */
+// @ts-ignore: decorator
+@inline export function hsum64(v: v128): f64 {
+  return (<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1))
+    + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
+}
+
+/** Sum of the four lanes in f32. */
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Squared Euclidean distance of two f32 rows of length d (SIMD body, scalar tail). */
+export function sqDist(x: usize, y: usize, d: i32): f32 {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= d; j += 8) {
+    const o = <usize>j << 2;
+    const d0 = f32x4.sub(v128.load(x + o), v128.load(y + o));
+    const d1 = f32x4.sub(v128.load(x + o, 16), v128.load(y + o, 16));
+    acc0 = madd(d0, d0, acc0);
+    acc1 = madd(d1, d1, acc1);
+  }
+  for (; j + 4 <= d; j += 4) {
+    const o = <usize>j << 2;
+    const d0 = f32x4.sub(v128.load(x + o), v128.load(y + o));
+    acc0 = madd(d0, d0, acc0);
+  }
+  let s = hsum(f32x4.add(acc0, acc1));
+  for (; j < d; j++) {
+    const o = <usize>j << 2;
+    const t = load<f32>(x + o) - load<f32>(y + o);
+    s += t * t;
+  }
+  return s;
+}
+
+/** Where the JS-side allocator may start handing out memory (after static data). */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** Which build this is: 1 = relaxed-simd, 0 = baseline SIMD128. */
+export function isRelaxed(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

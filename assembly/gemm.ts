@@ -1,0 +1,234 @@
+// gemm: C = alpha*op(A)*op(B) + beta*C, f32, row-major. op(A) [M,K], op(B) [K,N], C [M,N].
+//
+// Structure (Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication", ACM TOMS 2008;
+// the BLIS loop nest of Van Zee & van de Geijn 2015):
+//   for jc in N by NC:                 B block  KC×NC  packed once (lives in L2)
+//     for pc in K by KC:
+//       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide column panels (zero padded)
+//       for ic in [m0,m1) by MC:       A block  MC×KC  packed (L2), MR-tall row panels
+//         for jr over B panels:        one KC×NR micro-panel of B stays in L1
+//           for ir over A panels:      microkernel MR×NR: kc rank-1 updates in v128 registers
+// All four transpose combinations are handled by the two packing routines, so the microkernel
+// only ever sees unit-stride packed panels. alpha/beta are applied when a tile is written back:
+// the first K block does C = alpha*acc + beta*C (beta = 0 never reads C, so NaN in C is ignored),
+// later K blocks add alpha*acc.
+// The row range [m0, m1) lets a worker thread compute a horizontal slice of C with its own
+// scratch panels over the same shared memory.
+//
+// Kernel variants (selected by the build, both checked against the reference by the op tests):
+//   1. baseline SIMD128: 4×8 microkernel, f32x4.mul + f32x4.add (8 accumulators)
+//   2. relaxed-simd:     the same with f32x4.relaxed_madd (FMA where the CPU has it)
+import { madd } from './common';
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 512;
+
+/** Bytes of scratch one gemm call (or one thread) needs for the packed A block (+ an edge tile). */
+export function gemmPackABytes(): i32 {
+  return MC * KC * 4 + MR * NR * 4;
+}
+/** Bytes of scratch for the packed B block. */
+export function gemmPackBBytes(): i32 {
+  return KC * NC * 4;
+}
+
+/** Pack op(A)[i0:i0+mc, p0:p0+kc] into ceil(mc/MR) panels of kc×MR (k-major), rows past mc zeroed. */
+function packA(a: usize, lda: i32, transA: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: usize): void {
+  for (let ip = 0; ip < mc; ip += MR) {
+    const rows = min(MR, mc - ip);
+    const panel = dst + (<usize>(ip * kc) << 2);
+    if (transA) {
+      // op(A)[i][k] = A[k][i]: MR consecutive floats per k.
+      const src = a + (<usize>(p0 * lda + i0 + ip) << 2);
+      if (rows == MR) {
+        for (let kk = 0; kk < kc; kk++) {
+          v128.store(panel + (<usize>kk << 4), v128.load(src + (<usize>(kk * lda) << 2)));
+        }
+      } else {
+        for (let kk = 0; kk < kc; kk++) {
+          const s = src + (<usize>(kk * lda) << 2);
+          const d = panel + (<usize>kk << 4);
+          for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + (<usize>r << 2)) : 0);
+        }
+      }
+    } else {
+      // op(A)[i][k] = A[i][k]: rows are contiguous in k; transpose 4×4 blocks through registers.
+      const src = a + (<usize>((i0 + ip) * lda + p0) << 2);
+      const ld = <usize>lda << 2;
+      if (rows == MR) {
+        let kk = 0;
+        for (; kk + 4 <= kc; kk += 4) {
+          const s = src + (<usize>kk << 2);
+          const r0 = v128.load(s);
+          const r1 = v128.load(s + ld);
+          const r2 = v128.load(s + 2 * ld);
+          const r3 = v128.load(s + 3 * ld);
+          // 4×4 transpose: t0 = (r0[0] r1[0] r0[1] r1[1]) ...
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = panel + (<usize>kk << 4);
+          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        }
+        for (; kk < kc; kk++) {
+          const s = src + (<usize>kk << 2);
+          const d = panel + (<usize>kk << 4);
+          store<f32>(d, load<f32>(s));
+          store<f32>(d, load<f32>(s + ld), 4);
+          store<f32>(d, load<f32>(s + 2 * ld), 8);
+          store<f32>(d, load<f32>(s + 3 * ld), 12);
+        }
+      } else {
+        for (let kk = 0; kk < kc; kk++) {
+          const s = src + (<usize>kk << 2);
+          const d = panel + (<usize>kk << 4);
+          for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * ld) : 0);
+        }
+      }
+    }
+  }
+}
+
+/** Pack op(B)[p0:p0+kc, j0:j0+nc] into ceil(nc/NR) panels of kc×NR (k-major), columns past nc zeroed. */
+function packB(b: usize, ldb: i32, transB: i32, p0: i32, j0: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    const panel = dst + (<usize>(jp * kc) << 2);
+    if (!transB) {
+      // op(B)[k][j] = B[k][j]: NR consecutive floats per k.
+      const src = b + (<usize>(p0 * ldb + j0 + jp) << 2);
+      const ld = <usize>ldb << 2;
+      if (cols == NR) {
+        for (let kk = 0; kk < kc; kk++) {
+          const s = src + <usize>kk * ld;
+          const d = panel + (<usize>kk << 5);
+          v128.store(d, v128.load(s));
+          v128.store(d, v128.load(s, 16), 16);
+        }
+      } else {
+        for (let kk = 0; kk < kc; kk++) {
+          const s = src + <usize>kk * ld;
+          const d = panel + (<usize>kk << 5);
+          for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < cols ? load<f32>(s + (<usize>c << 2)) : 0);
+        }
+      }
+    } else {
+      // op(B)[k][j] = B[j][k]: each of the NR columns is a contiguous row of B.
+      const src = b + (<usize>((j0 + jp) * ldb + p0) << 2);
+      const ld = <usize>ldb << 2;
+      for (let c = 0; c < NR; c++) {
+        const d = panel + (<usize>c << 2);
+        if (c < cols) {
+          const s = src + <usize>c * ld;
+          for (let kk = 0; kk < kc; kk++) store<f32>(d + (<usize>kk << 5), load<f32>(s + (<usize>kk << 2)));
+        } else {
+          for (let kk = 0; kk < kc; kk++) store<f32>(d + (<usize>kk << 5), 0);
+        }
+      }
+    }
+  }
+}
+
+/** Write one accumulator row (8 floats) back: mode 0: C = alpha*acc; 1: C = alpha*acc + beta*C;
+ *  2: C += alpha*acc. */
+// @ts-ignore: decorator
+@inline function writeRow(c: usize, x0: v128, x1: v128, va: v128, vb: v128, mode: i32): void {
+  if (mode == 0) {
+    v128.store(c, f32x4.mul(x0, va));
+    v128.store(c, f32x4.mul(x1, va), 16);
+  } else if (mode == 1) {
+    v128.store(c, madd(v128.load(c), vb, f32x4.mul(x0, va)));
+    v128.store(c, madd(v128.load(c, 16), vb, f32x4.mul(x1, va)), 16);
+  } else {
+    v128.store(c, madd(x0, va, v128.load(c)));
+    v128.store(c, madd(x1, va, v128.load(c, 16)), 16);
+  }
+}
+
+/** MR×NR microkernel: acc = Σ_k pa[k,:]ᵀ pb[k,:] over kc steps, then written to c (row stride ldc
+ *  bytes) with the write mode of writeRow. */
+function micro4x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, alpha: f32, beta: f32, mode: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = pa + (<usize>kc << 4);
+  while (pa < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const a0 = v128.load32_splat(pa);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(pa, 4);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(pa, 8);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(pa, 12);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    pa += 16;
+    pb += 32;
+  }
+  const va = f32x4.splat(alpha);
+  const vb = f32x4.splat(beta);
+  writeRow(c, c00, c01, va, vb, mode);
+  writeRow(c + ldc, c10, c11, va, vb, mode);
+  writeRow(c + 2 * ldc, c20, c21, va, vb, mode);
+  writeRow(c + 3 * ldc, c30, c31, va, vb, mode);
+}
+
+export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
+  alpha: f32, beta: f32, packABuf: usize, packBBuf: usize, m0: i32, m1: i32): void {
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  const ldcB = <usize>n << 2;
+  const tile = packABuf + (<usize>(MC * KC) << 2); // MR×NR edge tile
+  const tileLd: usize = <usize>NR << 2;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const mode = pc > 0 ? 2 : beta == 0 ? 0 : 1;
+      packB(b, ldb, transB, pc, jc, kc, nc, packBBuf);
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = min(MC, m1 - ic);
+        packA(a, lda, transA, ic, pc, mc, kc, packABuf);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const pb = packBBuf + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const pa = packABuf + (<usize>(ir * kc) << 2);
+            const cp = c + <usize>(ic + ir) * ldcB + (<usize>(jc + jr) << 2);
+            if (rows == MR && cols == NR) {
+              micro4x8(pa, pb, kc, cp, ldcB, alpha, beta, mode);
+            } else {
+              // Ragged edge: full tile into scratch, then only the valid part goes to C.
+              micro4x8(pa, pb, kc, tile, tileLd, 1, 0, 0);
+              for (let r = 0; r < rows; r++) {
+                const crow = cp + <usize>r * ldcB;
+                const trow = tile + <usize>r * tileLd;
+                for (let q = 0; q < cols; q++) {
+                  const o = <usize>q << 2;
+                  const v = alpha * load<f32>(trow + o);
+                  if (mode == 0) store<f32>(crow + o, v);
+                  else if (mode == 1) store<f32>(crow + o, v + beta * load<f32>(crow + o));
+                  else store<f32>(crow + o, load<f32>(crow + o) + v);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,17 @@
+// Entry of the WASM module: every op of bindings/backend.ts (same names), one file per op family.
+// All pointers are byte offsets into the imported shared memory, handed out by the JS allocator
+// (bindings/backends/wasm/memory.ts); shapes are passed as plain integers.
+export { heapBase, isRelaxed } from './common';
+export { fill, axpby, gatherRows } from './elementwise';
+export { gemm, gemmPackABytes, gemmPackBBytes } from './gemm';
+export { biasAct, biasActBackward, colSum } from './dense';
+export {
+  mseLoss, mseLossBackward, bceLogitsLoss, bceLogitsLossBackward, proportionXentLoss, proportionXentLossBackward,
+} from './losses';
+export { adamUpdate, sgdUpdate } from './optim';
+export { softAssign, targetDistribution, klDivLoss, softAssignBackward } from './dec';
+export {
+  philox, philoxWord, philoxNormal, reparameterize, reparameterizeBackward, gmmLogResp, gmmScratchBytes,
+  vadeKlLoss, vadeKlLossBackward, vadeScratchBytes,
+} from './vade';
+export { kmeansAssign, kmeansUpdate, argmax, softmax, softmaxBackward } from './kmeans';

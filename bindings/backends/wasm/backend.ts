@@ -1,0 +1,364 @@
+// WasmBackend: the ComputeBackend over the AssemblyScript kernels (assembly/). Every op validates its
+// arguments with the shared checks first, then hands raw pointers and sizes to one kernel export.
+// CPU backend: ops run eagerly; download copies out of the linear memory.
+import type {
+  Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
+} from '../../backend.js';
+import { ACTIVATIONS, OP_NAMES } from '../../backend.js';
+import { checkIndexRange, checks, checkShape, checkUpload, ShapeError } from '../../checks.js';
+import type { KernelExports } from './exports.js';
+import type { BuildFlavor } from './loader.js';
+import { WasmAllocator } from './memory.js';
+import type { WorkerPool } from './threads.js';
+
+export class WasmTensor implements Tensor {
+  readonly backendName = 'wasm';
+  disposed = false;
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly size: number,
+    /** Byte offset in the linear memory. */
+    readonly ptr: number,
+  ) {}
+  get bytes(): number {
+    return this.size * 4;
+  }
+}
+
+const f32bits = new Float32Array(1);
+const u32bits = new Uint32Array(f32bits.buffer);
+const i32cast = new Int32Array(1);
+
+export class WasmBackend implements ComputeBackend {
+  readonly name = 'wasm';
+  private destroyed = false;
+  /** Per-thread gemm packing panels (thread 0 = this thread). */
+  private readonly packA: number;
+  private readonly packB: number;
+  private scratchPtr = 0;
+  private scratchSize = 0;
+
+  constructor(
+    readonly k: KernelExports,
+    readonly alloc: WasmAllocator,
+    readonly flavor: BuildFlavor,
+    readonly source: string,
+    private readonly pool: WorkerPool | null = null,
+  ) {
+    this.packA = alloc.alloc(k.gemmPackABytes(), 'gemm packing panel A');
+    this.packB = alloc.alloc(k.gemmPackBBytes(), 'gemm packing panel B');
+  }
+
+  get threads(): number {
+    return this.pool ? this.pool.size + 1 : 1;
+  }
+
+  info(): BackendInfo {
+    const build = this.flavor === 'relaxed' ? 'WASM SIMD128 + relaxed-simd' : 'WASM SIMD128';
+    const t = this.threads;
+    return { name: 'wasm', device: `${build}, ${t} thread${t === 1 ? '' : 's'}`, threads: t };
+  }
+
+  supportsOp(op: keyof OpSet): boolean {
+    return OP_NAMES.includes(op);
+  }
+
+  // ---- memory ----------------------------------------------------------------------------
+  create(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    this.alive();
+    if (dtype !== 'f32' && dtype !== 'i32') throw new ShapeError(`create: dtype must be f32 or i32 (got ${dtype})`);
+    const size = checkShape(shape);
+    const ptr = this.alloc.alloc(size * 4, `[${shape.join(',')}] ${dtype}`);
+    new Uint8Array(this.alloc.memory.buffer, ptr, size * 4).fill(0);
+    return new WasmTensor([...shape], dtype, size, ptr);
+  }
+
+  upload(t: Tensor, data: Float32Array | Int32Array | Float64Array | readonly number[]): void {
+    checkUpload(this, t, data);
+    this.view(t).set(data as ArrayLike<number>);
+  }
+
+  async download(t: Tensor): Promise<Float32Array | Int32Array> {
+    if (!t || t.backendName !== this.name) throw new ShapeError(`download: tensor belongs to backend '${t?.backendName}', not 'wasm'`);
+    if (t.disposed) throw new ShapeError('download: tensor was disposed');
+    return this.view(t).slice();
+  }
+
+  dispose(t: Tensor): void {
+    const w = t as WasmTensor;
+    if (w.backendName !== this.name || w.disposed) return;
+    w.disposed = true;
+    this.alloc.release(w.ptr);
+  }
+
+  async sync(): Promise<void> {}
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pool?.terminate();
+  }
+
+  /** A live typed-array view of a tensor (re-created per call: memory.grow replaces the buffer). */
+  view(t: Tensor): Float32Array | Int32Array {
+    const w = t as WasmTensor;
+    return w.dtype === 'f32'
+      ? new Float32Array(this.alloc.memory.buffer, w.ptr, w.size)
+      : new Int32Array(this.alloc.memory.buffer, w.ptr, w.size);
+  }
+
+  private alive() {
+    if (this.destroyed) throw new Error('wasm: backend was destroyed');
+  }
+
+  /** A scratch block of at least `bytes` for a kernel's f64 temporaries; reused across calls. */
+  private scratch(bytes: number, op: string): number {
+    if (bytes > this.scratchSize) {
+      const size = Math.max(bytes, 2 * this.scratchSize, 4096);
+      if (this.scratchSize) this.alloc.release(this.scratchPtr);
+      this.scratchSize = 0;
+      this.scratchPtr = this.alloc.alloc(size, `${op} scratch`);
+      this.scratchSize = size;
+    }
+    return this.scratchPtr;
+  }
+
+  // ---- elementwise / data movement --------------------------------------------------------
+  fill(out: Tensor, value: number): void {
+    this.alive();
+    checks.fill(this, out, value);
+    let bits: number;
+    if (out.dtype === 'f32') {
+      f32bits[0] = value;
+      bits = u32bits[0];
+    } else {
+      i32cast[0] = value;
+      bits = i32cast[0];
+    }
+    this.k.fill(p(out), out.size, bits);
+  }
+
+  axpby(x: Tensor, y: Tensor, alpha: number, beta: number): void {
+    this.alive();
+    checks.axpby(this, x, y, alpha, beta);
+    this.k.axpby(p(x), p(y), x.size, alpha, beta);
+  }
+
+  gatherRows(src: Tensor, idx: Tensor, out: Tensor): void {
+    this.alive();
+    checks.gatherRows(this, src, idx, out);
+    checkIndexRange('gatherRows', 'idx', this.view(idx) as Int32Array, src.shape[0]);
+    this.k.gatherRows(p(src), p(idx), p(out), idx.size, src.shape[1]);
+  }
+
+  // ---- dense layers ---------------------------------------------------------------------
+  gemm(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): void {
+    this.alive();
+    checks.gemm(this, a, b, c, opts);
+    const transA = opts.transA ? 1 : 0;
+    const transB = opts.transB ? 1 : 0;
+    const m = c.shape[0];
+    const n = c.shape[1];
+    const kk = transA ? a.shape[0] : a.shape[1];
+    const alpha = opts.alpha ?? 1;
+    const beta = opts.beta ?? 0;
+    if (this.pool && this.pool.worthSplitting(m, n, kk)) {
+      this.pool.gemm(p(a), p(b), p(c), m, n, kk, transA, transB, alpha, beta, this.packA, this.packB);
+      return;
+    }
+    this.k.gemm(p(a), p(b), p(c), m, n, kk, transA, transB, alpha, beta, this.packA, this.packB, 0, m);
+  }
+
+  biasAct(x: Tensor, bias: Tensor, act: Activation, out: Tensor): void {
+    this.alive();
+    checks.biasAct(this, x, bias, act, out);
+    const [n, d] = x.shape;
+    this.k.biasAct(p(x), p(bias), ACTIVATIONS.indexOf(act), p(out), n, d, 0, n);
+  }
+
+  biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {
+    this.alive();
+    checks.biasActBackward(this, dy, y, act, dx);
+    this.k.biasActBackward(p(dy), p(y), ACTIVATIONS.indexOf(act), p(dx), dy.size);
+  }
+
+  colSum(x: Tensor, out: Tensor, opts: BackwardOptions = {}): void {
+    this.alive();
+    checks.colSum(this, x, out);
+    this.k.colSum(p(x), p(out), x.shape[0], x.shape[1], opts.accumulate ? 1 : 0);
+  }
+
+  // ---- reconstruction losses ------------------------------------------------------------
+  mseLoss(pred: Tensor, target: Tensor, loss: Tensor): void {
+    this.alive();
+    checks.lossPair('mseLoss', this, pred, target, loss, true);
+    this.k.mseLoss(p(pred), p(target), p(loss), pred.size);
+  }
+
+  mseLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
+    this.alive();
+    checks.lossPair('mseLossBackward', this, pred, target, dpred, false);
+    this.k.mseLossBackward(p(pred), p(target), p(dpred), pred.size, (scale * 2) / pred.size);
+  }
+
+  bceLogitsLoss(logits: Tensor, target: Tensor, loss: Tensor): void {
+    this.alive();
+    checks.lossPair('bceLogitsLoss', this, logits, target, loss, true);
+    this.k.bceLogitsLoss(p(logits), p(target), p(loss), logits.size, logits.shape[0]);
+  }
+
+  bceLogitsLossBackward(logits: Tensor, target: Tensor, dlogits: Tensor, scale = 1): void {
+    this.alive();
+    checks.lossPair('bceLogitsLossBackward', this, logits, target, dlogits, false);
+    this.k.bceLogitsLossBackward(p(logits), p(target), p(dlogits), logits.size, scale / logits.shape[0]);
+  }
+
+  // ---- optimisers -----------------------------------------------------------------------
+  adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
+    this.alive();
+    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr);
+    const beta1 = o.beta1 ?? 0.9;
+    const beta2 = o.beta2 ?? 0.999;
+    const bc1 = 1 - Math.pow(beta1, o.step);
+    const bc2 = 1 - Math.pow(beta2, o.step);
+    this.k.adamUpdate(p(param), p(grad), p(m), p(v), param.size, o.lr, beta1, beta2, o.eps ?? 1e-8, bc1, bc2, o.weightDecay ?? 0);
+  }
+
+  sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
+    this.alive();
+    checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
+    this.k.sgdUpdate(p(param), p(grad), p(vel), param.size, o.lr, o.momentum ?? 0.9);
+  }
+
+  // ---- DEC / IDEC -----------------------------------------------------------------------
+  softAssign(z: Tensor, mu: Tensor, q: Tensor, alpha: number): void {
+    this.alive();
+    checks.softAssign(this, z, mu, q, alpha);
+    const [n, d] = z.shape;
+    this.k.softAssign(p(z), p(mu), p(q), n, d, mu.shape[0], alpha, 0, n);
+  }
+
+  targetDistribution(q: Tensor, f: Tensor, pOut: Tensor): void {
+    this.alive();
+    checks.targetDistribution(this, q, f, pOut);
+    this.k.targetDistribution(p(q), p(f), p(pOut), q.shape[0], q.shape[1]);
+  }
+
+  klDivLoss(pIn: Tensor, q: Tensor, loss: Tensor): void {
+    this.alive();
+    checks.klDivLoss(this, pIn, q, loss);
+    this.k.klDivLoss(p(pIn), p(q), p(loss), q.shape[0], q.shape[1]);
+  }
+
+  softAssignBackward(z: Tensor, mu: Tensor, pIn: Tensor, q: Tensor, alpha: number, dz: Tensor, dmu: Tensor,
+    scale = 1, opts: BackwardOptions = {}): void {
+    this.alive();
+    checks.softAssignBackward(this, z, mu, pIn, q, alpha, dz, dmu);
+    const [n, d] = z.shape;
+    const k = mu.shape[0];
+    const scratch = this.scratch((k * d + d) * 8, 'softAssignBackward');
+    this.k.softAssignBackward(p(z), p(mu), p(pIn), p(q), n, d, k, alpha, p(dz), p(dmu), scale, opts.accumulate ? 1 : 0, scratch);
+  }
+
+  // ---- VaDE -----------------------------------------------------------------------------
+  philoxNormal(out: Tensor, seed: number, stream: number, offset: number): void {
+    this.alive();
+    checks.philoxNormal(this, out, seed, stream, offset);
+    this.k.philoxNormal(p(out), out.size, seed, stream, offset);
+  }
+
+  reparameterize(mu: Tensor, logVar: Tensor, eps: Tensor, z: Tensor): void {
+    this.alive();
+    checks.reparameterize(this, { mu, logVar, eps, z });
+    this.k.reparameterize(p(mu), p(logVar), p(eps), p(z), mu.size);
+  }
+
+  reparameterizeBackward(dz: Tensor, logVar: Tensor, eps: Tensor, dmu: Tensor, dlogVar: Tensor, opts: BackwardOptions = {}): void {
+    this.alive();
+    checks.reparameterizeBackward(this, { dz, logVar, eps, dmu, dlogVar });
+    this.k.reparameterizeBackward(p(dz), p(logVar), p(eps), p(dmu), p(dlogVar), dz.size, opts.accumulate ? 1 : 0);
+  }
+
+  gmmLogResp(z: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor, logResp: Tensor): void {
+    this.alive();
+    checks.gmm('gmmLogResp', this, z, piLogits, muC, logVarC, { logResp });
+    const [n, d] = z.shape;
+    const k = piLogits.shape[0];
+    const scratch = this.scratch(this.k.gmmScratchBytes(d, k), 'gmmLogResp');
+    this.k.gmmLogResp(p(z), p(piLogits), p(muC), p(logVarC), p(logResp), n, d, k, scratch, 0, n);
+  }
+
+  vadeKlLoss(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor, loss: Tensor): void {
+    this.alive();
+    checks.vadeKl('vadeKlLoss', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, {}, loss);
+    const [n, d] = muEnc.shape;
+    const k = piLogits.shape[0];
+    const scratch = this.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLoss');
+    this.k.vadeKlLoss(p(muEnc), p(logVarEnc), p(gamma), p(piLogits), p(muC), p(logVarC), p(loss), n, d, k, scratch);
+  }
+
+  vadeKlLossBackward(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor,
+    dMuEnc: Tensor, dLogVarEnc: Tensor, dPiLogits: Tensor, dMuC: Tensor, dLogVarC: Tensor, scale = 1,
+    opts: BackwardOptions = {}): void {
+    this.alive();
+    checks.vadeKl('vadeKlLossBackward', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC,
+      { dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC });
+    const [n, d] = muEnc.shape;
+    const k = piLogits.shape[0];
+    const scratch = this.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLossBackward');
+    this.k.vadeKlLossBackward(p(muEnc), p(logVarEnc), p(gamma), p(piLogits), p(muC), p(logVarC), p(dMuEnc), p(dLogVarEnc),
+      p(dPiLogits), p(dMuC), p(dLogVarC), n, d, k, scale, opts.accumulate ? 1 : 0, scratch);
+  }
+
+  // ---- k-means, classification helpers --------------------------------------------------
+  kmeansAssign(x: Tensor, centroids: Tensor, labels: Tensor, minDist: Tensor): void {
+    this.alive();
+    checks.kmeansAssign(this, x, centroids, labels, minDist);
+    const [n, d] = x.shape;
+    this.k.kmeansAssign(p(x), p(centroids), p(labels), p(minDist), n, d, centroids.shape[0], 0, n);
+  }
+
+  kmeansUpdate(x: Tensor, labels: Tensor, sums: Tensor, counts: Tensor, opts: BackwardOptions = {}): void {
+    this.alive();
+    checks.kmeansUpdate(this, x, labels, sums, counts);
+    const [n, d] = x.shape;
+    const k = sums.shape[0];
+    checkIndexRange('kmeansUpdate', 'labels', this.view(labels) as Int32Array, k);
+    const scratch = this.scratch((k * d + k) * 8, 'kmeansUpdate');
+    this.k.kmeansUpdate(p(x), p(labels), p(sums), p(counts), n, d, k, opts.accumulate ? 1 : 0, scratch);
+  }
+
+  argmax(x: Tensor, out: Tensor): void {
+    this.alive();
+    checks.argmax(this, x, out);
+    this.k.argmax(p(x), p(out), x.shape[0], x.shape[1]);
+  }
+
+  softmax(x: Tensor, out: Tensor): void {
+    this.alive();
+    checks.rowwise('softmax', this, { x, out });
+    this.k.softmax(p(x), p(out), x.shape[0], x.shape[1]);
+  }
+
+  softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor): void {
+    this.alive();
+    checks.rowwise('softmaxBackward', this, { y, dy, dx });
+    this.k.softmaxBackward(p(y), p(dy), p(dx), y.shape[0], y.shape[1]);
+  }
+
+  proportionXentLoss(pred: Tensor, target: Tensor, loss: Tensor): void {
+    this.alive();
+    checks.lossPair('proportionXentLoss', this, pred, target, loss, true);
+    this.k.proportionXentLoss(p(pred), p(target), p(loss), pred.size, pred.shape[0]);
+  }
+
+  proportionXentLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
+    this.alive();
+    checks.lossPair('proportionXentLossBackward', this, pred, target, dpred, false);
+    this.k.proportionXentLossBackward(p(pred), p(target), p(dpred), pred.size, scale / pred.shape[0]);
+  }
+}
+
+/** The pointer of a tensor that the checks have already verified belongs to this backend. */
+const p = (t: Tensor): number => (t as WasmTensor).ptr;
