@@ -48,7 +48,9 @@ export function biasActBackward(dy: usize, y: usize, act: i32, dx: usize, n: i32
     if (act == 0) v = g;
     else if (act == 1) v = v128.and(g, f32x4.gt(yv, zero));
     else if (act == 2) v = f32x4.mul(g, f32x4.mul(yv, f32x4.sub(one, yv)));
-    else v = f32x4.mul(g, f32x4.sub(one, f32x4.mul(yv, yv)));
+    // tanh' = (1 − y)(1 + y), not 1 − y·y: near |y| = 1 the rounding of y·y (≈ 3e-8) is a large
+    // part of 1 − y² (1e-3 at y = tanh 4); 1 − y is exact there (Sterbenz) and 1 + y rounds by ½ ulp.
+    else v = f32x4.mul(g, f32x4.mul(f32x4.sub(one, yv), f32x4.add(one, yv)));
     v128.store(dx + o, v);
   }
   for (; i < n; i++) {
@@ -59,7 +61,7 @@ export function biasActBackward(dy: usize, y: usize, act: i32, dx: usize, n: i32
     if (act == 0) v = g;
     else if (act == 1) v = yv > 0 ? g : 0;
     else if (act == 2) v = g * (yv * (1 - yv));
-    else v = g * (1 - yv * yv);
+    else v = g * ((1 - yv) * (1 + yv));
     store<f32>(dx + o, v);
   }
 }

@@ -3,12 +3,14 @@
 /** Adam (Kingma & Ba 2015, Algorithm 1) with decoupled weight decay (Loshchilov & Hutter 2019, AdamW):
  *    p ← p − lr·wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;
  *    p ← p − lr · (m / bc1) / (sqrt(v / bc2) + eps),   bc1 = 1−β1^t, bc2 = 1−β2^t (from the caller).
+ *  The caller also passes 1−β1 and 1−β2 computed in f64: 1 − f32(0.999) in f32 is 0.0009999871,
+ *  1.3e-5 away from 0.001, an error that v (dominated by (1−β2) g² at step 1) would inherit.
  *  n elements. */
 export function adamUpdate(param: usize, grad: usize, m: usize, v: usize, n: i32, lr: f32, beta1: f32, beta2: f32,
-  eps: f32, bc1: f32, bc2: f32, wd: f32): void {
+  eps: f32, bc1: f32, bc2: f32, wd: f32, oneMinusBeta1: f32, oneMinusBeta2: f32): void {
   const vlr = f32x4.splat(lr);
-  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(1 - beta1);
-  const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
+  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(oneMinusBeta1);
+  const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(oneMinusBeta2);
   const veps = f32x4.splat(eps);
   const vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
   const vlrwd = f32x4.splat(lr * wd);
@@ -31,8 +33,8 @@ export function adamUpdate(param: usize, grad: usize, m: usize, v: usize, n: i32
     const g = load<f32>(grad + o);
     let p = load<f32>(param + o);
     if (wd != 0) p -= (lr * wd) * p;
-    const mv = beta1 * load<f32>(m + o) + (1 - beta1) * g;
-    const vv = beta2 * load<f32>(v + o) + (1 - beta2) * (g * g);
+    const mv = beta1 * load<f32>(m + o) + oneMinusBeta1 * g;
+    const vv = beta2 * load<f32>(v + o) + oneMinusBeta2 * (g * g);
     store<f32>(m + o, mv);
     store<f32>(v + o, vv);
     p -= (lr * (mv / bc1)) / (Mathf.sqrt(vv / bc2) + eps);

@@ -70,7 +70,7 @@ export function checkTensor(op: string, be: Backend, t: Tensor) {
 }
 
 export function checkUpload(be: Backend, t: Tensor, data: ArrayLike<number>) {
-  own('upload', be, { t }, { t: t.dtype });
+  own('upload', be, { t }, { t: t?.dtype });
   if (data.length !== t.size) throw new ShapeError(`upload: data has ${data.length} elements, tensor [${t.shape.join(',')}] has ${t.size}`);
 }
 
@@ -137,11 +137,15 @@ export const checks = {
     if (outIsScalar) dim(op, args, out.size === 1, 'loss must have exactly 1 element');
     else same(op, args, ['pred', 'out']);
   },
-  optimizer(op: string, be: Backend, ts: Record<string, Tensor>, lr: number, step?: number) {
+  /** `step`: the optimizer's 1-based step count. Adam passes `opts.step` — an undefined value
+   *  passed is rejected like 0 or 1.5 (hence a rest argument: passed-but-undefined differs from
+   *  left out); optimizers without a step (SGD) leave the argument out. */
+  optimizer(op: string, be: Backend, ts: Record<string, Tensor>, lr: number, ...stepArg: [step?: number]) {
     own(op, be, ts);
     same(op, ts, Object.keys(ts));
     finite(op, 'lr', lr);
-    if (step !== undefined && !(Number.isInteger(step) && step >= 1)) throw new ShapeError(`${op}: step must be an integer ≥ 1 (got ${step})`);
+    const step = stepArg[0];
+    if (stepArg.length > 0 && !(Number.isInteger(step) && step! >= 1)) throw new ShapeError(`${op}: step must be an integer ≥ 1 (got ${step})`);
   },
   /** Optional gradient scale factors must be finite. */
   scale(op: string, scale: number | undefined) {

@@ -14,7 +14,9 @@ struct LossParams { n: u32, pbase: u32 }
 
 fn lossTerm(kind: u32, a: f32, b: f32) -> f32 {
   if (kind == 0u) { let d = a - b; return d * d; }            // squared error
-  if (kind == 1u) { return softplus(a) - b * a; }              // BCE on logits
+  // BCE on logits, softplus(a) − b·a written as a sum of two non-negative terms (for b in [0, 1]):
+  // (1 − b)·a or −b·a, plus log(1 + e^−|a|). The plain difference cancels when b ≈ 1 and a ≫ 0.
+  if (kind == 1u) { return select(-b * a, (1.0 - b) * a, a > 0.0) + log1pAcc(exp(-abs(a))); }
   return -b * log(max(a, 1e-12));                               // proportion cross-entropy
 }
 

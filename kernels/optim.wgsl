@@ -1,7 +1,9 @@
 // optim.wgsl — optimisers, in place on parameters and state: adamUpdate, sgdUpdate.
-// Bias corrections 1 - beta^t are computed in f64 on the host and passed as uniforms.
+// Bias corrections 1 - beta^t, and 1 - beta itself, are computed in f64 on the host and passed as
+// uniforms: 1 - f32(0.999) in f32 is 0.0009999871, 1.3e-5 away from 0.001, an error v (dominated by
+// (1-b2) g² at step 1) would inherit.
 
-struct AdamParams { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32, wd: f32 }
+struct AdamParams { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32, wd: f32, omb1: f32, omb2: f32 }
 @group(0) @binding(0) var<uniform> pa: AdamParams;
 @group(0) @binding(1) var<storage, read_write> adamP: array<f32>;
 @group(0) @binding(2) var<storage, read> adamG: array<f32>;
@@ -15,8 +17,8 @@ fn adamUpdate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let e = groupIndex(wid, nwg) * 256u + li;
   if (e >= pa.n) { return; }
   let g = adamG[e];
-  let m = pa.beta1 * adamM[e] + (1.0 - pa.beta1) * g;
-  let v = pa.beta2 * adamV[e] + (1.0 - pa.beta2) * g * g;
+  let m = pa.beta1 * adamM[e] + pa.omb1 * g;
+  let v = pa.beta2 * adamV[e] + pa.omb2 * g * g;
   adamM[e] = m;
   adamV[e] = v;
   let p = adamP[e];

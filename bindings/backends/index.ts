@@ -33,11 +33,17 @@ export async function createBackend(kind: BackendKind = 'auto', opts: CreateBack
   let reason: string;
   try {
     const be = await createWebGPU(opts);
-    if (be) {
+    if (be && !isSoftwareAdapter(be.info().device)) {
       log(`hemaclust: backend auto → webgpu (${be.info().device})`);
       return be;
     }
-    reason = 'no WebGPU adapter answered';
+    if (be) {
+      // A CPU-emulated GPU (lavapipe, SwiftShader) is a correctness device, far slower than wasm.
+      reason = `the WebGPU adapter is a software rasteriser (${be.info().device}); ask for --backend webgpu to use it anyway`;
+      be.destroy();
+    } else {
+      reason = 'no WebGPU adapter answered';
+    }
   } catch (e) {
     reason = `WebGPU failed: ${(e as Error).message}`;
   }
@@ -54,4 +60,9 @@ async function createWasm(opts: CreateBackendOptions): Promise<ComputeBackend> {
 async function createWebGPU(opts: CreateBackendOptions): Promise<ComputeBackend | null> {
   const { createWebGPUBackend } = await import('./webgpu/index.js');
   return createWebGPUBackend({ gpu: opts.gpu });
+}
+
+/** Adapters that run on the CPU (Mesa lavapipe/llvmpipe, SwiftShader, WARP). */
+export function isSoftwareAdapter(description: string): boolean {
+  return /llvmpipe|lavapipe|swiftshader|software|\bwarp\b/i.test(description);
 }

@@ -71,6 +71,66 @@ function activated(rng: Rng, n: number, act: Activation): Float64Array {
   return x.map((v) => (act === 'relu' ? Math.max(v, 0) : act === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : act === 'tanh' ? Math.tanh(v) : v));
 }
 
+// ---- well-conditioned inputs ---------------------------------------------------------------
+// An f32 kernel rounds each term of a sum by ~6e-8 of its size; where two terms of opposite sign
+// nearly cancel, that rounding becomes a large RELATIVE error of the result, and in a 1-element
+// variant the relative-norm error IS that one element's relative error. Such a case tests the luck
+// of the draw, not the kernel (it failed about once in a few hundred runs). The builders below keep
+// every cancelling pair apart instead of loosening a tolerance: the data stay random, but no output
+// element is a near-cancellation (condition number ≤ 4).
+
+/** Flips b[i] where ca·a[i] + cb·b[i] would nearly cancel (|sum| < (|ca·a[i]| + |cb·b[i]|)/4);
+ *  cb may be one coefficient per element. Returns b. */
+function keepApart(a: ArrayLike<number>, b: Float64Array, cb: number | ArrayLike<number> = 1, ca = 1): Float64Array {
+  for (let i = 0; i < b.length; i++) {
+    const x = ca * a[i], y = (typeof cb === 'number' ? cb : cb[i]) * b[i];
+    if (Math.abs(x + y) < (Math.abs(x) + Math.abs(y)) / 4) b[i] = -b[i];
+  }
+  return b;
+}
+
+/** Values of either sign with magnitude in [0.5, 1.5): an update far smaller than the value
+ *  (lr·step ≤ 0.1 in these cases) can then never cancel it. */
+function awayFromZero(rng: Rng, n: number): Float64Array {
+  return Float64Array.from({ length: n }, () => (rng.int(2) ? 1 : -1) * rng.range(0.5, 1.5));
+}
+
+/** bias [d] repeated for n rows ([n, d], to keep x + bias apart). */
+function tiledRows(bias: Float64Array, n: number): Float64Array {
+  return Float64Array.from({ length: n * bias.length }, (_, i) => bias[i % bias.length]);
+}
+
+/** Column sums of x [n, d] (to keep an accumulated colSum apart from its old value). */
+function colSums(x: Float64Array, n: number, d: number): Float64Array {
+  const s = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) s[j] += x[i * d + j];
+  return s;
+}
+
+/** op(A)·op(B) in float64, [m, n] (to keep beta·C apart from alpha·op(A)op(B)). */
+function matmul(a: Float64Array, b: Float64Array, m: number, n: number, k: number, transA: boolean, transB: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += (transA ? a[t * m + i] : a[i * k + t]) * (transB ? b[j * k + t] : b[t * n + j]);
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+/** sigmoid(x) - t away from 0: t moved by 0.5 where it lies within 0.1 of sigmoid(x) (f32 sigmoid
+ *  is good to ~6e-7 absolute, so a difference below 0.1 could exceed 1e-5 relative). */
+function targetsApartFromSigmoid(rng: Rng, logits: Float64Array): Float64Array {
+  const t = rng.uniforms(logits.length);
+  for (let i = 0; i < t.length; i++) {
+    const s = 1 / (1 + Math.exp(-Math.fround(logits[i])));
+    if (Math.abs(s - t[i]) < 0.1) t[i] = s > 0.5 ? s - 0.5 : s + 0.5;
+  }
+  return t;
+}
+
 function cross<A, B>(as: readonly A[], bs: readonly B[]): [A, B][] {
   return as.flatMap((a) => bs.map((b): [A, B] => [a, b]));
 }
@@ -103,7 +163,10 @@ export const OP_CASES: OpCase[] = [
       label: `${nd(n, d)} alpha=${alpha} beta=${beta}`,
       build: (rng: Rng): Built => ({
         // beta = 0 must overwrite y even when it holds NaN: poison it.
-        tensors: { x: inp([n, d], rng.normals(n * d)), y: beta === 0 ? out([n, d]) : io([n, d], rng.normals(n * d)) },
+        tensors: (() => {
+          const x = rng.normals(n * d);
+          return { x: inp([n, d], x), y: beta === 0 ? out([n, d]) : io([n, d], keepApart(x, rng.normals(n * d), beta, alpha)) };
+        })(),
         call: (be, t) => be.axpby(t.x, t.y, alpha, beta),
       }),
     })),
@@ -133,11 +196,12 @@ export const OP_CASES: OpCase[] = [
         build: (rng: Rng): Built => {
           const aShape = transA ? [k, m] : [m, k];
           const bShape = transB ? [n, k] : [k, n];
+          const a = rng.normals(m * k), b = rng.normals(k * n);
           return {
             tensors: {
-              a: inp(aShape, rng.normals(m * k)),
-              b: inp(bShape, rng.normals(k * n)),
-              c: beta === 0 ? out([m, n]) : io([m, n], rng.normals(m * n)),
+              a: inp(aShape, a),
+              b: inp(bShape, b),
+              c: beta === 0 ? out([m, n]) : io([m, n], keepApart(matmul(a, b, m, n, k, transA, transB), rng.normals(m * n), beta, alpha)),
             },
             call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
           };
@@ -150,17 +214,23 @@ export const OP_CASES: OpCase[] = [
     variants: [
       ...cross(ND, ACTIVATIONS).map(([[n, d], act]) => ({
         label: `${nd(n, d)} ${act}`,
-        build: (rng: Rng): Built => ({
-          tensors: { x: inp([n, d], rng.normals(n * d, 2)), bias: inp([d], rng.normals(d)), out: out([n, d]) },
-          call: (be, t) => be.biasAct(t.x, t.bias, act, t.out),
-        }),
+        build: (rng: Rng): Built => {
+          const bias = rng.normals(d);
+          return {
+            tensors: { x: inp([n, d], keepApart(tiledRows(bias, n), rng.normals(n * d, 2))), bias: inp([d], bias), out: out([n, d]) },
+            call: (be, t) => be.biasAct(t.x, t.bias, act, t.out),
+          };
+        },
       })),
       ...ACTIVATIONS.map((act) => ({
         label: `in place 13x17 ${act}`,
-        build: (rng: Rng): Built => ({
-          tensors: { x: io([13, 17], rng.normals(13 * 17, 2)), bias: inp([17], rng.normals(17)) },
-          call: (be, t) => be.biasAct(t.x, t.bias, act, t.x),
-        }),
+        build: (rng: Rng): Built => {
+          const bias = rng.normals(17);
+          return {
+            tensors: { x: io([13, 17], keepApart(tiledRows(bias, 13), rng.normals(13 * 17, 2))), bias: inp([17], bias) },
+            call: (be, t) => be.biasAct(t.x, t.bias, act, t.x),
+          };
+        },
       })),
     ],
   },
@@ -187,10 +257,13 @@ export const OP_CASES: OpCase[] = [
     op: 'colSum', kind: 'reduction',
     variants: cross(ND, acc).map(([[n, d], accumulate]) => ({
       label: `${nd(n, d)} accumulate=${accumulate}`,
-      build: (rng: Rng): Built => ({
-        tensors: { x: inp([n, d], rng.normals(n * d)), out: accumulate ? io([d], rng.normals(d)) : out([d]) },
-        call: (be, t) => be.colSum(t.x, t.out, { accumulate }),
-      }),
+      build: (rng: Rng): Built => {
+        const x = rng.normals(n * d);
+        return {
+          tensors: { x: inp([n, d], x), out: accumulate ? io([d], keepApart(colSums(x, n, d), rng.normals(d))) : out([d]) },
+          call: (be, t) => be.colSum(t.x, t.out, { accumulate }),
+        };
+      },
     })),
   },
 
@@ -231,7 +304,10 @@ export const OP_CASES: OpCase[] = [
     variants: cross(ND, [undefined, 3]).map(([[n, d], scale]) => ({
       label: `${nd(n, d)} scale=${scale}`,
       build: (rng: Rng): Built => ({
-        tensors: { logits: inp([n, d], rng.normals(n * d, 8)), target: inp([n, d], rng.uniforms(n * d)), dlogits: out([n, d]) },
+        tensors: (() => {
+          const logits = rng.normals(n * d, 8);
+          return { logits: inp([n, d], logits), target: inp([n, d], targetsApartFromSigmoid(rng, logits)), dlogits: out([n, d]) };
+        })(),
         call: (be, t) => be.bceLogitsLossBackward(t.logits, t.target, t.dlogits, scale),
       }),
     })),
@@ -242,23 +318,35 @@ export const OP_CASES: OpCase[] = [
     op: 'adamUpdate', kind: 'elementwise',
     variants: cross(ND, [{ step: 1 }, { step: 10, weightDecay: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6 }]).map(([[n, d], o]) => ({
       label: `${nd(n, d)} ${JSON.stringify(o)}`,
-      build: (rng: Rng): Built => ({
-        tensors: {
-          param: io([n, d], rng.normals(n * d)), grad: inp([n, d], rng.normals(n * d)),
-          m: io([n, d], rng.normals(n * d, 0.1)), v: io([n, d], rng.uniforms(n * d, 0, 0.1)),
-        },
-        call: (be, t) => be.adamUpdate(t.param, t.grad, t.m, t.v, { lr: 1e-3, ...o }),
-      }),
+      build: (rng: Rng): Built => {
+        const b1 = o.beta1 ?? 0.9;
+        const m = rng.normals(n * d, 0.1);
+        return {
+          tensors: {
+            // m ← β1 m + (1−β1) g must not cancel; the step lr·m̂/√v̂ stays ≪ |param| ≥ 0.5.
+            param: io([n, d], awayFromZero(rng, n * d)), grad: inp([n, d], keepApart(m, rng.normals(n * d), 1 - b1, b1)),
+            m: io([n, d], m), v: io([n, d], rng.uniforms(n * d, 0, 0.1)),
+          },
+          call: (be, t) => be.adamUpdate(t.param, t.grad, t.m, t.v, { lr: 1e-3, ...o }),
+        };
+      },
     })),
   },
   {
     op: 'sgdUpdate', kind: 'elementwise',
     variants: cross(ND, [undefined, 0.5]).map(([[n, d], momentum]) => ({
       label: `${nd(n, d)} momentum=${momentum}`,
-      build: (rng: Rng): Built => ({
-        tensors: { param: io([n, d], rng.normals(n * d)), grad: inp([n, d], rng.normals(n * d)), vel: io([n, d], rng.normals(n * d)) },
-        call: (be, t) => be.sgdUpdate(t.param, t.grad, t.vel, { lr: 0.01, momentum }),
-      }),
+      build: (rng: Rng): Built => {
+        // vel ← μ vel + grad must not cancel; lr·|vel| ≤ 0.1 stays ≪ |param| ≥ 0.5.
+        const vel = rng.normals(n * d);
+        return {
+          tensors: {
+            param: io([n, d], awayFromZero(rng, n * d)), grad: inp([n, d], keepApart(vel, rng.normals(n * d), 1, momentum ?? 0.9)),
+            vel: io([n, d], vel),
+          },
+          call: (be, t) => be.sgdUpdate(t.param, t.grad, t.vel, { lr: 0.01, momentum }),
+        };
+      },
     })),
   },
 
@@ -331,27 +419,34 @@ export const OP_CASES: OpCase[] = [
     op: 'reparameterize', kind: 'elementwise',
     variants: ND.map(([n, d]) => ({
       label: nd(n, d),
-      build: (rng: Rng): Built => ({
-        tensors: {
-          mu: inp([n, d], rng.normals(n * d)), logVar: inp([n, d], rng.normals(n * d)),
-          eps: inp([n, d], rng.normals(n * d)), z: out([n, d]),
-        },
-        call: (be, t) => be.reparameterize(t.mu, t.logVar, t.eps, t.z),
-      }),
+      build: (rng: Rng): Built => {
+        const mu = rng.normals(n * d), logVar = rng.normals(n * d);
+        // z = mu + e^{logVar/2}·eps must not cancel.
+        const eps = keepApart(mu, rng.normals(n * d), logVar.map((v) => Math.exp(v / 2)));
+        return {
+          tensors: { mu: inp([n, d], mu), logVar: inp([n, d], logVar), eps: inp([n, d], eps), z: out([n, d]) },
+          call: (be, t) => be.reparameterize(t.mu, t.logVar, t.eps, t.z),
+        };
+      },
     })),
   },
   {
     op: 'reparameterizeBackward', kind: 'elementwise',
     variants: cross(ND, acc).map(([[n, d], accumulate]) => ({
       label: `${nd(n, d)} accumulate=${accumulate}`,
-      build: (rng: Rng): Built => ({
-        tensors: {
-          dz: inp([n, d], rng.normals(n * d)), logVar: inp([n, d], rng.normals(n * d)), eps: inp([n, d], rng.normals(n * d)),
-          dmu: accumulate ? io([n, d], rng.normals(n * d)) : out([n, d]),
-          dlogVar: accumulate ? io([n, d], rng.normals(n * d)) : out([n, d]),
-        },
-        call: (be, t) => be.reparameterizeBackward(t.dz, t.logVar, t.eps, t.dmu, t.dlogVar, { accumulate }),
-      }),
+      build: (rng: Rng): Built => {
+        const dz = rng.normals(n * d), logVar = rng.normals(n * d), eps = rng.normals(n * d);
+        // The accumulated old gradients must not cancel the new terms dz and dz·eps·e^{logVar/2}/2.
+        const newDLogVar = dz.map((g, i) => (g * eps[i] * Math.exp(logVar[i] / 2)) / 2);
+        return {
+          tensors: {
+            dz: inp([n, d], dz), logVar: inp([n, d], logVar), eps: inp([n, d], eps),
+            dmu: accumulate ? io([n, d], keepApart(dz, rng.normals(n * d))) : out([n, d]),
+            dlogVar: accumulate ? io([n, d], keepApart(newDLogVar, rng.normals(n * d))) : out([n, d]),
+          },
+          call: (be, t) => be.reparameterizeBackward(t.dz, t.logVar, t.eps, t.dmu, t.dlogVar, { accumulate }),
+        };
+      },
     })),
   },
   {

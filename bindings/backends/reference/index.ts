@@ -7,7 +7,7 @@ import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
 import { OP_NAMES } from '../../backend.js';
-import { checkIndexRange, checkShape, checks, checkUpload, rc, ShapeError } from '../../checks.js';
+import { checkIndexRange, checkShape, checks, checkTensor, checkUpload, rc, ShapeError } from '../../checks.js';
 import * as dec from './dec.js';
 import * as dense from './dense.js';
 import * as kmeans from './kmeans.js';
@@ -62,14 +62,14 @@ export class ReferenceBackend implements ComputeBackend {
   }
 
   async download(t: Tensor): Promise<Float32Array | Int32Array> {
-    checkUpload(this, t, { length: t.size });
+    checkTensor('download', this, t);
     const src = (t as RefTensor).data;
     return src instanceof Float64Array ? Float32Array.from(src) : Int32Array.from(src);
   }
 
   /** Float64 contents without rounding (reference only; for finite-difference checks). */
   readF64(t: Tensor): Float64Array {
-    checkUpload(this, t, { length: t.size });
+    checkTensor('readF64', this, t);
     return Float64Array.from(f64(t));
   }
 
@@ -79,11 +79,13 @@ export class ReferenceBackend implements ComputeBackend {
     f64(t).set(data);
   }
 
+  /** Disposing twice is a no-op; a foreign or non-tensor argument is a ShapeError naming 'dispose'. */
   dispose(t: Tensor): void {
-    if (t instanceof RefTensor && t.backendName === this.name) {
-      t.disposed = true;
-      t.data = t.dtype === 'f32' ? new Float64Array(0) : new Int32Array(0);
-    }
+    if (t instanceof RefTensor && t.disposed) return;
+    checkTensor('dispose', this, t);
+    const rt = t as RefTensor;
+    rt.disposed = true;
+    rt.data = rt.dtype === 'f32' ? new Float64Array(0) : new Int32Array(0);
   }
 
   async sync(): Promise<void> {}
@@ -139,6 +141,7 @@ export class ReferenceBackend implements ComputeBackend {
 
   mseLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     checks.lossPair('mseLossBackward', this, pred, target, dpred, false);
+    checks.scale('mseLossBackward', scale);
     losses.mseLossBackward(f64(pred), f64(target), f64(dpred), scale);
   }
 
@@ -149,12 +152,13 @@ export class ReferenceBackend implements ComputeBackend {
 
   bceLogitsLossBackward(logits: Tensor, target: Tensor, dlogits: Tensor, scale = 1): void {
     checks.lossPair('bceLogitsLossBackward', this, logits, target, dlogits, false);
+    checks.scale('bceLogitsLossBackward', scale);
     losses.bceLogitsLossBackward(f64(logits), f64(target), f64(dlogits), logits.shape[0], scale);
   }
 
   // ---- optimisers ----------------------------------------------------------------------
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
-    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr);
+    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
     optim.adamUpdate(f64(param), f64(grad), f64(m), f64(v), o.lr, o.beta1 ?? 0.9, o.beta2 ?? 0.999,
       o.eps ?? 1e-8, o.step, o.weightDecay ?? 0);
   }
@@ -183,6 +187,7 @@ export class ReferenceBackend implements ComputeBackend {
   softAssignBackward(z: Tensor, mu: Tensor, p: Tensor, q: Tensor, alpha: number, dz: Tensor, dmu: Tensor,
     scale = 1, opts: BackwardOptions = {}): void {
     checks.softAssignBackward(this, z, mu, p, q, alpha, dz, dmu);
+    checks.scale('softAssignBackward', scale);
     dec.softAssignBackward(f64(z), f64(mu), f64(p), f64(q), alpha, f64(dz), f64(dmu),
       z.shape[0], mu.shape[0], z.shape[1], scale, !!opts.accumulate);
   }
@@ -219,6 +224,7 @@ export class ReferenceBackend implements ComputeBackend {
     scale = 1, opts: BackwardOptions = {}): void {
     checks.vadeKl('vadeKlLossBackward', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC,
       { dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC });
+    checks.scale('vadeKlLossBackward', scale);
     vade.vadeKlLossBackward(f64(muEnc), f64(logVarEnc), f64(gamma), f64(piLogits), f64(muC), f64(logVarC),
       f64(dMuEnc), f64(dLogVarEnc), f64(dPiLogits), f64(dMuC), f64(dLogVarC),
       muEnc.shape[0], piLogits.shape[0], muEnc.shape[1], scale, !!opts.accumulate);
@@ -258,6 +264,7 @@ export class ReferenceBackend implements ComputeBackend {
 
   proportionXentLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     checks.lossPair('proportionXentLossBackward', this, pred, target, dpred, false);
+    checks.scale('proportionXentLossBackward', scale);
     losses.proportionXentLossBackward(f64(pred), f64(target), f64(dpred), pred.shape[0], scale);
   }
 }

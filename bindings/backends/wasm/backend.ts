@@ -5,7 +5,7 @@ import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
 import { ACTIVATIONS, OP_NAMES } from '../../backend.js';
-import { checkIndexRange, checks, checkShape, checkUpload, ShapeError } from '../../checks.js';
+import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
 import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
 import { WasmAllocator } from './memory.js';
@@ -80,14 +80,15 @@ export class WasmBackend implements ComputeBackend {
   }
 
   async download(t: Tensor): Promise<Float32Array | Int32Array> {
-    if (!t || t.backendName !== this.name) throw new ShapeError(`download: tensor belongs to backend '${t?.backendName}', not 'wasm'`);
-    if (t.disposed) throw new ShapeError('download: tensor was disposed');
+    checkTensor('download', this, t);
     return this.view(t).slice();
   }
 
+  /** Disposing twice is a no-op; a foreign or non-tensor argument is a ShapeError naming 'dispose'. */
   dispose(t: Tensor): void {
+    if (t instanceof WasmTensor && t.disposed) return;
+    checkTensor('dispose', this, t);
     const w = t as WasmTensor;
-    if (w.backendName !== this.name || w.disposed) return;
     w.disposed = true;
     this.alloc.release(w.ptr);
   }
@@ -199,6 +200,7 @@ export class WasmBackend implements ComputeBackend {
   mseLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     this.alive();
     checks.lossPair('mseLossBackward', this, pred, target, dpred, false);
+    checks.scale('mseLossBackward', scale);
     this.k.mseLossBackward(p(pred), p(target), p(dpred), pred.size, (scale * 2) / pred.size);
   }
 
@@ -211,18 +213,21 @@ export class WasmBackend implements ComputeBackend {
   bceLogitsLossBackward(logits: Tensor, target: Tensor, dlogits: Tensor, scale = 1): void {
     this.alive();
     checks.lossPair('bceLogitsLossBackward', this, logits, target, dlogits, false);
+    checks.scale('bceLogitsLossBackward', scale);
     this.k.bceLogitsLossBackward(p(logits), p(target), p(dlogits), logits.size, scale / logits.shape[0]);
   }
 
   // ---- optimisers -----------------------------------------------------------------------
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
     this.alive();
-    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr);
+    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
     const beta1 = o.beta1 ?? 0.9;
     const beta2 = o.beta2 ?? 0.999;
     const bc1 = 1 - Math.pow(beta1, o.step);
     const bc2 = 1 - Math.pow(beta2, o.step);
-    this.k.adamUpdate(p(param), p(grad), p(m), p(v), param.size, o.lr, beta1, beta2, o.eps ?? 1e-8, bc1, bc2, o.weightDecay ?? 0);
+    // 1 − β in f64 here: in f32 from a rounded β it is off by up to 1.3e-5 relative (see assembly/optim.ts).
+    this.k.adamUpdate(p(param), p(grad), p(m), p(v), param.size, o.lr, beta1, beta2, o.eps ?? 1e-8, bc1, bc2, o.weightDecay ?? 0,
+      1 - beta1, 1 - beta2);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
@@ -255,6 +260,7 @@ export class WasmBackend implements ComputeBackend {
     scale = 1, opts: BackwardOptions = {}): void {
     this.alive();
     checks.softAssignBackward(this, z, mu, pIn, q, alpha, dz, dmu);
+    checks.scale('softAssignBackward', scale);
     const [n, d] = z.shape;
     const k = mu.shape[0];
     const scratch = this.scratch((k * d + d) * 8, 'softAssignBackward');
@@ -304,6 +310,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.vadeKl('vadeKlLossBackward', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC,
       { dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC });
+    checks.scale('vadeKlLossBackward', scale);
     const [n, d] = muEnc.shape;
     const k = piLogits.shape[0];
     const scratch = this.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLossBackward');
@@ -356,6 +363,7 @@ export class WasmBackend implements ComputeBackend {
   proportionXentLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     this.alive();
     checks.lossPair('proportionXentLossBackward', this, pred, target, dpred, false);
+    checks.scale('proportionXentLossBackward', scale);
     this.k.proportionXentLossBackward(p(pred), p(target), p(dpred), pred.size, scale / pred.shape[0]);
   }
 }

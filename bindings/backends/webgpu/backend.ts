@@ -5,7 +5,7 @@ import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
 import { OP_NAMES } from '../../backend.js';
-import { checkIndexRange, checks, checkShape, checkUpload, ShapeError } from '../../checks.js';
+import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
 import { GpuContext, f, u, type Arg, type ContextOptions, type KernelRef } from './context.js';
 import { ceilDiv, BLOCK_ROWS, LOSS_ELEMS_PER_GROUP } from './plan.js';
 import { WebGPUTensor } from './tensor.js';
@@ -67,10 +67,11 @@ export class WebGPUBackend implements ComputeBackend {
     return wt.dtype === 'f32' ? new Float32Array(bytes) : new Int32Array(bytes);
   }
 
+  /** Disposing twice is a no-op; a foreign or non-tensor argument is a ShapeError naming 'dispose'. */
   dispose(t: Tensor): void {
-    const wt = t as WebGPUTensor;
-    if (wt.disposed) return;
+    if (t instanceof WebGPUTensor && t.disposed) return;
     this.own('dispose', t);
+    const wt = t as WebGPUTensor;
     wt.disposed = true;
     if (!this.ctx.destroyed) this.ctx.release(wt.buffer);
   }
@@ -83,9 +84,10 @@ export class WebGPUBackend implements ComputeBackend {
     this.ctx.destroy();
   }
 
+  /** The shared ownership/liveness check, then that it really is one of ours (it has a buffer). */
   private own(op: string, t: Tensor) {
-    if (!(t instanceof WebGPUTensor) || t.backendName !== this.name) throw new ShapeError(`${op}: tensor belongs to backend '${t?.backendName}', not 'webgpu'`);
-    if (t.disposed) throw new ShapeError(`${op}: tensor was disposed`);
+    checkTensor(op, this, t);
+    if (!(t instanceof WebGPUTensor)) throw new ShapeError(`${op}: t is not a WebGPU tensor`);
   }
 
   /** Elementwise kernel over all elements of same-shape tensors (flat, chunked by element ranges). */
@@ -183,6 +185,7 @@ export class WebGPUBackend implements ComputeBackend {
 
   mseLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     checks.lossPair('mseLossBackward', this, pred, target, dpred, false);
+    checks.scale('mseLossBackward', scale);
     this.ctx.begin();
     this.flat(k('losses.wgsl', 'mseLossBackward'), pred.size, [{ t: pred }, { t: target }, { t: dpred, write: true }], (n) => [u(n), f(scale * 2 / pred.size)]);
   }
@@ -195,6 +198,7 @@ export class WebGPUBackend implements ComputeBackend {
 
   bceLogitsLossBackward(logits: Tensor, target: Tensor, dlogits: Tensor, scale = 1): void {
     checks.lossPair('bceLogitsLossBackward', this, logits, target, dlogits, false);
+    checks.scale('bceLogitsLossBackward', scale);
     this.ctx.begin();
     this.flat(k('losses.wgsl', 'bceLogitsLossBackward'), logits.size, [{ t: logits }, { t: target }, { t: dlogits, write: true }],
       (n) => [u(n), f(scale / logits.shape[0])]);
@@ -202,14 +206,14 @@ export class WebGPUBackend implements ComputeBackend {
 
   // ---- optimisers -------------------------------------------------------------------------
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
-    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr);
+    checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
     this.ctx.begin();
     const b1 = o.beta1 ?? 0.9;
     const b2 = o.beta2 ?? 0.999;
     const bc1 = 1 - Math.pow(b1, o.step);
     const bc2 = 1 - Math.pow(b2, o.step);
     this.flat(k('optim.wgsl', 'adamUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: m, write: true }, { t: v, write: true }],
-      (n) => [u(n), f(o.lr), f(b1), f(b2), f(o.eps ?? 1e-8), f(bc1), f(bc2), f(o.weightDecay ?? 0)]);
+      (n) => [u(n), f(o.lr), f(b1), f(b2), f(o.eps ?? 1e-8), f(bc1), f(bc2), f(o.weightDecay ?? 0), f(1 - b1), f(1 - b2)]);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
@@ -248,6 +252,7 @@ export class WebGPUBackend implements ComputeBackend {
   softAssignBackward(z: Tensor, mu: Tensor, p: Tensor, q: Tensor, alpha: number, dz: Tensor, dmu: Tensor, scale = 1,
     opts: BackwardOptions = {}): void {
     checks.softAssignBackward(this, z, mu, p, q, alpha, dz, dmu);
+    checks.scale('softAssignBackward', scale);
     this.ctx.begin();
     const [n, d] = z.shape;
     const kk = mu.shape[0];
@@ -327,6 +332,7 @@ export class WebGPUBackend implements ComputeBackend {
   vadeKlLossBackward(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor,
     dMuEnc: Tensor, dLogVarEnc: Tensor, dPiLogits: Tensor, dMuC: Tensor, dLogVarC: Tensor, scale = 1, opts: BackwardOptions = {}): void {
     checks.vadeKl('vadeKlLossBackward', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, { dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC });
+    checks.scale('vadeKlLossBackward', scale);
     this.ctx.begin();
     const [n, d] = muEnc.shape;
     const kk = piLogits.shape[0];
@@ -412,6 +418,7 @@ export class WebGPUBackend implements ComputeBackend {
 
   proportionXentLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     checks.lossPair('proportionXentLossBackward', this, pred, target, dpred, false);
+    checks.scale('proportionXentLossBackward', scale);
     this.ctx.begin();
     this.flat(k('losses.wgsl', 'proportionXentLossBackward'), pred.size, [{ t: pred }, { t: target }, { t: dpred, write: true }],
       (n) => [u(n), f(scale / pred.shape[0])]);

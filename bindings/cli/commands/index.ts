@@ -2,5 +2,13 @@
 import type { Command } from '../main.js';
 import { info } from './info.js';
 import { simulate } from './simulate.js';
+import { cluster } from './cluster.js';
+import { embed } from './embed.js';
+import { predict } from './predict.js';
+import { train } from './train.js';
+import { classify } from './classify.js';
+import { evaluate } from './evaluate.js';
+import { demo } from './demo.js';
+import { serve } from './serve.js';
 
-export const commands: Command[] = [info, simulate];
+export const commands: Command[] = [info, simulate, cluster, embed, predict, train, classify, evaluate, demo, serve];

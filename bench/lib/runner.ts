@@ -1,0 +1,230 @@
+// The bench pipeline behind bench/run.ts (and the smoke test): ceilings → backends → peers →
+// our rows → end-to-end files → table + results files.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { OpSet } from '../../bindings/backend.js';
+import { bandwidthFor, measureCeilings, type Ceilings } from '../ceilings/probe.js';
+import { opCases, prepare, SIZES, type OpCase } from '../ops/cases.js';
+import { createTfjsPeer, type PeerHandle } from '../peers/tfjs.js';
+import { createTorchPeer, type TorchPeer } from '../peers/torch.js';
+import { OP_FAMILIES, selected, type BenchArgs } from './args.js';
+import { backendConfigs, loadBackend, naBackend, type LoadedBackend } from './backends.js';
+import { preflight } from './preflight.js';
+import type { E2EBench, E2EResult } from './e2e.js';
+import { hostKind, load1, machineInfo, type MachineInfo } from './machine.js';
+import { fillRates, markdownTable, TABLE_LEGEND, textTable, type Row } from './report.js';
+import { timeIt } from './timing.js';
+
+const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const OP_OF_FAMILY: Record<OpCase['family'], keyof OpSet> = {
+  gemm: 'gemm', softAssign: 'softAssign', gmmLogResp: 'gmmLogResp', adam: 'adamUpdate', biasAct: 'biasAct',
+};
+
+export interface BenchResult {
+  schema: 1;
+  date: string;
+  args: Omit<BenchArgs, 'only'> & { only: string[] | null };
+  machine: MachineInfo;
+  load1: { start: number; end: number };
+  ceilings: Ceilings | null;
+  backends: { label: string; device: string; sizes: string; software: boolean; na?: string }[];
+  peers: { name: string; detail: string; na?: string }[];
+  rows: Row[];
+  e2e: E2EResult[];
+}
+
+export async function runBench(args: BenchArgs, log: (m: string) => void): Promise<{ result: BenchResult; text: string; files: string[] }> {
+  const startLoad = load1();
+  const machine = machineInfo();
+  log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load ${startLoad}`);
+
+  // 1. Ceilings (first, while nothing else of ours is resident).
+  let ceilings: Ceilings | null = null;
+  if (args.ceilings) {
+    log('ceilings: FMA-chain peak, clock, triad bandwidth');
+    ceilings = await measureCeilings([...new Set([1, ...args.threads])], args.quick);
+  }
+
+  // 2. Our backends.
+  const loaded: LoadedBackend[] = [];
+  const families = OP_FAMILIES.filter((f) => selected(args, f));
+  for (const cfg of backendConfigs(args.backends, args.threads)) {
+    const crash = cfg.choice === 'reference' ? null : preflight(cfg, families.length ? [...families] : ['gemm']);
+    const lb = crash ? { ...naBackend(cfg, args.quick), na: crash } : await loadBackend(cfg, args.quick);
+    log(`backend ${cfg.label}: ${lb.be ? lb.device : `n/a (${lb.na})`}`);
+    loaded.push(lb);
+  }
+
+  // 3. Peers, timed at the size our fast backends use.
+  const peerSize = SIZES[args.quick ? 'quick' : 'full'];
+  const peerCases = opCases(peerSize).filter((c) => selected(args, c.family));
+  const peers: PeerHandle[] = [];
+  const peerInfo: BenchResult['peers'] = [];
+  if (args.peers.includes('tfjs') && peerCases.length) {
+    try { const p = await createTfjsPeer(); peers.push(p); peerInfo.push({ name: p.name, detail: p.detail }); }
+    catch (e) { peerInfo.push({ name: 'tfjs-wasm', detail: '', na: (e as Error).message }); }
+  }
+  if (args.peers.includes('torch') && peerCases.length) {
+    const p = createTorchPeer();
+    if ('why' in p) peerInfo.push({ name: 'torch', detail: '', na: p.why });
+    else peers.push(p);
+  }
+  const rows: Row[] = [];
+  const peerRow = new Map<string, Row>(); // `${peer}|${threads}|${label}`
+  for (const p of peers) {
+    for (const t of args.threads) {
+      const why = p.whyNotThreads(t);
+      if (why) continue;
+      if (p.name === 'torch') {
+        log(`torch ${t}t: ${peerCases.length} jobs`);
+        try { (p as TorchPeer).prefetch(peerCases.map((c) => c.job), t, args.timeMs); } catch (e) { log(`torch: ${(e as Error).message}`); }
+      }
+      for (const c of peerCases) {
+        const r: Row = { label: c.label, family: c.family, backend: `${p.name} ${t}t`, kind: 'peer', flops: c.flops, bytes: c.bytes, unit: c.unit };
+        try {
+          if (p.name !== 'torch') log(`${p.name} ${t}t: ${c.label}`);
+          r.timing = await p.time(c.job, t, args.timeMs);
+        } catch (e) { r.na = (e as Error).message.split('\n')[0].slice(0, 200); }
+        fillRates(r);
+        rows.push(r);
+        peerRow.set(`${p.name}|${t}|${c.label}`, r);
+      }
+    }
+    if (p.name === 'torch') {
+      peerInfo.push({ name: p.name, detail: p.detail });
+    }
+  }
+
+  // 4. Our rows.
+  for (const lb of loaded) {
+    const cases = opCases(SIZES[lb.sizes]).filter((c) => selected(args, c.family));
+    for (const c of cases) {
+      const r: Row = { label: c.label, family: c.family, backend: lb.config.label, kind: 'ours', flops: c.flops, bytes: c.bytes, unit: c.unit };
+      if (lb.software) r.note = 'software rasteriser: correctness device';
+      if (lb.sizes === 'small' && !args.quick) r.note = [r.note, 'small shape'].filter(Boolean).join('; ');
+      rows.push(r);
+      if (!lb.be) { r.na = (lb.na ?? '').length > 70 ? `${lb.na!.slice(0, 67)}… (see header)` : lb.na; continue; }
+      if (!lb.be.supportsOp(OP_OF_FAMILY[c.family])) { r.na = `${lb.config.label} does not support ${OP_OF_FAMILY[c.family]}`; continue; }
+      log(`${lb.config.label}: ${c.label}`);
+      const be = lb.be;
+      try {
+        const p = prepare(be, c);
+        try {
+          r.timing = await timeIt(`${lb.config.label} ${c.label}`, async () => { p.run(); await be.sync(); }, { timeMs: args.timeMs });
+        } finally { p.dispose(); }
+      } catch (e) { r.na = (e as Error).message.split('\n')[0].slice(0, 200); continue; }
+      fillRates(r);
+      if (ceilings && !lb.software && lb.config.choice !== 'webgpu') {
+        const peak = (lb.relaxed ? ceilings.peakRelaxed?.[lb.ceilingThreads] : ceilings.peakSimd[lb.ceilingThreads]) ?? NaN;
+        const bw = bandwidthFor(ceilings, c.footprint, lb.ceilingThreads);
+        const roof = Math.max(c.flops / (peak * 1e9), c.bytes / (bw * 1e9));
+        r.ceilingPct = (roof / (r.timing.p50Ms / 1e3)) * 100;
+      }
+      const t = lb.config.threads;
+      for (const [name, key] of [['tfjs-wasm', 'vsTfjs'], ['torch', 'vsTorch']] as const) {
+        const same = peerRow.get(`${name}|${t}|${c.label}`);
+        const one = peerRow.get(`${name}|1|${c.label}`);
+        const ref = same?.gflops ? same : one?.gflops ? one : undefined;
+        if (ref?.gflops && r.gflops) r[key] = { ratio: r.gflops / ref.gflops, fewerThreads: ref !== same };
+      }
+    }
+  }
+  rows.sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true }) || order(a) - order(b));
+
+  // 5. End-to-end scenarios, one file each in bench/e2e/.
+  const e2e: E2EResult[] = [];
+  if (args.e2e) {
+    for (const file of readdirSync(join(benchDir, 'e2e')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort()) {
+      const mod = (await import(pathToFileURL(join(benchDir, 'e2e', file)).href)) as { default: E2EBench };
+      const sc = mod.default;
+      if (!selected(args, sc.name)) continue;
+      try {
+        e2e.push(...(await sc.run({ quick: args.quick, backends: loaded.filter((l) => l.be), ceilings, peers: args.peers, log })));
+      } catch (e) {
+        e2e.push({ scenario: sc.name, backend: '', metric: '', value: NaN, seconds: NaN, peakRssMiB: NaN, na: (e as Error).message.slice(0, 200) });
+      }
+    }
+  }
+
+  for (const lb of loaded) lb.be?.destroy();
+  for (const p of peers) await p.close();
+
+  const result: BenchResult = {
+    schema: 1,
+    date: new Date().toISOString(),
+    args: { ...args, only: args.only ? [...args.only] : null },
+    machine,
+    load1: { start: startLoad, end: load1() },
+    ceilings,
+    backends: loaded.map((l) => ({ label: l.config.label, device: l.device, sizes: l.sizes, software: l.software, na: l.na })),
+    peers: peerInfo,
+    rows,
+    e2e,
+  };
+  const md = markdown(result);
+  const text = `${header(result).join('\n')}\n\n${textTable(rows)}\n${e2eText(e2e)}\n${TABLE_LEGEND.join('\n')}`;
+  const files: string[] = [];
+  if (args.outDir) {
+    mkdirSync(args.outDir, { recursive: true });
+    const base = join(args.outDir, `${result.date.slice(0, 10)}-${args.tag ?? hostKind(machine)}${args.quick ? '-quick' : ''}`);
+    writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 1)}\n`);
+    writeFileSync(`${base}.md`, md);
+    files.push(`${base}.json`, `${base}.md`);
+  }
+  return { result, text, files };
+}
+
+function order(r: Row): number {
+  const b = r.backend;
+  return b.startsWith('reference') ? 0 : b.startsWith('wasm-relaxed') ? 2 : b.startsWith('wasm') ? 1 : b.startsWith('webgpu') ? 3 : b.startsWith('tfjs') ? 4 : 5;
+}
+
+const g = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+
+function header(r: BenchResult): string[] {
+  const m = r.machine, c = r.ceilings;
+  const lines = [
+    `hemaclust bench ${r.date}${r.args.quick ? ' (quick: toy sizes, not a measurement)' : ''}`,
+    `machine: ${m.cpuModel}${m.cpuId ? ` (${m.cpuId})` : ''}, ${m.cores} cores, reported ${m.reportedMHz ?? '?'} MHz${m.hypervisor ? ', under a hypervisor' : ''}, ${m.memGiB} GiB, ${m.platform}-${m.arch}, SIMD flags ${m.simdFlags.join(' ')}`,
+    `runtime: Node ${m.node}, V8 ${m.v8}`,
+    `load average (1 min): ${r.load1.start} at start, ${r.load1.end} at end`,
+  ];
+  for (const b of r.backends) lines.push(`backend ${b.label}: ${b.na ? `n/a: ${b.na}` : `${b.device} [${b.sizes} sizes]${b.software ? ' — software rasteriser: correctness device' : ''}`}`);
+  for (const p of r.peers) lines.push(`peer ${p.name}: ${p.na ? `n/a: ${p.na}` : p.detail}`);
+  if (c) {
+    const ts = Object.keys(c.peakSimd);
+    lines.push(`ceiling clock: ${g(c.clockGHz, 2)} GHz measured (dependent integer chain)`);
+    lines.push(`ceiling WASM SIMD128 mul+add: ${ts.map((t) => `${t}t ${g(c.peakSimd[+t])}`).join(', ')} GFLOP/s measured (${g(c.detail.simdFlopPerCycle)} FLOP/cycle/core, ${c.detail.simdChains} chains); derived per core ${g(c.derived.simd2Pipes)} (8 FLOP/cycle) – ${g(c.derived.simdGoldenCove)} (12 FLOP/cycle)`);
+    lines.push(c.peakRelaxed
+      ? `ceiling WASM relaxed FMA: ${ts.map((t) => `${t}t ${g(c.peakRelaxed?.[+t])}`).join(', ')} GFLOP/s measured (${g(c.detail.relaxedFlopPerCycle ?? NaN)} FLOP/cycle/core); derived per core ${g(c.derived.relaxedFma)} (16 FLOP/cycle)`
+      : `ceiling WASM relaxed FMA: n/a (${c.relaxedWhyNot})`);
+    lines.push(`ceiling bandwidth (WASM triad, STREAM counting, GB/s): ${c.triad.map((p) => `3×${p.arrayMiB} MiB: ${ts.map((t) => `${t}t ${g(p.gbs[+t])}`).join(', ')}`).join('; ')}`);
+  }
+  return lines;
+}
+
+function e2eText(e: E2EResult[]): string {
+  if (!e.length) return '';
+  const lines = ['', 'end-to-end:'];
+  for (const r of e) {
+    lines.push(r.na ? `  ${r.scenario} — ${r.backend}: n/a (${r.na})`
+      : `  ${r.scenario} — ${r.backend}: ${g(r.value, 0)} ${r.metric}, ${g(r.seconds, 1)} s${r.gflops ? `, ${g(r.gflops)} GFLOP/s` : ''}, process peak RSS ${r.peakRssMiB} MiB${r.note ? ` (${r.note})` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function markdown(r: BenchResult): string {
+  const e = r.e2e.length
+    ? ['', '## End-to-end', '', '| scenario | backend | result | seconds | GFLOP/s | peak RSS MiB (whole bench process so far) | note |', '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+      ...r.e2e.map((x) => `| ${x.scenario} | ${x.backend} | ${x.na ? 'n/a' : `${g(x.value, 0)} ${x.metric}`} | ${g(x.seconds, 1)} | ${g(x.gflops)} | ${x.peakRssMiB} | ${x.na ?? x.note ?? ''} |`)]
+    : [];
+  return [
+    `# hemaclust bench — ${r.date.slice(0, 10)} — ${hostKind(r.machine)}`, '',
+    ...header(r).map((l) => `- ${l}`), '',
+    '## Op-level rows', '', markdownTable(r.rows), ...e, '',
+    ...TABLE_LEGEND.map((l) => `> ${l}`), '',
+    `Command: \`npm run bench --${r.args.quick ? ' --quick' : ''}${r.args.only ? ` --only ${r.args.only.join(',')}` : ''} --threads ${r.args.threads.join(',')}\``, '',
+  ].join('\n');
+}

@@ -1,0 +1,72 @@
+// Peer: PyTorch on the CPU (Debian's python3-torch), run as a child process per thread count.
+// torch.set_num_threads(n) sets its OpenMP pool; Debian's torch calls the system BLAS through
+// update-alternatives (reference BLAS unless OpenBLAS is installed), and that BLAS has its own
+// thread pool, so OPENBLAS_NUM_THREADS / OMP_NUM_THREADS are pinned to n as well.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PeerJob } from '../ops/cases.js';
+import type { Timing } from '../lib/timing.js';
+import type { PeerHandle } from './tfjs.js';
+
+const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_ops.py');
+
+function findPython(): { python: string; version: string } | { why: string } {
+  const candidates = [process.env.HEMACLUST_TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter((x): x is string => !!x);
+  for (const python of candidates) {
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return { python, version: r.stdout.trim() };
+  }
+  return { why: `no python with torch among ${candidates.join(', ')} (Debian: apt-get install python3-torch)` };
+}
+
+interface TorchReply {
+  torch: string;
+  threads: number;
+  blas: string;
+  results: (Timing | { error: string })[];
+}
+
+function runBatch(python: string, jobs: PeerJob[], threads: number, timeMs: number): TorchReply {
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const r = spawnSync(python, [script], {
+    input: JSON.stringify({ threads, timeMs, jobs }), encoding: 'utf8', env, maxBuffer: 16 << 20, timeout: 30 * 60_000,
+  });
+  if (r.status !== 0) throw new Error(`torch peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as TorchReply;
+}
+
+/** The torch peer times a whole batch of jobs per thread count in one process (start-up of
+ *  python+torch costs seconds); `time` serves results from that batch. */
+export interface TorchPeer extends PeerHandle {
+  prefetch(jobs: PeerJob[], threads: number, timeMs: number): void;
+}
+
+export function createTorchPeer(): TorchPeer | { why: string } {
+  const found = findPython();
+  if ('why' in found) return found;
+  const cache = new Map<string, Timing | { error: string }>();
+  let blas = 'unknown';
+  const key = (job: PeerJob, threads: number) => `${threads}:${JSON.stringify(job)}`;
+  const peer: TorchPeer = {
+    name: 'torch',
+    detail: `PyTorch ${found.version} CPU (${found.python})`,
+    whyNotThreads: () => null,
+    prefetch(jobs, threads, timeMs) {
+      const todo = jobs.filter((j) => !cache.has(key(j, threads)));
+      if (todo.length === 0) return;
+      const reply = runBatch(found.python, todo, threads, timeMs);
+      blas = reply.blas;
+      peer.detail = `PyTorch ${reply.torch} CPU, BLAS ${blas} (${found.python})`;
+      todo.forEach((j, i) => cache.set(key(j, threads), reply.results[i]));
+    },
+    async time(job, threads, timeMs) {
+      if (!cache.has(key(job, threads))) peer.prefetch([job], threads, timeMs);
+      const r = cache.get(key(job, threads))!;
+      if ('error' in r) throw new Error(r.error);
+      return r;
+    },
+    close: async () => { cache.clear(); },
+  };
+  return peer;
+}

@@ -1,0 +1,82 @@
+// `hemaclust classify`: per-sample counts/percentages (summary.csv + summary.json) and per-event
+// class probabilities (<id>.probabilities.npy, cells × 4 in CLASSES order) for each data file.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from '../main.js';
+import { UsageError } from '../main.js';
+import { parse, intOpt } from '../args.js';
+import { createBackend } from '../../backends/index.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { formatCsv } from '../../io/csv.js';
+import { encodeNpy } from '../../io/npy.js';
+import { BloodCellPipeline, CLASSES, type SampleSummary } from '../../pipeline/index.js';
+import { readSample } from '../../pipeline/node.js';
+import { ProgressRenderer } from '../progress.js';
+import { backendOpt } from './cluster.js';
+
+const usage = 'hemaclust classify --model M FILE... --out DIR [--backend auto|wasm|webgpu|reference] [--threads T] [--json]';
+
+export function summaryCsv(summaries: SampleSummary[]): string {
+  return formatCsv(
+    ['sample', 'cells', ...CLASSES.map((c) => `n_${c}`), 'plt_pct', 'retic_pct', 'clump_pct'],
+    summaries.map((s) => [s.id, s.cells, ...CLASSES.map((c) => s.counts[c]), s.percentages.plt_pct.toFixed(3), s.percentages.retic_pct.toFixed(3), s.percentages.clump_pct.toFixed(3)]),
+  );
+}
+
+export const classify: Command = {
+  name: 'classify',
+  summary: 'classify the events of sample files with a trained pipeline: counts, percentages, probabilities',
+  usage: `${usage}
+
+  --model M      pipeline model written by hemaclust train
+  FILE...        sample files (.fcs, .npy, .csv); the sample id is the file name without extension
+  --out DIR      writes summary.csv, summary.json and <id>.probabilities.npy (cells × 4:
+                 ${CLASSES.join(', ')})
+  --backend B    auto (default) | wasm | webgpu | reference
+  --json         print the summaries as JSON on stdout, no progress output`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, {
+      model: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    }, true);
+    if (!values.model) throw new UsageError('--model M is required');
+    if (!values.out) throw new UsageError('--out DIR is required');
+    if (positionals.length === 0) throw new UsageError('give at least one sample FILE');
+    const kind = backendOpt(values.backend);
+    const threads = intOpt('threads', values.threads, 1);
+    const progress = new ProgressRenderer({ silent: values.json });
+    const be = await createBackend(kind, { log: values.json ? () => undefined : (m) => progress.line(m), threads });
+    try {
+      const pipe = await BloodCellPipeline.load(values.model, be);
+      await mkdir(values.out, { recursive: true });
+      const summaries: SampleSummary[] = [];
+      const ids = new Set<string>();
+      for (let i = 0; i < positionals.length; i++) {
+        const sample = await readSample(positionals[i]);
+        if (ids.has(sample.id)) throw new UsageError(`two files give the sample id '${sample.id}'`);
+        ids.add(sample.id);
+        progress.bar('classify', i, positionals.length, sample.id);
+        const r = await pipe.classify(sample);
+        await writeFileAtomic(join(values.out, `${sample.id}.probabilities.npy`), encodeNpy([sample.rows, CLASSES.length], r.probabilities));
+        summaries.push(r.summary);
+      }
+      progress.bar('classify', positionals.length, positionals.length);
+      progress.finish();
+      await writeFileAtomic(join(values.out, 'summary.csv'), summaryCsv(summaries));
+      const json = { model: values.model, classes: CLASSES, samples: summaries };
+      await writeFileAtomic(join(values.out, 'summary.json'), JSON.stringify(json, null, 2) + '\n');
+      if (values.json) console.log(JSON.stringify(json, null, 2));
+      else {
+        console.log('sample            cells   plt %  retic %  clump %');
+        for (const s of summaries) {
+          const p = s.percentages;
+          console.log(`${s.id.padEnd(16)} ${String(s.cells).padStart(6)}  ${p.plt_pct.toFixed(2).padStart(6)}  ${p.retic_pct.toFixed(2).padStart(7)}  ${p.clump_pct.toFixed(2).padStart(7)}`);
+        }
+        console.log(`wrote ${values.out}/summary.csv, summary.json and ${summaries.length} probability files`);
+      }
+      pipe.dispose();
+      return 0;
+    } finally {
+      be.destroy();
+    }
+  },
+};

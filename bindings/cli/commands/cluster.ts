@@ -1,0 +1,154 @@
+// `hemaclust cluster`: fit k-means, DEC, IDEC or VaDE on a data matrix, print cluster sizes (and
+// ACC/NMI/ARI, macro-F1, balanced accuracy when labels are given), optionally save the model.
+import type { Command } from '../main.js';
+import { UsageError } from '../main.js';
+import { parse, intOpt } from '../args.js';
+import { BACKEND_KINDS, createBackend, type BackendKind } from '../../backends/index.js';
+import { readMatrix } from '../../io/index.js';
+import { readNpyFile, toInt32 } from '../../io/npy.js';
+import { balancedAccuracy, clusteringScores, macroF1, matchClusters } from '../../metrics/index.js';
+import { DEC, IDEC, KMeans, VaDE, DEC_DIMS, type Progress } from '../../models/index.js';
+
+export const METHODS = ['kmeans', 'dec', 'idec', 'vade'] as const;
+export type Method = (typeof METHODS)[number];
+
+const usage =
+  'hemaclust cluster --data X.(npy|csv) --k K [--method kmeans|dec|idec|vade] [--labels y.npy] [--backend auto|wasm|webgpu|reference] [--seed S] [--out model.safetensors] [--epochs N] [--cluster-epochs M] [--dims 500,500,2000,10] [--batch B] [--threads T] [--quiet] [--json]';
+
+export const cluster: Command = {
+  name: 'cluster',
+  summary: 'cluster cells with k-means, DEC, IDEC or VaDE; print sizes and metrics, save the model',
+  usage: `${usage}
+
+  --data X           cells × features (.npy float32/float64 C order, .csv, .fcs)
+  --k K              number of clusters (required)
+  --method M         kmeans | dec | idec (default) | vade
+  --labels y.npy     true class per row (integers): prints ACC, NMI, ARI, macro-F1, balanced accuracy
+  --backend B        auto (default) | wasm | webgpu | reference
+  --seed S           integer seed (default 1): same seed + same backend → same model
+  --out M            write the fitted model (safetensors)
+  --epochs N         autoencoder pretraining epochs (default 50)
+  --cluster-epochs M DEC/IDEC: at most M passes over the data; VaDE: ELBO epochs (default 100)
+  --dims LIST        hidden widths then embedding width (default ${DEC_DIMS.join(',')})
+  --batch B          minibatch size (default 256)
+  --threads T        wasm worker threads (default 1)
+  --quiet            no per-epoch progress on stderr
+  --json             print the result as JSON on stdout`,
+  async run(argv) {
+    const { values } = parse(argv, {
+      data: { type: 'string' },
+      labels: { type: 'string' },
+      method: { type: 'string' },
+      k: { type: 'string' },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      epochs: { type: 'string' },
+      'cluster-epochs': { type: 'string' },
+      dims: { type: 'string' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      quiet: { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
+    if (!values.data) throw new UsageError('--data is required');
+    if (!values.k) throw new UsageError('--k is required');
+    const k = intOpt('k', values.k, 0, 1);
+    const method = (values.method ?? 'idec') as Method;
+    if (!METHODS.includes(method)) throw new UsageError(`--method must be one of ${METHODS.join('|')} (got '${values.method}')`);
+    const backendKind = backendOpt(values.backend);
+    const seed = intOpt('seed', values.seed, 1, 0);
+    if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32 (got ${seed})`);
+    const epochs = intOpt('epochs', values.epochs, 50);
+    const clusterEpochs = intOpt('cluster-epochs', values['cluster-epochs'], 100);
+    const batchSize = intOpt('batch', values.batch, 256);
+    const threads = intOpt('threads', values.threads, 1);
+    const dims = dimsOpt(values.dims);
+
+    const x = await readMatrix(values.data);
+    if (k > x.rows) throw new UsageError(`--k ${k} exceeds the number of rows (${x.rows})`);
+    const labels = values.labels ? await readLabels(values.labels, x.rows) : undefined;
+    const log = values.quiet ? () => undefined : (m: string) => console.error(m);
+    const be = await createBackend(backendKind, { log, threads });
+    try {
+      const t0 = performance.now();
+      const onProgress = (p: Progress) => log(formatProgress(method, p));
+      const pretrain = { epochs, batchSize };
+      let model: KMeans | DEC | IDEC | VaDE;
+      if (method === 'kmeans') {
+        model = await new KMeans(be, { k, seed, nInit: 10 }).fit(x);
+      } else if (method === 'vade') {
+        model = await new VaDE(be, { k, seed, dims, batchSize, epochs: clusterEpochs, pretrain }).fit(x, { labels, onProgress });
+      } else {
+        const batches = Math.ceil(x.rows / Math.min(batchSize, x.rows));
+        const Model = method === 'dec' ? DEC : IDEC;
+        model = await new Model(be, { k, seed, dims, batchSize, pretrain, maxIterations: clusterEpochs * batches }).fit(x, { labels, onProgress });
+      }
+      const pred = await model.predict(x);
+      const seconds = (performance.now() - t0) / 1000;
+      if (values.out) await model.save(values.out);
+      const sizes = new Array<number>(k).fill(0);
+      for (const c of pred) sizes[c]++;
+      const result: Record<string, unknown> = {
+        method, k, rows: x.rows, cols: x.cols, seed, backend: be.info().name, device: be.info().device,
+        sizes, seconds: Number(seconds.toFixed(3)), model: values.out ?? null,
+      };
+      if (labels) result.metrics = evaluate(labels, pred);
+      if (values.json) console.log(JSON.stringify(result, null, 2));
+      else console.log(formatResult(result));
+      return 0;
+    } finally {
+      be.destroy();
+    }
+  },
+};
+
+export function backendOpt(v: string | undefined): BackendKind {
+  const kind = (v ?? 'auto') as BackendKind;
+  if (!BACKEND_KINDS.includes(kind)) throw new UsageError(`--backend must be one of ${BACKEND_KINDS.join('|')} (got '${v}')`);
+  return kind;
+}
+
+function dimsOpt(v: string | undefined): number[] {
+  if (v === undefined) return [...DEC_DIMS];
+  const dims = v.split(',').map((s) => Number(s.trim()));
+  if (!dims.length || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw new UsageError(`--dims must be a comma-separated list of positive integers (got '${v}')`);
+  return dims;
+}
+
+export async function readLabels(path: string, rows: number): Promise<Int32Array> {
+  const a = await readNpyFile(path);
+  const y = toInt32(a, path);
+  if (y.length !== rows) throw new UsageError(`--labels ${path} has ${y.length} values, the data has ${rows} rows`);
+  return y;
+}
+
+/** Clustering metrics, then classification metrics after the Hungarian cluster → class map. */
+export function evaluate(labels: Int32Array, pred: Int32Array) {
+  const scores = clusteringScores(labels, pred);
+  const map = matchClusters(labels, pred);
+  const mapped = Int32Array.from(pred, (c) => map.get(c) ?? -1);
+  const numClasses = Math.max(...labels, ...mapped) + 1;
+  // Unmatched clusters (more clusters than classes) count as a wrong class of their own.
+  const safe = Int32Array.from(mapped, (c) => (c < 0 ? numClasses : c));
+  return { ...scores, macroF1: macroF1(labels, safe, numClasses + 1), balancedAccuracy: balancedAccuracy(labels, safe, numClasses + 1) };
+}
+
+function formatProgress(method: string, p: Progress): string {
+  const f = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k}=${Number(v.toPrecision(5))}`).join(' ');
+  return `${method} ${p.stage} ${p.epoch}: ${f(p.losses)}${p.metrics ? ` | ${f(p.metrics)}` : ''}`;
+}
+
+function formatResult(r: Record<string, unknown>): string {
+  const lines = [
+    `${r.method}: ${r.rows} rows × ${r.cols} features → ${r.k} clusters on ${r.backend} (${r.device}) in ${r.seconds} s`,
+    `cluster sizes: ${(r.sizes as number[]).join(' ')}`,
+  ];
+  if (r.metrics) {
+    const m = r.metrics as Record<string, number>;
+    lines.push(`ACC ${m.acc.toFixed(4)}  NMI ${m.nmi.toFixed(4)}  ARI ${m.ari.toFixed(4)}  macro-F1 ${m.macroF1.toFixed(4)}  balanced accuracy ${m.balancedAccuracy.toFixed(4)}`);
+  }
+  if (r.model) lines.push(`model written to ${r.model}`);
+  return lines.join('\n');
+}
+

@@ -1,0 +1,109 @@
+// `hemaclust train`: fit the two-stage pipeline on a cohort directory and its reference.csv.
+// Only the sample-level references supervise training; a truth/ folder, if present, is not read.
+import { join } from 'node:path';
+import type { Command } from '../main.js';
+import { UsageError } from '../main.js';
+import { parse, intOpt } from '../args.js';
+import { createBackend } from '../../backends/index.js';
+import { BloodCellPipeline, type TrainOptions } from '../../pipeline/index.js';
+import { loadCohort } from '../../pipeline/node.js';
+import { ProgressRenderer } from '../progress.js';
+import { backendOpt } from './cluster.js';
+
+const usage =
+  'hemaclust train --data DIR [--reference DIR/reference.csv] --out model.safetensors [--backend auto|wasm|webgpu|reference] [--seed S] [--epochs N] [--stage2-epochs N] [--dims 256,64,10] [--clusters K] [--components K] [--cells-per-sample N] [--batch B] [--threads T] [--json]';
+
+export const TRAIN_FLAGS = {
+  backend: { type: 'string' },
+  seed: { type: 'string' },
+  epochs: { type: 'string' },
+  'stage2-epochs': { type: 'string' },
+  dims: { type: 'string' },
+  clusters: { type: 'string' },
+  components: { type: 'string' },
+  'cells-per-sample': { type: 'string' },
+  batch: { type: 'string' },
+  threads: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu | reference
+  --seed S             integer seed (default 1)
+  --epochs N           stage-1 autoencoder pretraining epochs (default 12)
+  --stage2-epochs N    stage-2 VaDE epochs (default 10)
+  --dims LIST          encoder widths, hidden… then embedding (default 256,64,10)
+  --clusters K         stage-1 IDEC clusters (default 4)
+  --components K       stage-2 mixture components (default 16)
+  --cells-per-sample N training events drawn per sample (default 4000)
+  --batch B            minibatch size (default 256)
+  --threads T          wasm worker threads (default 1)
+  --json               machine-readable result on stdout, no progress output`;
+
+/** Training options from parsed CLI values. */
+export function trainOptionsFrom(values: Record<string, string | boolean | undefined>): Omit<TrainOptions, 'backend'> {
+  const s = (k: string) => values[k] as string | undefined;
+  const seed = intOpt('seed', s('seed'), 1, 0);
+  if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32 (got ${seed})`);
+  let dims: number[] | undefined;
+  if (s('dims') !== undefined) {
+    dims = s('dims')!.split(',').map((v) => Number(v.trim()));
+    if (!dims.length || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw new UsageError(`--dims must be a comma-separated list of positive integers (got '${s('dims')}')`);
+  }
+  const opt = (name: string, def: number, min = 1) => intOpt(name, s(name), def, min);
+  return {
+    seed, dims,
+    epochs: opt('epochs', 12),
+    stage2Epochs: opt('stage2-epochs', 10),
+    stage1Clusters: opt('clusters', 4, 2),
+    stage2Components: opt('components', 16, 3),
+    cellsPerSample: opt('cells-per-sample', 4000),
+    batchSize: opt('batch', 256),
+  };
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train the two-stage pipeline (IDEC: PLT vs RBC; VaDE: RBC/retic/clumps) from sample references',
+  usage: `${usage}
+
+  --data DIR           cohort directory: one .fcs/.npy/.csv file per sample (as hemaclust simulate writes)
+  --reference CSV      sample,file,species,plt_pct,retic_pct,clump_pct (default DIR/reference.csv)
+  --out M              model file to write (safetensors)
+${TRAIN_HELP}`,
+  async run(argv) {
+    const { values } = parse(argv, { data: { type: 'string' }, reference: { type: 'string' }, out: { type: 'string' }, ...TRAIN_FLAGS });
+    if (!values.data) throw new UsageError('--data DIR is required');
+    if (!values.out) throw new UsageError('--out model.safetensors is required');
+    const options = trainOptionsFrom(values);
+    const kind = backendOpt(values.backend);
+    const threads = intOpt('threads', values.threads, 1);
+    const progress = new ProgressRenderer({ silent: values.json });
+    const cohort = await loadCohort(values.data, {
+      referencePath: values.reference ?? join(values.data, 'reference.csv'),
+      truthDir: null, // training never reads truth
+      onFile: (done, total) => progress.bar('read', done, total),
+    });
+    progress.finish();
+    const be = await createBackend(kind, { log: values.json ? () => undefined : (m) => progress.line(m), threads });
+    try {
+      const t0 = performance.now();
+      const pipe = await BloodCellPipeline.train(cohort.samples, cohort.references, {
+        ...options, backend: be, species: cohort.species ?? undefined, onProgress: progress.pipeline,
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      await pipe.save(values.out);
+      progress.finish();
+      const result = {
+        model: values.out, samples: cohort.samples.length, events: cohort.samples.reduce((a, s) => a + s.rows, 0),
+        features: pipe.meta.features, backend: be.info().name, device: be.info().device, seconds: Number(seconds.toFixed(2)),
+        options: pipe.meta.options,
+      };
+      if (values.json) console.log(JSON.stringify(result, null, 2));
+      else console.log(`trained on ${result.samples} samples (${result.features} features) on ${result.backend} in ${seconds.toFixed(1)} s → ${values.out}`);
+      pipe.dispose();
+      return 0;
+    } finally {
+      be.destroy();
+    }
+  },
+};

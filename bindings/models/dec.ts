@@ -1,0 +1,282 @@
+// DEC (Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016)
+// and IDEC (Guo, Gao, Liu & Yin, "Improved Deep Embedded Clustering with Local Structure
+// Preservation", IJCAI 2017).
+//
+//   soft assignment (DEC eq. 1):  q_ij = (1 + ‖z_i − μ_j‖²/α)^(−(α+1)/2) / Σ_j' (…),  α = 1
+//   target (DEC eq. 3):           p_ij = (q_ij² / f_j) / Σ_j' (q_ij'² / f_j'),  f_j = Σ_i q_ij
+//                                 over the WHOLE data set, refreshed every T iterations
+//   clustering loss (DEC eq. 2):  L_c = KL(P‖Q) = Σ_i Σ_j p_ij log(p_ij / q_ij)  (mean over rows here)
+//   IDEC objective (eq. 7):       L = L_r + γ L_c, γ = 0.1, L_r the autoencoder reconstruction
+//                                 averaged over features as well as rows (MSE as a mean, BCE / D),
+//                                 the scale at which γ = 0.1 was tuned (Guo et al.'s Keras code uses
+//                                 loss 'mse' = mean over features). A BCE summed over 784 pixels
+//                                 would be ~10³ times larger and drown the clustering term.
+//   DEC:                          L = L_c, the decoder is dropped
+//   stop (DEC §3.1.1, IDEC §3.4): when fewer than tol (0.1%) of the labels change between two
+//                                 refreshes of P
+// μ starts from k-means (k-means++, several restarts) on the pretrained embedding.
+import type { SaveOptions } from './serialize.js';
+import type { ComputeBackend, Tensor } from '../backend.js';
+import { clusteringScores } from '../metrics/index.js';
+import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions } from './autoencoder.js';
+import { Batcher, forEachChunk, uploadMatrix } from './data.js';
+import { kmeansOnBackend } from './kmeans.js';
+import { applyNormalization } from './normalize.js';
+import { Adam, LossMeter, Sgd } from './optim.js';
+import type { Param } from './mlp.js';
+import { HostRng, STREAM } from './rng.js';
+import { asMatrix, checkLosses, type FitOptions, type Matrix } from './types.js';
+
+export interface DecConfig extends AutoencoderConfig {
+  k: number;
+  /** Student-t degrees of freedom (default 1). */
+  alpha?: number;
+  /** IDEC weight of the clustering loss (default 0.1). */
+  gamma?: number;
+  batchSize?: number;
+  /** Clustering-stage learning rate (IDEC default 1e-3 with Adam; DEC default 0.01 with SGD, momentum 0.9). */
+  lr?: number;
+  optimizer?: 'adam' | 'sgd';
+  /** T: iterations between refreshes of the target distribution (default 140). */
+  updateInterval?: number;
+  /** Stop when fewer than this share of labels change between refreshes (default 0.001). */
+  tol?: number;
+  /** Upper bound on clustering iterations (default 20000). */
+  maxIterations?: number;
+  /** k-means restarts for μ (default 20). */
+  kmeansInit?: number;
+  pretrain?: PretrainOptions;
+}
+
+export interface DecFitOptions extends FitOptions {
+  /** Start from this pretrained autoencoder (copied, not modified) instead of pretraining. */
+  pretrained?: Autoencoder;
+}
+
+export type DecVariant = 'dec' | 'idec';
+
+export class DeepEmbeddedClustering {
+  ae: Autoencoder;
+  mu: Tensor | null = null;
+  /** Labels on the training data when fit stopped, and why it stopped. */
+  labels: Int32Array | null = null;
+  stopReason = '';
+  iterations = 0;
+
+  constructor(readonly backend: ComputeBackend, readonly variant: DecVariant, readonly config: DecConfig) {
+    this.ae = new Autoencoder(backend, config);
+  }
+
+  get modelName(): string {
+    return this.variant === 'dec' ? 'DEC' : 'IDEC';
+  }
+
+  get k(): number {
+    return this.config.k;
+  }
+
+  get alpha(): number {
+    return this.config.alpha ?? 1;
+  }
+
+  async fit(xRaw: Matrix, opts: DecFitOptions = {}): Promise<this> {
+    const be = this.backend;
+    const cfg = this.config;
+    const idec = this.variant === 'idec';
+    asMatrix(xRaw);
+    if (opts.pretrained) {
+      this.ae.dispose();
+      this.ae = await opts.pretrained.clone();
+    } else {
+      this.ae.build(xRaw);
+      await this.ae.pretrain(xRaw, { ...cfg.pretrain, onProgress: opts.onProgress }, this.modelName);
+    }
+    const c = this.ae.config!;
+    const enc = this.ae.encoder!;
+    const dec = this.ae.decoder!;
+    const x = applyNormalization(xRaw, c.normalization, c.inputDim);
+    const n = x.rows;
+    const k = cfg.k;
+    const de = enc.outputDim;
+    const alpha = this.alpha;
+    const gamma = cfg.gamma ?? 0.1;
+    const T = cfg.updateInterval ?? 140;
+    const tol = cfg.tol ?? 0.001;
+    const maxIter = cfg.maxIterations ?? 20000;
+    const useSgd = (cfg.optimizer ?? (idec ? 'adam' : 'sgd')) === 'sgd';
+    const lr = cfg.lr ?? (useSgd ? 0.01 : 1e-3);
+    // Per-feature reconstruction loss (see the header): mseLoss is already a mean over N·D.
+    const reconScale = c.loss === 'bce' ? 1 / c.inputDim : 1;
+
+    // μ ← k-means on the embedding of the pretrained encoder.
+    const z0 = { rows: n, cols: de, data: await this.ae.transform(xRaw) };
+    const Z = uploadMatrix(be, z0);
+    const km = await kmeansOnBackend(be, Z, z0, { k, nInit: cfg.kmeansInit ?? 20, seed: c.seed });
+    opts.onProgress?.({ stage: 'kmeans', epoch: 1, losses: { inertia: km.inertia / n }, metrics: opts.labels ? { ...clusteringScores(opts.labels, km.labels) } : undefined });
+    if (this.mu) be.dispose(this.mu);
+    this.mu = be.create([k, de]);
+    be.upload(this.mu, km.centroids);
+    const dmu = be.create([k, de]);
+    const muParam: Param = { name: 'cluster_centers', value: this.mu, grad: dmu };
+
+    const X = uploadMatrix(be, x);
+    const Q = be.create([n, k]);
+    const P = be.create([n, k]);
+    const f = be.create([k]);
+    const lab = be.create([n], 'i32');
+    const batcher = new Batcher(be, n, cfg.batchSize ?? 256, new HostRng(c.seed, STREAM.shuffle));
+    const B = batcher.batchSize;
+    const xb = be.create([B, c.inputDim]);
+    const pb = be.create([B, k]);
+    const qb = be.create([B, k]);
+    const dz = be.create([B, de]);
+    const lossKl = be.create([1]);
+    const lossR = be.create([1]);
+    const params = [...enc.params(), ...(idec ? dec.params() : []), muParam];
+    const opt = useSgd ? new Sgd(be, params) : new Adam(be, params);
+    const meter = new LossMeter(be);
+    let prev = km.labels;
+    try {
+      for (let epoch = 0; ; epoch++) {
+        // Refresh the target distribution over the whole data set (DEC eq. 3).
+        const z = { rows: n, cols: de, data: await this.ae.transform(xRaw) };
+        be.upload(Z, z.data);
+        be.softAssign(Z, this.mu, Q, alpha);
+        be.colSum(Q, f);
+        be.targetDistribution(Q, f, P);
+        be.argmax(Q, lab);
+        const cur = Int32Array.from((await be.download(lab)) as Int32Array);
+        let changed = 0;
+        for (let i = 0; i < n; i++) if (cur[i] !== prev[i]) changed++;
+        prev = cur;
+        if (epoch > 0) {
+          const losses = await meter.read();
+          checkLosses(this.modelName, epoch, losses);
+          const metrics: Record<string, number> = { changed: changed / n };
+          if (opts.labels) Object.assign(metrics, clusteringScores(opts.labels, cur));
+          opts.onProgress?.({ stage: 'cluster', epoch, losses, metrics });
+          if (changed / n < tol) {
+            this.stopReason = `converged: ${(100 * changed / n).toFixed(3)}% of labels changed (< ${100 * tol}%)`;
+            break;
+          }
+        }
+        if (this.iterations >= maxIter) {
+          this.stopReason = `reached maxIterations (${maxIter})`;
+          break;
+        }
+        const steps = Math.min(T, maxIter - this.iterations);
+        for (let s = 0; s < steps; s++) {
+          batcher.next();
+          be.gatherRows(X, batcher.idx, xb);
+          be.gatherRows(P, batcher.idx, pb);
+          const zb = enc.forward(xb);
+          be.softAssign(zb, this.mu, qb, alpha);
+          be.klDivLoss(pb, qb, lossKl);
+          meter.add('kl', lossKl);
+          be.fill(dmu, 0);
+          if (idec) {
+            const out = dec.forward(zb);
+            const dOut = dec.outputGrad(B);
+            reconLoss(be, c.loss, out, xb, lossR, dOut, reconScale);
+            meter.add('recon', lossR, reconScale);
+            dec.backward(dOut, dz);
+            // ∂(γ·L_c)/∂z added to ∂L_r/∂z (IDEC eq. 9); ∂(γ·L_c)/∂μ (eq. 8).
+            be.softAssignBackward(zb, this.mu, pb, qb, alpha, dz, dmu, gamma, { accumulate: true });
+          } else {
+            be.fill(dz, 0);
+            be.softAssignBackward(zb, this.mu, pb, qb, alpha, dz, dmu, 1, { accumulate: true });
+          }
+          enc.backward(dz);
+          opt.step(lr);
+          this.iterations++;
+        }
+      }
+      this.labels = prev;
+    } finally {
+      for (const t of [Z, X, Q, P, f, lab, xb, pb, qb, dz, lossKl, lossR, dmu]) be.dispose(t);
+      batcher.dispose();
+      opt.dispose();
+      meter.dispose();
+    }
+    return this;
+  }
+
+  private ready() {
+    if (!this.mu || !this.ae.encoder || !this.ae.config) throw new Error(`${this.modelName}: not fitted (call fit or load first)`);
+    return { mu: this.mu, enc: this.ae.encoder, c: this.ae.config };
+  }
+
+  /** Soft assignments q (DEC eq. 1), [rows × k] row-major. */
+  async predictProba(xRaw: Matrix): Promise<Float32Array> {
+    const { mu, enc, c } = this.ready();
+    const be = this.backend;
+    const x = applyNormalization(asMatrix(xRaw), c.normalization, c.inputDim);
+    const k = this.k;
+    const out = new Float32Array(x.rows * k);
+    const qs = new Map<number, Tensor>();
+    try {
+      await forEachChunk(be, x, async (t, start, rows) => {
+        let q = qs.get(rows);
+        if (!q) qs.set(rows, (q = be.create([rows, k])));
+        be.softAssign(enc.forward(t), mu, q, this.alpha);
+        out.set((await be.download(q)) as Float32Array, start * k);
+      });
+    } finally {
+      for (const q of qs.values()) be.dispose(q);
+    }
+    return out;
+  }
+
+  async predict(x: Matrix): Promise<Int32Array> {
+    return argmaxRows(await this.predictProba(x), this.k);
+  }
+
+  /** The embedding z (encoder output). */
+  async transform(x: Matrix): Promise<Float32Array> {
+    this.ready();
+    return this.ae.transform(x);
+  }
+
+  /** Writes the model as safetensors (see serialize.ts for the tensor names). */
+  async save(path: string, opts?: SaveOptions): Promise<void> {
+    const { saveModel } = await import('./serialize.js');
+    await saveModel(this, path, opts);
+  }
+
+  static async load(backend: ComputeBackend, path: string): Promise<DeepEmbeddedClustering> {
+    const { loadModel } = await import('./serialize.js');
+    const { model } = await loadModel(backend, path);
+    if (!(model instanceof DeepEmbeddedClustering)) throw new Error(`${path}: holds a ${model.constructor.name}, not a DEC/IDEC model`);
+    return model;
+  }
+
+  dispose(): void {
+    this.ae.dispose();
+    if (this.mu) this.backend.dispose(this.mu);
+    this.mu = null;
+  }
+}
+
+export class DEC extends DeepEmbeddedClustering {
+  constructor(backend: ComputeBackend, config: DecConfig) {
+    super(backend, 'dec', config);
+  }
+}
+
+export class IDEC extends DeepEmbeddedClustering {
+  constructor(backend: ComputeBackend, config: DecConfig) {
+    super(backend, 'idec', config);
+  }
+}
+
+export function argmaxRows(p: Float32Array, k: number): Int32Array {
+  const n = p.length / k;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (p[i * k + j] > p[i * k + best]) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+

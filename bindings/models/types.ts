@@ -1,0 +1,55 @@
+// Shared types for the models: host matrices, progress reports, divergence checks.
+
+/** A host matrix, row-major (what bindings/io readMatrix returns, minus format details). */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+export function asMatrix(x: Matrix, what = 'data'): Matrix {
+  if (!x || !(x.data instanceof Float32Array)) throw new TypeError(`${what} must be {rows, cols, data: Float32Array}`);
+  if (!Number.isInteger(x.rows) || !Number.isInteger(x.cols) || x.rows < 1 || x.cols < 1 || x.data.length !== x.rows * x.cols) {
+    throw new RangeError(`${what}: ${x.data.length} values do not form a ${x.rows}×${x.cols} matrix`);
+  }
+  return x;
+}
+
+export interface Progress {
+  /** 'pretrain' (autoencoder), 'kmeans', 'cluster' (DEC/IDEC), 'gmm-init', 'elbo' (VaDE). */
+  stage: string;
+  /** 1-based epoch (for DEC/IDEC: the target-refresh period). */
+  epoch: number;
+  /** Mean losses over the epoch, by term (e.g. recon, kl). */
+  losses: Record<string, number>;
+  /** ACC/NMI/ARI (and the share of labels that changed for DEC/IDEC) when labels were given. */
+  metrics?: Record<string, number>;
+}
+
+export type ProgressCallback = (p: Progress) => void;
+
+/** Throws if any loss is NaN or ±Inf, naming the model, the term and the epoch. */
+export function checkLosses(model: string, epoch: number, losses: Record<string, number>): void {
+  for (const [term, v] of Object.entries(losses)) {
+    if (!Number.isFinite(v)) {
+      const what = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Inf' : '-Inf';
+      throw new Error(`${model}: loss '${term}' became ${what} at epoch ${epoch}`);
+    }
+  }
+}
+
+export interface FitOptions {
+  /** Ground-truth labels (only for progress metrics; training never sees them). */
+  labels?: ArrayLike<number>;
+  onProgress?: ProgressCallback;
+}
+
+/** Learning-rate schedules over epochs (1-based). */
+export type LrSchedule = 'constant' | 'step' | 'cosine';
+
+export function learningRate(base: number, schedule: LrSchedule, epoch: number, epochs: number,
+  stepEvery = 10, stepGamma = 0.9): number {
+  if (schedule === 'step') return base * stepGamma ** Math.floor((epoch - 1) / stepEvery);
+  if (schedule === 'cosine') return base * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / Math.max(1, epochs)));
+  return base;
+}

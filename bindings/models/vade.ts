@@ -1,0 +1,343 @@
+// VaDE — Variational Deep Embedding (Jiang, Zheng, Tan, Tang & Zhou, IJCAI 2017).
+// Generative model (eq. 1–3): c ~ Cat(π), z ~ N(μ_c, diag σ²_c), x ~ Bernoulli/Gaussian(f(z)).
+// Inference: q(z|x) = N(μ̃, diag σ̃²) from an encoder with two heads (μ̃ and log σ̃²), and
+// q(c|x) ≈ p(c|z) = γ_c ∝ π_c N(z | μ_c, σ²_c)  (eq. 16), computed in log space (gmmLogResp).
+// Loss = −ELBO (eq. 12, one sample L = 1, z = μ̃ + σ̃ ⊙ ε by the reparameterisation trick):
+//   recon: BCE on logits summed over features (Bernoulli, data in [0,1]) or, for real-valued data,
+//          ½ Σ_d (x_d − x̂_d)² (a unit-variance Gaussian likelihood, i.e. D/2 × mean squared error);
+//   KL:    vadeKlLoss — the closed form of eq. 12 with γ held constant (the E-step).
+// Stability (known failure modes of public code, see DESIGN.md): the autoencoder is pretrained and
+// the prior initialised by a diagonal GMM on the pretrained embedding (eq. §4.2); π lives on the
+// simplex as softmax(logits); the mixture log-variances are clamped from below once per epoch;
+// predict and predictProba are deterministic (γ evaluated at the encoder mean μ̃).
+import type { SaveOptions } from './serialize.js';
+import type { ComputeBackend, Tensor } from '../backend.js';
+import { clusteringScores } from '../metrics/index.js';
+import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
+import { Batcher, forEachChunk, uploadMatrix } from './data.js';
+import { argmaxRows } from './dec.js';
+import { fitDiagonalGmm, type GmmParams } from './gmm.js';
+import { Mlp, type Param } from './mlp.js';
+import { applyNormalization } from './normalize.js';
+import { Adam, LossMeter } from './optim.js';
+import { HostRng, STREAM } from './rng.js';
+import { asMatrix, checkLosses, learningRate, type FitOptions, type LrSchedule, type Matrix } from './types.js';
+
+export interface VadeConfig extends AutoencoderConfig {
+  k: number;
+  /** ELBO training epochs (default 100). */
+  epochs?: number;
+  batchSize?: number;
+  /** Adam learning rate for the networks (default 2e-3, Jiang et al.) and for π, μ_c, log σ²_c. */
+  lr?: number;
+  gmmLr?: number;
+  schedule?: LrSchedule;
+  /** Floor for log σ²_c (default log 1e-4). */
+  minLogVar?: number;
+  /** EM iterations of the GMM initialisation (default 30). */
+  gmmIterations?: number;
+  pretrain?: PretrainOptions;
+}
+
+export interface VadeWorkspace {
+  B: number;
+  xb: Tensor; eps: Tensor; z: Tensor; dz: Tensor; dMu: Tensor; dLv: Tensor; dh: Tensor | null;
+  logResp: Tensor; gamma: Tensor; dPi: Tensor; dMuC: Tensor; dLvC: Tensor; lossR: Tensor; lossKl: Tensor;
+  reconScale: number;
+  gmmParams: Param[];
+  dispose(): void;
+}
+
+export interface VadeFitOptions extends FitOptions {
+  pretrained?: Autoencoder;
+}
+
+export class VaDE {
+  config: ResolvedAeConfig | null = null;
+  trunk: Mlp | null = null;
+  muHead: Mlp | null = null;
+  logVarHead: Mlp | null = null;
+  decoder: Mlp | null = null;
+  piLogits: Tensor | null = null;
+  muC: Tensor | null = null;
+  logVarC: Tensor | null = null;
+  readonly modelName = 'VaDE';
+
+  constructor(readonly backend: ComputeBackend, readonly options: VadeConfig) {}
+
+  get k(): number {
+    return this.options.k;
+  }
+
+  /** Networks for a resolved autoencoder config: trunk = all encoder layers but the last, which
+   *  becomes the μ̃ head; a parallel log σ̃² head of the same shape. */
+  buildFrom(c: ResolvedAeConfig): void {
+    this.dispose();
+    this.config = c;
+    const enc = encoderLayers(c);
+    const be = this.backend;
+    this.trunk = enc.length > 1 ? new Mlp(be, 'encoder', enc.slice(0, -1)) : null;
+    const head = enc[enc.length - 1];
+    this.muHead = new Mlp(be, 'encoder_mu', [head]);
+    this.logVarHead = new Mlp(be, 'encoder_logvar', [{ ...head, act: 'identity' }]);
+    this.decoder = new Mlp(be, 'decoder', decoderLayers(c));
+    const d = head.out;
+    this.piLogits = be.create([this.k]);
+    this.muC = be.create([this.k, d]);
+    this.logVarC = be.create([this.k, d]);
+  }
+
+  /** Copies a pretrained autoencoder's weights into the VaDE networks. */
+  private async adoptAutoencoder(ae: Autoencoder): Promise<void> {
+    const state = await ae.exportState();
+    const L = ae.config!.dims.length;
+    this.trunk?.importState(state);
+    this.muHead!.importState({
+      'encoder_mu.0.weight': state[`encoder.${L - 1}.weight`],
+      'encoder_mu.0.bias': state[`encoder.${L - 1}.bias`],
+    });
+    this.decoder!.importState(state);
+  }
+
+  private ready() {
+    const { config: c, muHead, logVarHead, decoder, piLogits, muC, logVarC } = this;
+    if (!c || !muHead || !logVarHead || !decoder || !piLogits || !muC || !logVarC) throw new Error('VaDE: not fitted (call fit or load first)');
+    return { c, trunk: this.trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC };
+  }
+
+  /** μ̃ and log σ̃² of a batch (buffers owned by the heads). */
+  private encode(x: Tensor): { h: Tensor; mu: Tensor; logVar: Tensor } {
+    const { trunk, muHead, logVarHead } = this.ready();
+    const h = trunk ? trunk.forward(x) : x;
+    return { h, mu: muHead.forward(h), logVar: logVarHead.forward(h) };
+  }
+
+  async fit(xRaw: Matrix, opts: VadeFitOptions = {}): Promise<this> {
+    const be = this.backend;
+    const o = this.options;
+    asMatrix(xRaw);
+    // 1. Autoencoder pretraining (or a given pretrained network).
+    let ae = opts.pretrained;
+    let ownAe = false;
+    if (!ae) {
+      ae = new Autoencoder(be, o);
+      ae.build(xRaw);
+      await ae.pretrain(xRaw, { ...o.pretrain, onProgress: opts.onProgress }, this.modelName);
+      ownAe = true;
+    }
+    this.buildFrom(ae.config!);
+    await this.adoptAutoencoder(ae);
+    const { c, trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC } = this.ready();
+    const seed = c.seed;
+    // 2. GMM prior from the pretrained embedding (the latent means).
+    const zHost = { rows: xRaw.rows, cols: muHead.outputDim, data: await ae.transform(xRaw) };
+    if (ownAe) ae.dispose();
+    const Zall = uploadMatrix(be, zHost);
+    let gmm: GmmParams;
+    try {
+      gmm = await fitDiagonalGmm(be, Zall, zHost, { k: this.k, seed, iterations: o.gmmIterations ?? 30 });
+    } finally {
+      be.dispose(Zall);
+    }
+    const minLogVar = o.minLogVar ?? Math.log(1e-4);
+    for (let i = 0; i < gmm.logVar.length; i++) gmm.logVar[i] = Math.max(gmm.logVar[i], minLogVar);
+    be.upload(piLogits, gmm.piLogits);
+    be.upload(muC, gmm.mu);
+    be.upload(logVarC, gmm.logVar);
+    // log σ̃² head starts at zero weights with a bias a tenth of the mean cluster variance, so the
+    // sampling noise starts below the cluster spread and the pretrained structure survives.
+    const meanLogVar = gmm.logVar.reduce((s, v) => s + v, 0) / gmm.logVar.length;
+    const d = muHead.outputDim;
+    be.fill(logVarHead.w[0], 0);
+    be.fill(logVarHead.b[0], meanLogVar - Math.log(10));
+    if (opts.labels) {
+      const p = await this.predict(xRaw);
+      opts.onProgress?.({ stage: 'gmm-init', epoch: 1, losses: {}, metrics: { ...clusteringScores(opts.labels, p) } });
+    }
+
+    // 3. ELBO training.
+    const x = applyNormalization(xRaw, c.normalization, c.inputDim);
+    const n = x.rows;
+    const X = uploadMatrix(be, x);
+    const batcher = new Batcher(be, n, o.batchSize ?? 256, new HostRng(seed, STREAM.shuffle));
+    const ws = this.workspace(batcher.batchSize);
+    const isGmm = new Set(ws.gmmParams.map((p) => p.value));
+    const opt = new Adam(be, [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...ws.gmmParams]);
+    const meter = new LossMeter(be);
+    const epochs = o.epochs ?? 100;
+    const baseLr = o.lr ?? 2e-3;
+    const gmmLr = o.gmmLr ?? baseLr;
+    let noiseOffset = 0;
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const lr = learningRate(baseLr, o.schedule ?? 'step', epoch, epochs);
+        const lrG = learningRate(gmmLr, o.schedule ?? 'step', epoch, epochs);
+        batcher.restart();
+        for (let b = 0; b < batcher.batchesPerEpoch; b++) {
+          batcher.next();
+          be.gatherRows(X, batcher.idx, ws.xb);
+          be.philoxNormal(ws.eps, seed, STREAM.reparam, noiseOffset);
+          noiseOffset = (noiseOffset + ws.eps.size) % 2 ** 32;
+          this.elboStep(ws);
+          meter.add('recon', ws.lossR, ws.reconScale);
+          meter.add('kl', ws.lossKl);
+          opt.step(lr, (p) => (isGmm.has(p.value) ? lrG : lr));
+        }
+        const losses = await meter.read();
+        checkLosses(this.modelName, epoch, losses);
+        losses.elbo = -(losses.recon + losses.kl);
+        // Collapse guard: no mixture component may shrink below the variance floor.
+        const lv = (await be.download(logVarC)) as Float32Array;
+        if (lv.some((v) => v < minLogVar)) be.upload(logVarC, Float32Array.from(lv, (v) => Math.max(v, minLogVar)));
+        let metrics: Record<string, number> | undefined;
+        if (opts.labels && opts.onProgress) metrics = { ...clusteringScores(opts.labels, await this.predict(xRaw)) };
+        opts.onProgress?.({ stage: 'elbo', epoch, losses, metrics });
+      }
+    } finally {
+      be.dispose(X);
+      ws.dispose();
+      batcher.dispose();
+      opt.dispose();
+      meter.dispose();
+    }
+    return this;
+  }
+
+  /** Buffers for one ELBO step on batches of B rows (xb and eps are the step's inputs). */
+  workspace(B: number): VadeWorkspace {
+    const { c, trunk, muHead, piLogits, muC, logVarC } = this.ready();
+    const be = this.backend;
+    const d = muHead.outputDim;
+    const k = this.k;
+    const f = (shape: number[]) => be.create(shape);
+    const dPi = f([k]);
+    const dMuC = f([k, d]);
+    const dLvC = f([k, d]);
+    const ws = {
+      B, xb: f([B, c.inputDim]), eps: f([B, d]), z: f([B, d]), dz: f([B, d]), dMu: f([B, d]), dLv: f([B, d]),
+      dh: trunk ? f([B, trunk.outputDim]) : null, logResp: f([B, k]), gamma: f([B, k]), dPi, dMuC, dLvC,
+      lossR: f([1]), lossKl: f([1]),
+      // Gaussian likelihood for real-valued data: −log p(x|z) = ½ Σ_d (x_d − x̂_d)² + const = D/2 · MSE.
+      reconScale: c.loss === 'mse' ? c.inputDim / 2 : 1,
+      gmmParams: [
+        { name: 'gmm.pi_logits', value: piLogits, grad: dPi },
+        { name: 'gmm.mu', value: muC, grad: dMuC },
+        { name: 'gmm.log_var', value: logVarC, grad: dLvC },
+      ] as Param[],
+      dispose: () => {
+        for (const t of Object.values(ws)) if (t && typeof t === 'object' && 'shape' in t) be.dispose(t as Tensor);
+      },
+    };
+    return ws;
+  }
+
+  /**
+   * One forward/backward of the negative ELBO on ws.xb with noise ws.eps: losses into ws.lossR
+   * (unscaled reconstruction; the loss term is reconScale × it) and ws.lossKl; gradients into every
+   * parameter's grad tensor. γ is computed from the sampled z unless `fixedGamma` is true, in which
+   * case ws.gamma is used as it is (for gradient checks: the op contract treats γ as a constant).
+   */
+  elboStep(ws: VadeWorkspace, fixedGamma = false): void {
+    const { c, trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC } = this.ready();
+    const be = this.backend;
+    const { mu, logVar } = this.encode(ws.xb);
+    be.reparameterize(mu, logVar, ws.eps, ws.z);
+    const out = decoder.forward(ws.z);
+    const dOut = decoder.outputGrad(ws.B);
+    reconLoss(be, c.loss, out, ws.xb, ws.lossR, dOut, ws.reconScale);
+    if (!fixedGamma) {
+      // γ = p(c|z) at the sampled z (eq. 16), constant in the gradient.
+      be.gmmLogResp(ws.z, piLogits, muC, logVarC, ws.logResp);
+      be.softmax(ws.logResp, ws.gamma);
+    }
+    be.vadeKlLoss(mu, logVar, ws.gamma, piLogits, muC, logVarC, ws.lossKl);
+    be.vadeKlLossBackward(mu, logVar, ws.gamma, piLogits, muC, logVarC, ws.dMu, ws.dLv, ws.dPi, ws.dMuC, ws.dLvC);
+    // Reconstruction path: decoder → z → (μ̃, log σ̃²) through z = μ̃ + exp(½ log σ̃²)·ε.
+    decoder.backward(dOut, ws.dz);
+    be.reparameterizeBackward(ws.dz, logVar, ws.eps, ws.dMu, ws.dLv, { accumulate: true });
+    if (ws.dh && trunk) {
+      muHead.backward(ws.dMu, ws.dh);
+      logVarHead.backward(ws.dLv, ws.dh, true);
+      trunk.backward(ws.dh);
+    } else {
+      muHead.backward(ws.dMu);
+      logVarHead.backward(ws.dLv);
+    }
+  }
+
+  /** γ at the encoder mean: p(c | μ̃(x)), [rows × k] row-major — deterministic. */
+  async predictProba(xRaw: Matrix): Promise<Float32Array> {
+    const { c, piLogits, muC, logVarC } = this.ready();
+    const be = this.backend;
+    const x = applyNormalization(asMatrix(xRaw), c.normalization, c.inputDim);
+    const k = this.k;
+    const out = new Float32Array(x.rows * k);
+    const bufs = new Map<number, [Tensor, Tensor]>();
+    try {
+      await forEachChunk(be, x, async (t, start, rows) => {
+        let b = bufs.get(rows);
+        if (!b) bufs.set(rows, (b = [be.create([rows, k]), be.create([rows, k])]));
+        const { mu } = this.encode(t);
+        be.gmmLogResp(mu, piLogits, muC, logVarC, b[0]);
+        be.softmax(b[0], b[1]);
+        out.set((await be.download(b[1])) as Float32Array, start * k);
+      });
+    } finally {
+      for (const [a, b] of bufs.values()) {
+        be.dispose(a);
+        be.dispose(b);
+      }
+    }
+    return out;
+  }
+
+  async predict(x: Matrix): Promise<Int32Array> {
+    return argmaxRows(await this.predictProba(x), this.k);
+  }
+
+  /** The encoder mean μ̃ (the latent features). */
+  async transform(xRaw: Matrix): Promise<Float32Array> {
+    const { c, muHead } = this.ready();
+    const x = applyNormalization(asMatrix(xRaw), c.normalization, c.inputDim);
+    const d = muHead.outputDim;
+    const out = new Float32Array(x.rows * d);
+    await forEachChunk(this.backend, x, async (t, start) => {
+      out.set((await this.backend.download(this.encode(t).mu)) as Float32Array, start * d);
+    });
+    return out;
+  }
+
+  /** Writes the model as safetensors (see serialize.ts for the tensor names). */
+  async save(path: string, opts?: SaveOptions): Promise<void> {
+    const { saveModel } = await import('./serialize.js');
+    await saveModel(this, path, opts);
+  }
+
+  static async load(backend: ComputeBackend, path: string): Promise<VaDE> {
+    const { loadModel } = await import('./serialize.js');
+    const { model } = await loadModel(backend, path);
+    if (!(model instanceof VaDE)) throw new Error(`${path}: holds a ${model.constructor.name}, not a VaDE`);
+    return model;
+  }
+
+  /** π (softmax of the logits), μ_c, σ²_c on the host. */
+  async mixture(): Promise<{ pi: Float64Array; mu: Float32Array; logVar: Float32Array }> {
+    const { piLogits, muC, logVarC } = this.ready();
+    const l = (await this.backend.download(piLogits)) as Float32Array;
+    const m = Math.max(...l);
+    const e = Float64Array.from(l, (v) => Math.exp(v - m));
+    const s = e.reduce((a, b) => a + b, 0);
+    return {
+      pi: e.map((v) => v / s),
+      mu: Float32Array.from((await this.backend.download(muC)) as Float32Array),
+      logVar: Float32Array.from((await this.backend.download(logVarC)) as Float32Array),
+    };
+  }
+
+  dispose(): void {
+    for (const m of [this.trunk, this.muHead, this.logVarHead, this.decoder]) m?.dispose();
+    for (const t of [this.piLogits, this.muC, this.logVarC]) if (t) this.backend.dispose(t);
+    this.trunk = this.muHead = this.logVarHead = this.decoder = null;
+    this.piLogits = this.muC = this.logVarC = null;
+  }
+}

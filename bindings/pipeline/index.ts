@@ -1,0 +1,485 @@
+// The two-stage blood-cell pipeline (DESIGN.md; arXiv 2509.19399), shared by the CLI, the server
+// and the browser build. No Node-only module is imported statically here (file helpers: node.ts).
+//
+//   stage 1  autoencoder + IDEC on all events → platelet vs red cell (stage1.ts)
+//   stage 2  VaDE with per-sample mixture weights on red-cell events → rbc | reticulocyte |
+//            clumped_rbc (sample-vade.ts, mixture.ts)
+//
+// Supervision: ONLY the sample-level references (plt %, retic %, clump %). `train` takes no
+// per-cell labels at all. At inference a new sample's red-cell class proportions are estimated by
+// EM over its cells with the mixture components fixed (mixture.ts: estimateProportions), and the
+// per-cell posteriors use them as that sample's prior.
+//
+// Debris and coincidence events are no class of their own: every event gets probabilities over
+// the 4 classes; debris (small fragments) mostly lands in "platelet", coincidences (two cells in
+// one event) mostly in "clumped_rbc". Percentages use the analyzer's denominators (sample.ts):
+// plt % over all events, retic % and clump % over the events classified as red cells.
+import type { ComputeBackend, Tensor } from '../backend.js';
+import { encoderLayers, type ResolvedAeConfig } from '../models/autoencoder.js';
+import { Mlp } from '../models/mlp.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { LIBRARY_VERSION } from '../models/version.js';
+import { applyPreprocessor, fitPreprocessor, type Preprocessor } from './preprocess.js';
+import { trainStage1, subclusterKeep, type PlateletSubclusters } from './stage1.js';
+import { trainSampleVade, subsample } from './sample-vade.js';
+import { estimateProportions, type ClassMixture } from './mixture.js';
+import { fitPca2, project2, type Projection2d } from './pca.js';
+
+export const CLASSES = ['platelet', 'rbc', 'reticulocyte', 'clumped_rbc'] as const;
+export type ClassName = (typeof CLASSES)[number];
+/** Stage 2's classes, in the order of its proportions θ. */
+export const RED_CLASSES = ['rbc', 'reticulocyte', 'clumped_rbc'] as const;
+export const PIPELINE_FORMAT = 'hemaclust-pipeline/2';
+
+export interface SampleInput {
+  id: string;
+  rows: number;
+  cols: number;
+  /** rows × cols raw analyzer signals, row-major. */
+  data: Float32Array;
+}
+
+/** Sample-level reference values in percent (denominators as in reference.csv). */
+export interface Reference {
+  plt_pct: number;
+  retic_pct: number;
+  clump_pct: number;
+}
+
+export interface SampleSummary {
+  id: string;
+  cells: number;
+  counts: Record<ClassName, number>;
+  percentages: Reference;
+}
+
+export interface ClassifyResult {
+  summary: SampleSummary;
+  /** cells × 4, CLASSES order. */
+  probabilities: Float32Array;
+  /** cells × 2: PCA of the two stages' embeddings, for plots. */
+  embedding2d?: Float32Array;
+}
+
+export interface PipelineProgress {
+  stage: string;
+  epoch?: number;
+  of?: number;
+  losses?: Record<string, number>;
+  message?: string;
+}
+export type PipelineProgressCallback = (p: PipelineProgress) => void;
+
+export interface TrainOptions {
+  backend: ComputeBackend;
+  seed?: number;
+  /** Encoder widths (hidden…, embedding), shared by both stages (default 256,64,10). */
+  dims?: number[];
+  /** Autoencoder pretraining epochs of stage 1 (default 12) and of stage 2's fine-tuning (default 4). */
+  epochs?: number;
+  stage2PretrainEpochs?: number;
+  /** IDEC iterations at most (default 1200), clusters (default 4). */
+  clusterIterations?: number;
+  stage1Clusters?: number;
+  /** Components of the platelet side's sub-clustering that sets debris apart (default 6; 0: off). */
+  stage1Subclusters?: number;
+  /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 16). */
+  stage2Epochs?: number;
+  stage2Components?: number;
+  batchSize?: number;
+  /** Training cells drawn per sample (default 4000; all when the sample is smaller). */
+  cellsPerSample?: number;
+  name?: string;
+  species?: string;
+  onProgress?: PipelineProgressCallback;
+}
+
+export interface PipelineMeta {
+  name: string;
+  species?: string;
+  features: number;
+  classes: readonly string[];
+  createdAt: string;
+  version: string;
+  trainedOn?: { samples: number; cells: number };
+  options?: Record<string, unknown>;
+}
+
+/** Everything the pipeline needs at inference, on the host (what the model file holds). */
+interface PipelineState {
+  meta: PipelineMeta;
+  pre: Preprocessor;
+  dims: number[];
+  stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; sub: PlateletSubclusters | null };
+  stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[] };
+  pca: Projection2d | null;
+}
+
+export class BloodCellPipeline {
+  private enc1: Mlp;
+  private enc2: Mlp;
+  private mu1: Tensor;
+  private muC: Tensor;
+  private logVarC: Tensor;
+  private zeroPi: Tensor;
+
+  private constructor(readonly backend: ComputeBackend, private state: PipelineState) {
+    const be = backend;
+    // The host mixture is kept at f32 precision, exactly what the model file stores, so a trained
+    // pipeline and its saved-and-loaded copy give bit-identical results.
+    const mix = state.stage2.mixture;
+    for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = Float64Array.from(Float32Array.from(mix[key]));
+    const sub = state.stage1.sub?.mixture;
+    if (sub) for (const key of ['mu', 'logVar', 'rho'] as const) sub[key] = Float64Array.from(Float32Array.from(sub[key]));
+    const layers = encoderLayers(resolvedConfig(state.meta.features, state.dims));
+    this.enc1 = new Mlp(be, 'stage1.encoder', layers);
+    this.enc1.importState(state.stage1.encoder, 'stage 1');
+    this.enc2 = new Mlp(be, 'stage2.encoder', layers);
+    this.enc2.importState(state.stage2.encoder, 'stage 2');
+    const d = state.dims[state.dims.length - 1];
+    this.mu1 = be.create([state.stage1.k, d]);
+    be.upload(this.mu1, state.stage1.centers);
+    const m = state.stage2.mixture;
+    this.muC = be.create([m.k, m.d]);
+    be.upload(this.muC, Float32Array.from(m.mu));
+    this.logVarC = be.create([m.k, m.d]);
+    be.upload(this.logVarC, Float32Array.from(m.logVar));
+    this.zeroPi = be.create([m.k]);
+  }
+
+  get meta(): PipelineMeta {
+    return this.state.meta;
+  }
+
+  /** Trains both stages from samples and their references (and nothing else). */
+  static async train(samples: SampleInput[], references: Map<string, Reference>, opts: TrainOptions): Promise<BloodCellPipeline> {
+    const be = opts.backend;
+    const seed = opts.seed ?? 1;
+    const dims = opts.dims ?? [256, 64, 10];
+    const batchSize = opts.batchSize ?? 256;
+    const progress = opts.onProgress ?? (() => undefined);
+    if (samples.length < 2) throw new Error(`train: need at least 2 samples with references (got ${samples.length}): the references of several samples define the classes`);
+    const features = samples[0].cols;
+    const refs: Reference[] = [];
+    for (const s of samples) {
+      validateSample(s, features);
+      const r = references.get(s.id);
+      if (!r) throw new Error(`train: no reference for sample '${s.id}'`);
+      for (const key of ['plt_pct', 'retic_pct', 'clump_pct'] as const) {
+        if (!(Number.isFinite(r[key]) && r[key] >= 0 && r[key] <= 100)) throw new Error(`train: reference ${key} of sample '${s.id}' must be a percentage (got ${r[key]})`);
+      }
+      refs.push(r);
+    }
+
+    // Training rows: a seeded subsample of each sample, normalised.
+    const perSample = opts.cellsPerSample ?? 4000;
+    const picks = samples.map((s, i) => subsample(s.rows, perSample, seed + 7919 * i));
+    const n = picks.reduce((a, p) => a + p.length, 0);
+    const raw = new Float32Array(n * features);
+    const sampleOf = new Int32Array(n);
+    let at = 0;
+    samples.forEach((s, si) => {
+      for (const r of picks[si]) {
+        raw.set(s.data.subarray(r * features, (r + 1) * features), at * features);
+        sampleOf[at++] = si;
+      }
+    });
+    progress({ stage: 'prepare', message: `${samples.length} samples, ${n} training events × ${features} features` });
+    const pre = fitPreprocessor([{ rows: n, cols: features, data: raw }]);
+    const x = { rows: n, cols: features, data: applyPreprocessor(pre, raw, n, features) };
+
+    // Stage 1.
+    const k1 = opts.stage1Clusters ?? 4;
+    const pretrainEpochs = opts.epochs ?? 12;
+    const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
+      dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200, subclusters: opts.stage1Subclusters ?? 6,
+      onProgress: (p) => progress(p.stage === 'pretrain'
+        ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
+        : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
+    });
+    try {
+      progress({ stage: 'stage1-map', message: `platelet clusters: [${s1.pltMembers.map((m, j) => (m ? j : -1)).filter((j) => j >= 0).join(',')}] of ${k1} (fit SSE ${s1.sse.toExponential(2)})` +
+        (s1.sub ? `; platelet-side sub-clusters kept: [${s1.sub.members.map((m, j) => (m ? j : -1)).filter((j) => j >= 0).join(',')}] of ${s1.sub.mixture.k} (fit SSE ${s1.sub.sse.toExponential(2)})` : '') });
+
+      // Stage 2 on the events stage 1 calls red cells.
+      const redRows: number[] = [];
+      for (let i = 0; i < n; i++) if (s1.pPlt[i] < 0.5) redRows.push(i);
+      if (redRows.length < 50) throw new Error(`train: stage 1 left only ${redRows.length} red-cell events`);
+      const x2 = new Float32Array(redRows.length * features);
+      const sampleOf2 = new Int32Array(redRows.length);
+      redRows.forEach((r, i) => {
+        x2.set(x.data.subarray(r * features, (r + 1) * features), i * features);
+        sampleOf2[i] = sampleOf[r];
+      });
+      const present = new Set(sampleOf2);
+      if (present.size < samples.length) throw new Error(`train: stage 1 found no red cells in ${samples.length - present.size} sample(s)`);
+      const theta = refs.map((r) => {
+        const t = [Math.max(0, 100 - r.retic_pct - r.clump_pct), r.retic_pct, r.clump_pct];
+        const sum = t[0] + t[1] + t[2] || 1;
+        return t.map((v) => v / sum);
+      });
+      const ae2 = await s1.idec.ae.clone();
+      const m2 = { rows: redRows.length, cols: features, data: x2 };
+      const e2 = opts.stage2PretrainEpochs ?? 4;
+      let vade;
+      try {
+        await ae2.pretrain(m2, { epochs: e2, batchSize, lr: 1e-3, onProgress: (p) => progress({ stage: 'stage2-pretrain', epoch: p.epoch, of: e2, losses: p.losses }) }, 'stage 2 autoencoder');
+        vade = await trainSampleVade(be, ae2, m2, sampleOf2, theta, {
+          components: opts.stage2Components ?? 16, epochs: opts.stage2Epochs ?? 10, batchSize, lr: 1e-3, seed,
+          emIterations: 30, emRows: 40000,
+          onEpoch: (epoch, of, losses) => progress({ stage: 'stage2-vade', epoch, of, losses }),
+          onMessage: (message) => progress({ stage: 'stage2-map', message }),
+        });
+      } finally {
+        ae2.dispose();
+      }
+
+      const encState = await s1.idec.ae.exportState();
+      const stage1Encoder: Record<string, NamedTensor> = {};
+      for (const [name, t] of Object.entries(encState)) if (name.startsWith('encoder.')) stage1Encoder[`stage1.${name}`] = t;
+      const stage2Encoder: Record<string, NamedTensor> = {};
+      for (const [name, t] of Object.entries(vade.encoderState)) stage2Encoder[`stage2.${name}`] = t;
+      const thetaPrior = [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
+      const state: PipelineState = {
+        meta: {
+          name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
+          createdAt: new Date().toISOString(), version: LIBRARY_VERSION, trainedOn: { samples: samples.length, cells: n },
+          options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: opts.stage1Subclusters ?? 6,
+            clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 16 },
+        },
+        pre, dims,
+        stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },
+        stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior },
+        pca: null,
+      };
+      const pipe = new BloodCellPipeline(be, state);
+      // The plot projection, fitted on (a subsample of) the training events.
+      const sub = subsample(n, 6000, seed);
+      const xs = new Float32Array(sub.length * features);
+      sub.forEach((r, i) => xs.set(raw.subarray(r * features, (r + 1) * features), i * features));
+      const emb = await pipe.infer({ id: 'pca', rows: sub.length, cols: features, data: xs });
+      state.pca = fitPca2(emb.joint, sub.length, emb.jointDim);
+      progress({ stage: 'done', message: 'training finished' });
+      return pipe;
+    } finally {
+      s1.idec.dispose();
+    }
+  }
+
+  /** Stage outputs for every event of a sample (after validation and normalisation). */
+  private async infer(sample: SampleInput) {
+    const st = this.state;
+    const be = this.backend;
+    const F = st.meta.features;
+    const k1 = st.stage1.k;
+    const m = st.stage2.mixture;
+    const d = st.dims[st.dims.length - 1];
+    const n = sample.rows;
+    const x = applyPreprocessor(st.pre, sample.data, n, F);
+    const q = new Float32Array(n * k1);
+    const logDens = new Float32Array(n * m.k);
+    const joint = new Float32Array(n * 2 * d);
+    const emb1 = new Float32Array(n * d);
+    const chunk = 2048;
+    const bufs = new Map<number, Tensor[]>();
+    try {
+      for (let start = 0; start < n; start += chunk) {
+        const rows = Math.min(chunk, n - start);
+        let b = bufs.get(rows);
+        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, k1]), be.create([rows, m.k])]));
+        const [t, qT, lrT] = b;
+        be.upload(t, x.subarray(start * F, (start + rows) * F));
+        const z1 = this.enc1.forward(t);
+        be.softAssign(z1, this.mu1, qT, st.stage1.alpha);
+        const z2 = this.enc2.forward(t);
+        // Uniform logits: log N(z | μ_c, σ²_c) up to a per-row constant, which EM ignores.
+        be.gmmLogResp(z2, this.zeroPi, this.muC, this.logVarC, lrT);
+        q.set((await be.download(qT)) as Float32Array, start * k1);
+        logDens.set((await be.download(lrT)) as Float32Array, start * m.k);
+        const a = (await be.download(z1)) as Float32Array;
+        const c = (await be.download(z2)) as Float32Array;
+        emb1.set(a.subarray(0, rows * d), start * d);
+        for (let i = 0; i < rows; i++) {
+          joint.set(a.subarray(i * d, i * d + d), (start + i) * 2 * d);
+          joint.set(c.subarray(i * d, i * d + d), (start + i) * 2 * d + d);
+        }
+      }
+    } finally {
+      for (const b of bufs.values()) for (const t of b) be.dispose(t);
+    }
+    return { q, logDens, joint, jointDim: 2 * d, emb1 };
+  }
+
+  /** Per-event class probabilities, counts and percentages for one sample. */
+  async classify(sample: SampleInput, opts: { onProgress?: PipelineProgressCallback } = {}): Promise<ClassifyResult> {
+    const st = this.state;
+    validateSample(sample, st.meta.features);
+    opts.onProgress?.({ stage: 'classify', message: `${sample.id}: ${sample.rows} events` });
+    const n = sample.rows;
+    const { q, logDens, joint, jointDim, emb1 } = await this.infer(sample);
+    const k1 = st.stage1.k;
+    // P(platelet | platelet side): the chosen platelet-side sub-clusters; the rest is "other".
+    const keep = st.stage1.sub ? subclusterKeep(st.stage1.sub, emb1, n) : new Float32Array(n).fill(1);
+    const pPlt = new Float32Array(n);
+    const redIdx: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let p = 0;
+      for (let j = 0; j < k1; j++) if (st.stage1.pltMembers[j]) p += q[i * k1 + j];
+      pPlt[i] = p;
+      if (p < 0.5) redIdx.push(i);
+    }
+    // Stage 2: this sample's red-cell proportions by EM over its red-cell events, then posteriors.
+    const m = st.stage2.mixture;
+    const redDens = new Float64Array(redIdx.length * m.k);
+    redIdx.forEach((r, i) => {
+      for (let c = 0; c < m.k; c++) redDens[i * m.k + c] = logDens[r * m.k + c];
+    });
+    const { theta } = estimateProportions(m, redDens, redIdx.length, { init: st.stage2.thetaPrior });
+    const all = Float64Array.from(logDens);
+    const { post } = estimateProportions(m, all, n, { init: theta, iterations: 1 });
+    const probabilities = new Float32Array(n * 4);
+    const counts: Record<ClassName, number> = { platelet: 0, rbc: 0, reticulocyte: 0, clumped_rbc: 0 };
+    for (let i = 0; i < n; i++) {
+      const p = pPlt[i];
+      // Platelet-side events outside the platelet sub-clusters (debris) have no class of their own:
+      // they are reported with the rbc (neither platelet nor a flagged red-cell class).
+      const row = [p * keep[i], (1 - p) * post[i * 3] + p * (1 - keep[i]), (1 - p) * post[i * 3 + 1], (1 - p) * post[i * 3 + 2]];
+      let best = 0;
+      for (let c = 0; c < 4; c++) {
+        probabilities[i * 4 + c] = row[c];
+        if (row[c] > row[best]) best = c;
+      }
+      counts[CLASSES[best]]++;
+    }
+    const red = counts.rbc + counts.reticulocyte + counts.clumped_rbc;
+    const pct = (a: number, b: number) => (b > 0 ? (100 * a) / b : 0);
+    const summary: SampleSummary = {
+      id: sample.id,
+      cells: n,
+      counts,
+      percentages: { plt_pct: pct(counts.platelet, n), retic_pct: pct(counts.reticulocyte, red), clump_pct: pct(counts.clumped_rbc, red) },
+    };
+    const embedding2d = st.pca ? project2(st.pca, joint, n, jointDim) : undefined;
+    return { summary, probabilities, embedding2d };
+  }
+
+  /** The model as safetensors bytes (tensors + JSON metadata). */
+  toBytes(): Uint8Array {
+    const st = this.state;
+    const m = st.stage2.mixture;
+    const d = st.dims[st.dims.length - 1];
+    const tensors: Record<string, NamedTensor> = {
+      'pre.mean': { shape: [st.meta.features], data: st.pre.mean },
+      'pre.std': { shape: [st.meta.features], data: st.pre.std },
+      ...st.stage1.encoder,
+      'stage1.cluster_centers': { shape: [st.stage1.k, d], data: st.stage1.centers },
+      ...st.stage2.encoder,
+      'stage2.gmm.mu': { shape: [m.k, m.d], data: Float32Array.from(m.mu) },
+      'stage2.gmm.log_var': { shape: [m.k, m.d], data: Float32Array.from(m.logVar) },
+      'stage2.gmm.rho': { shape: [m.classes, m.k], data: Float32Array.from(m.rho) },
+    };
+    const sub = st.stage1.sub;
+    if (sub) {
+      tensors['stage1.sub.mu'] = { shape: [sub.mixture.k, sub.mixture.d], data: Float32Array.from(sub.mixture.mu) };
+      tensors['stage1.sub.log_var'] = { shape: [sub.mixture.k, sub.mixture.d], data: Float32Array.from(sub.mixture.logVar) };
+      tensors['stage1.sub.rho'] = { shape: [sub.mixture.k], data: Float32Array.from(sub.mixture.rho) };
+    }
+    if (st.pca) {
+      tensors['pca.mean'] = { shape: [2 * d], data: st.pca.mean };
+      tensors['pca.components'] = { shape: [2, 2 * d], data: st.pca.components };
+    }
+    return encodeSafetensors(tensors, {
+      format: PIPELINE_FORMAT,
+      version: LIBRARY_VERSION,
+      meta: JSON.stringify(st.meta),
+      architecture: JSON.stringify({ dims: st.dims, asinhScale: st.pre.scale, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers, sub: sub ? { k: sub.mixture.k, members: sub.members, sse: sub.sse } : null },
+        stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior } }),
+    });
+  }
+
+  static fromBytes(bytes: Uint8Array, backend: ComputeBackend, source = 'model'): BloodCellPipeline {
+    const { tensors, metadata } = decodeSafetensors(bytes, source);
+    const bad = (msg: string): never => {
+      throw new Error(`${source}: ${msg}`);
+    };
+    if (metadata.format !== PIPELINE_FORMAT) bad(`not a hemaclust pipeline model (format ${JSON.stringify(metadata.format ?? null)}, expected ${PIPELINE_FORMAT})`);
+    let meta: PipelineMeta;
+    let arch: { dims: number[]; asinhScale: number; stage1: { k: number; alpha: number; pltMembers: boolean[]; sub?: { k: number; members: boolean[]; sse: number } | null }; stage2: { k: number; thetaPrior: number[] } };
+    try {
+      meta = JSON.parse(metadata.meta ?? 'null');
+      arch = JSON.parse(metadata.architecture ?? 'null');
+    } catch {
+      return bad('metadata is not valid JSON');
+    }
+    if (!meta || !arch || !Array.isArray(arch.dims)) bad('metadata lacks meta or architecture');
+    const need = (name: string, shape: number[]): Float32Array => {
+      const t = tensors[name];
+      if (!t) bad(`missing tensor '${name}'`);
+      if (t.shape.join() !== shape.join()) bad(`tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
+      return t.data;
+    };
+    const F = meta.features;
+    const d = arch.dims[arch.dims.length - 1];
+    const layerTensors = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}.encoder.`)));
+    const K = arch.stage2.k;
+    const state: PipelineState = {
+      meta,
+      pre: { scale: arch.asinhScale, mean: need('pre.mean', [F]), std: need('pre.std', [F]) },
+      dims: arch.dims,
+      stage1: {
+        encoder: layerTensors('stage1'), centers: need('stage1.cluster_centers', [arch.stage1.k, d]), k: arch.stage1.k, alpha: arch.stage1.alpha, pltMembers: arch.stage1.pltMembers,
+        sub: arch.stage1.sub ? {
+          members: arch.stage1.sub.members, sse: arch.stage1.sub.sse,
+          mixture: { k: arch.stage1.sub.k, d, classes: 1, mu: Float64Array.from(need('stage1.sub.mu', [arch.stage1.sub.k, d])),
+            logVar: Float64Array.from(need('stage1.sub.log_var', [arch.stage1.sub.k, d])), rho: Float64Array.from(need('stage1.sub.rho', [arch.stage1.sub.k])) },
+        } : null,
+      },
+      stage2: {
+        encoder: layerTensors('stage2'),
+        mixture: {
+          k: K, d, classes: RED_CLASSES.length,
+          mu: Float64Array.from(need('stage2.gmm.mu', [K, d])), logVar: Float64Array.from(need('stage2.gmm.log_var', [K, d])),
+          rho: Float64Array.from(need('stage2.gmm.rho', [RED_CLASSES.length, K])),
+        },
+        thetaPrior: arch.stage2.thetaPrior,
+      },
+      pca: tensors['pca.mean'] ? { mean: need('pca.mean', [2 * d]), components: need('pca.components', [2, 2 * d]) } : null,
+    };
+    return new BloodCellPipeline(backend, state);
+  }
+
+  /** Writes the model file atomically. */
+  async save(path: string): Promise<void> {
+    const { writeModelFile } = await import('./node.js');
+    await writeModelFile(path, this.toBytes());
+  }
+
+  static async load(path: string, backend: ComputeBackend): Promise<BloodCellPipeline> {
+    const { readModelFile } = await import('./node.js');
+    return BloodCellPipeline.fromBytes(await readModelFile(path), backend, path);
+  }
+
+  dispose(): void {
+    this.enc1.dispose();
+    this.enc2.dispose();
+    for (const t of [this.mu1, this.muC, this.logVarC, this.zeroPi]) this.backend.dispose(t);
+  }
+}
+
+function resolvedConfig(inputDim: number, dims: number[]): ResolvedAeConfig {
+  return { inputDim, dims, hiddenActivation: 'relu', embeddingActivation: 'identity', loss: 'mse', normalization: { kind: 'none' }, init: 'auto', seed: 0 };
+}
+
+/** Throws a message naming the sample for a wrong feature count, an empty sample or a non-finite value. */
+export function validateSample(s: SampleInput, features: number): void {
+  const id = s?.id ?? '<sample>';
+  if (!s || !(s.data instanceof Float32Array)) throw new TypeError(`sample '${id}': data must be a Float32Array`);
+  if (!Number.isInteger(s.rows) || s.rows < 1) throw new RangeError(`sample '${id}' is empty (${s.rows} events)`);
+  if (s.cols !== features) throw new RangeError(`sample '${id}' has ${s.cols} features per event, the model expects ${features}`);
+  if (s.data.length !== s.rows * s.cols) throw new RangeError(`sample '${id}': ${s.data.length} values do not form ${s.rows} × ${s.cols}`);
+  for (let i = 0; i < s.data.length; i++) {
+    if (!Number.isFinite(s.data[i])) {
+      throw new RangeError(`sample '${id}': value at event ${Math.floor(i / s.cols)}, feature ${i % s.cols} is ${s.data[i]} (not finite)`);
+    }
+  }
+}

@@ -1,0 +1,275 @@
+// Diagonal Gaussian mixtures whose components are SHARED by classes, with per-sample class
+// proportions. Host-side float64 EM on low-dimensional embeddings (d ≈ 10, a few tens of thousands
+// of rows).
+//
+//   p(z | sample s) = Σ_c θ_{s,c} Σ_k ρ_{c,k} N(z | μ_k, diag σ²_k),   Σ_k ρ_{c,k} = 1 for each class c
+//
+// θ_s are the sample's class proportions; class c is itself a mixture over the K components with
+// weights ρ_c (a class such as "reticulocyte" is a continuum of RNA content, not one Gaussian blob).
+// Which class a component belongs to is NOT fixed: ρ is learned, so a component whose per-sample
+// share does not follow a class's reference loses that class's weight. This is the mixture model of
+// learning from label proportions: the bags (samples) differ only in θ, and the variation of θ across
+// bags identifies ρ (Kück & de Freitas 2005, "Learning about individuals from group statistics";
+// EM for mixtures with known per-bag mixing weights: Dempster, Laird & Rubin 1977).
+//  - emKnownProportions: training, θ_s fixed to the sample's reference values, EM over μ, σ², ρ;
+//  - estimateProportions: inference, components and ρ fixed, EM over θ alone — the classical
+//    re-estimation of class priors on a new data set (Saerens, Latinne & Decaestecker 2002,
+//    eq. 2.9–2.10) with class likelihoods p(z | c) = Σ_k ρ_{c,k} N(z | μ_k, σ²_k).
+
+export interface ClassMixture {
+  k: number;
+  d: number;
+  classes: number;
+  mu: Float64Array; // [k × d]
+  logVar: Float64Array; // [k × d]
+  /** [classes × k]: class c's weights over the components, each row on the simplex. */
+  rho: Float64Array;
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** log N(z_i | μ_k, σ²_k) for all rows/components, [n × k]. */
+export function logGauss(m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: ArrayLike<number>, n: number): Float64Array {
+  const { k, d } = m;
+  const out = new Float64Array(n * k);
+  const inv = Float64Array.from(m.logVar, (v) => Math.exp(-v));
+  const cst = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    let s = d * LOG_2PI;
+    for (let t = 0; t < d; t++) s += m.logVar[c * d + t];
+    cst[c] = -0.5 * s;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) {
+      let q = 0;
+      for (let t = 0; t < d; t++) {
+        const e = z[i * d + t] - m.mu[c * d + t];
+        q += e * e * inv[c * d + t];
+      }
+      out[i * k + c] = cst[c] - 0.5 * q;
+    }
+  }
+  return out;
+}
+
+/** Normalises rows of log-weights in place into probabilities (log-sum-exp); returns Σ log-normalisers. */
+function softmaxRows(a: Float64Array, n: number, k: number): number {
+  let ll = 0;
+  for (let i = 0; i < n; i++) {
+    let mx = -Infinity;
+    for (let c = 0; c < k; c++) mx = Math.max(mx, a[i * k + c]);
+    let s = 0;
+    for (let c = 0; c < k; c++) s += (a[i * k + c] = Math.exp(a[i * k + c] - mx));
+    for (let c = 0; c < k; c++) a[i * k + c] /= s;
+    ll += mx + Math.log(s);
+  }
+  return ll;
+}
+
+/** Mixing weight of component k for class proportions θ: log Σ_c θ_c ρ_{c,k} (θ floored so no
+ *  class is impossible). */
+export function componentLogWeights(m: ClassMixture, theta: ArrayLike<number>, floor: number): Float64Array {
+  return Float64Array.from({ length: m.k }, (_, j) => {
+    let s = 0;
+    for (let c = 0; c < m.classes; c++) s += Math.max(theta[c], floor) * m.rho[c * m.k + j];
+    return Math.log(Math.max(s, 1e-300));
+  });
+}
+
+/** The class each component mostly belongs to under proportions θ (for reports). */
+export function dominantClass(m: ClassMixture, theta: ArrayLike<number>): number[] {
+  return Array.from({ length: m.k }, (_, j) => {
+    let best = 0;
+    for (let c = 1; c < m.classes; c++) if (theta[c] * m.rho[c * m.k + j] > theta[best] * m.rho[best * m.k + j]) best = c;
+    return best;
+  });
+}
+
+/**
+ * EM with per-sample class proportions fixed: updates μ, σ², ρ in place. `theta` is [S × classes];
+ * `sampleOf[i]` the sample of row i. Returns the mean log-likelihood per row of the last E-step.
+ *
+ * E-step, per row i of sample s: class posterior q_{ic} ∝ θ_{s,c} p(z_i | c) with p(z | c) = Σ_k ρ_{c,k} N(z | μ_k, σ²_k),
+ * split over components as r_{ikc} = q_{ic} ρ_{c,k} N_k(z_i) / p(z_i | c). With `matchProportions` (default on) the
+ * class posteriors of each sample are rescaled — per-sample class offsets found by iterative proportional
+ * fitting, as in Sinkhorn balancing — until their column sums are exactly n_s θ_{s,c}: each sample's reference is
+ * then a constraint on how many of its rows a class receives (the "most class-like" ones), not only a prior,
+ * which is what lets the weak per-bag signal of a rare class move a component away from it.
+ * M-step: μ_k, σ²_k from r_{ik} = Σ_c r_{ikc}; ρ_{c,k} ∝ Σ_i r_{ikc} (+ a tiny floor so no weight is lost for good).
+ */
+export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
+  theta: number[][], iterations: number,
+  opts: { floor?: number; varFloor?: number; rhoFloor?: number; fixRho?: boolean; matchProportions?: boolean } = {}): number {
+  const { k, classes: C } = m;
+  const floor = opts.floor ?? 1e-3;
+  const varFloor = opts.varFloor ?? 1e-4;
+  const rhoFloor = opts.rhoFloor ?? 1e-6;
+  const match = opts.matchProportions ?? true;
+  const S = theta.length;
+  let ll = 0;
+  for (let it = 0; it < iterations; it++) {
+    const ld = logGauss(m, z, n);
+    // Per row: log p(z_i | c) and the within-class component split (kept in ld as probabilities per class).
+    const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
+    const L = new Float64Array(n * C);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < C; c++) {
+        let mx = -Infinity;
+        for (let j = 0; j < k; j++) mx = Math.max(mx, ld[i * k + j] + logRho[c * k + j]);
+        let s = 0;
+        for (let j = 0; j < k; j++) s += Math.exp(ld[i * k + j] + logRho[c * k + j] - mx);
+        L[i * C + c] = mx + Math.log(s);
+      }
+    }
+    // Class posteriors under θ_s (optionally balanced to the sample's class totals).
+    const logT = theta.map((t) => t.map((v) => Math.log(Math.max(v, floor))));
+    const offset = Array.from({ length: S }, () => new Float64Array(C));
+    const q = new Float64Array(n * C);
+    const rounds = match ? 30 : 1;
+    ll = 0;
+    for (let round = 0; round < rounds; round++) {
+      const colSum = Array.from({ length: S }, () => new Float64Array(C));
+      const rowsOf = new Float64Array(S);
+      let sumLl = 0;
+      for (let i = 0; i < n; i++) {
+        const s = sampleOf[i];
+        let mx = -Infinity;
+        for (let c = 0; c < C; c++) mx = Math.max(mx, (q[i * C + c] = L[i * C + c] + logT[s][c] + offset[s][c]));
+        let t = 0;
+        for (let c = 0; c < C; c++) t += (q[i * C + c] = Math.exp(q[i * C + c] - mx));
+        for (let c = 0; c < C; c++) colSum[s][c] += (q[i * C + c] /= t);
+        rowsOf[s]++;
+        if (round === 0) sumLl += mx + Math.log(t);
+      }
+      if (round === 0) ll = sumLl / n;
+      if (!match) break;
+      let worst = 0;
+      for (let s = 0; s < S; s++) {
+        let tot = 0;
+        for (let c = 0; c < C; c++) tot += Math.max(theta[s][c], floor);
+        for (let c = 0; c < C; c++) {
+          const want = (rowsOf[s] * Math.max(theta[s][c], floor)) / tot;
+          const step = Math.log(want / Math.max(colSum[s][c], 1e-12));
+          worst = Math.max(worst, Math.abs(step));
+          offset[s][c] += step;
+        }
+      }
+      if (worst < 1e-3) break;
+    }
+    // Component responsibilities r_ik = Σ_c q_ic ρ_ck N_k / p(z|c), and the per-class accumulators of ρ.
+    const r = new Float64Array(n * k);
+    const acc = new Float64Array(C * k);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < C; c++) {
+        const qc = q[i * C + c];
+        if (qc < 1e-12) continue;
+        for (let j = 0; j < k; j++) {
+          const g = qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
+          r[i * k + j] += g;
+          acc[c * k + j] += g;
+        }
+      }
+    }
+    mStep(m, z, n, r, varFloor);
+    if (!opts.fixRho) {
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let j = 0; j < k; j++) s += (acc[c * k + j] += rhoFloor);
+        for (let j = 0; j < k; j++) m.rho[c * k + j] = acc[c * k + j] / s;
+      }
+    }
+  }
+  return ll;
+}
+
+function mStep(m: ClassMixture, z: ArrayLike<number>, n: number, r: Float64Array, varFloor: number): void {
+  const { k, d } = m;
+  const nk = new Float64Array(k);
+  const s1 = new Float64Array(k * d);
+  const s2 = new Float64Array(k * d);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) {
+      const g = r[i * k + c];
+      if (g < 1e-12) continue;
+      nk[c] += g;
+      for (let t = 0; t < d; t++) {
+        const v = z[i * d + t];
+        s1[c * d + t] += g * v;
+        s2[c * d + t] += g * v * v;
+      }
+    }
+  }
+  for (let c = 0; c < k; c++) {
+    // A component that lost all its rows keeps its place (it may win rows back later).
+    if (nk[c] < 1e-6) continue;
+    for (let t = 0; t < d; t++) {
+      const mu = s1[c * d + t] / nk[c];
+      m.mu[c * d + t] = mu;
+      m.logVar[c * d + t] = Math.log(Math.max(s2[c * d + t] / nk[c] - mu * mu, 0) + varFloor);
+    }
+  }
+}
+
+/** Per-row class log-likelihoods log p(z_i | c) = log Σ_k ρ_{c,k} exp(logDens_{ik}), [n × classes]. */
+export function classLogLik(m: ClassMixture, logDens: ArrayLike<number>, n: number): Float64Array {
+  const { k, classes: C } = m;
+  const out = new Float64Array(n * C);
+  const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < C; c++) {
+      let mx = -Infinity;
+      for (let j = 0; j < k; j++) mx = Math.max(mx, logDens[i * k + j] + logRho[c * k + j]);
+      let s = 0;
+      for (let j = 0; j < k; j++) s += Math.exp(logDens[i * k + j] + logRho[c * k + j] - mx);
+      out[i * C + c] = mx + Math.log(s);
+    }
+  }
+  return out;
+}
+
+/**
+ * One sample's class proportions θ by EM with the components fixed (prior re-estimation), from
+ * per-row component log-densities `logDens` [n × k] (any per-row constant may be added: it cancels).
+ * Returns θ and the class posteriors [n × classes] under it.
+ */
+export function estimateProportions(m: ClassMixture, logDens: ArrayLike<number>, n: number,
+  opts: { init?: ArrayLike<number>; iterations?: number; tol?: number; floor?: number } = {}): { theta: Float64Array; post: Float64Array } {
+  const { classes } = m;
+  const floor = opts.floor ?? 1e-6;
+  const L = classLogLik(m, logDens, n);
+  let theta = Float64Array.from({ length: classes }, (_, c) => opts.init?.[c] ?? 1 / classes);
+  const post = new Float64Array(n * classes);
+  const iterations = opts.iterations ?? 200;
+  for (let it = 0; it < iterations; it++) {
+    const logT = Float64Array.from(theta, (v) => Math.log(Math.max(v, floor)));
+    for (let i = 0; i < n; i++) {
+      let mx = -Infinity;
+      for (let c = 0; c < classes; c++) mx = Math.max(mx, (post[i * classes + c] = L[i * classes + c] + logT[c]));
+      let s = 0;
+      for (let c = 0; c < classes; c++) s += (post[i * classes + c] = Math.exp(post[i * classes + c] - mx));
+      for (let c = 0; c < classes; c++) post[i * classes + c] /= s;
+    }
+    if (it === iterations - 1) break;
+    const next = new Float64Array(classes);
+    for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) next[c] += post[i * classes + c];
+    let change = 0;
+    for (let c = 0; c < classes; c++) {
+      next[c] = n > 0 ? next[c] / n : theta[c];
+      change = Math.max(change, Math.abs(next[c] - theta[c]));
+    }
+    theta = next;
+    if (change < (opts.tol ?? 1e-7)) {
+      // One more E-step so `post` matches the returned θ.
+      const logT2 = Float64Array.from(theta, (v) => Math.log(Math.max(v, floor)));
+      for (let i = 0; i < n; i++) {
+        let mx = -Infinity;
+        for (let c = 0; c < classes; c++) mx = Math.max(mx, (post[i * classes + c] = L[i * classes + c] + logT2[c]));
+        let s = 0;
+        for (let c = 0; c < classes; c++) s += (post[i * classes + c] = Math.exp(post[i * classes + c] - mx));
+        for (let c = 0; c < classes; c++) post[i * classes + c] /= s;
+      }
+      break;
+    }
+  }
+  return { theta, post };
+}

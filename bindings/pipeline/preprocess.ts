@@ -1,0 +1,52 @@
+// Input normalisation of analyzer signals, fitted on the training cells and stored in the model.
+// Pulse heights span two orders of magnitude (a platelet's FSC is ~1/20 of a red cell's; a
+// reticulocyte's RNA fluorescence ~10× a mature cell's autofluorescence), so each value is first
+// compressed by asinh(x / scale) — logarithmic for large pulses, linear around the noisy baseline
+// (where log1p would blow up negative noise) — then z-scored per feature.
+
+export interface Preprocessor {
+  /** asinh scale in signal units. */
+  scale: number;
+  mean: Float32Array;
+  std: Float32Array;
+}
+
+export const ASINH_SCALE = 16;
+
+/** Fits mean/std of asinh(x/scale) per feature over the rows of all `parts` (each rows × cols). */
+export function fitPreprocessor(parts: { rows: number; cols: number; data: Float32Array }[], scale = ASINH_SCALE): Preprocessor {
+  const cols = parts[0].cols;
+  const sum = new Float64Array(cols);
+  const sq = new Float64Array(cols);
+  let n = 0;
+  for (const p of parts) {
+    for (let r = 0; r < p.rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const v = Math.asinh(p.data[r * cols + c] / scale);
+        sum[c] += v;
+        sq[c] += v * v;
+      }
+    }
+    n += p.rows;
+  }
+  const mean = new Float32Array(cols);
+  const std = new Float32Array(cols);
+  for (let c = 0; c < cols; c++) {
+    const m = sum[c] / n;
+    mean[c] = m;
+    // A constant feature keeps std 1 so it maps to 0 instead of dividing by zero.
+    std[c] = Math.sqrt(Math.max(sq[c] / n - m * m, 0)) || 1;
+  }
+  return { scale, mean, std };
+}
+
+/** rows × cols raw signals → normalised copy. */
+export function applyPreprocessor(p: Preprocessor, data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const inv = 1 / p.scale;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) out[o + c] = (Math.asinh(data[o + c] * inv) - p.mean[c]) / p.std[c];
+  }
+  return out;
+}

@@ -1,0 +1,140 @@
+// The two-stage pipeline end to end on a tiny simulated cohort (wasm backend, small network, few
+// epochs): shapes and summaries, save/load identity, clear errors on bad input, accuracy far above
+// chance, and the class names following the REFERENCES (swap two reference columns and the
+// predictions swap with them) — train() has no parameter through which truth could enter.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ComputeBackend } from '../bindings/backend.js';
+import { createWasmBackend } from '../bindings/backends/wasm/index.js';
+import { BloodCellPipeline, CLASSES, type Reference, type SampleInput, type TrainOptions } from '../bindings/pipeline/index.js';
+import { evaluateResults } from '../bindings/pipeline/evaluate.js';
+import { simulateSample, type SimulatedSample } from '../bindings/simulate/sample.js';
+
+const TRAIN = 6;
+const TEST = 2;
+const QUICK: Omit<TrainOptions, 'backend'> = {
+  seed: 3, dims: [64, 32, 8], epochs: 4, stage2PretrainEpochs: 2, clusterIterations: 300, stage2Epochs: 3,
+  stage2Components: 10, cellsPerSample: 1500, batchSize: 128,
+};
+
+let be: ComputeBackend;
+let sims: SimulatedSample[];
+let inputs: SampleInput[];
+let refs: Map<string, Reference>;
+let pipe: BloodCellPipeline;
+
+beforeAll(async () => {
+  be = await createWasmBackend();
+  sims = Array.from({ length: TRAIN + TEST }, (_, i) => simulateSample({ species: 'dog', cells: 2000, seed: 11, sampleIndex: i }));
+  inputs = sims.map((s, i) => ({ id: `s${i}`, rows: s.cells, cols: s.features.length, data: s.signals }));
+  refs = new Map(sims.map((s, i) => [`s${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  pipe = await BloodCellPipeline.train(inputs.slice(0, TRAIN), refs, { ...QUICK, backend: be });
+}, 120_000);
+
+afterAll(() => {
+  pipe?.dispose();
+  be?.destroy();
+});
+
+describe('BloodCellPipeline', () => {
+  it('classify returns consistent shapes, probabilities and summaries', async () => {
+    const r = await pipe.classify(inputs[TRAIN]);
+    const n = inputs[TRAIN].rows;
+    expect(r.probabilities.length).toBe(n * 4);
+    expect(r.embedding2d?.length).toBe(n * 2);
+    for (let i = 0; i < n; i++) {
+      const row = r.probabilities.subarray(i * 4, i * 4 + 4);
+      expect(row.every((p) => p >= 0 && p <= 1)).toBe(true);
+      expect(row[0] + row[1] + row[2] + row[3]).toBeCloseTo(1, 4);
+    }
+    const c = r.summary.counts;
+    expect(CLASSES.reduce((a, k) => a + c[k], 0)).toBe(n);
+    const red = c.rbc + c.reticulocyte + c.clumped_rbc;
+    expect(r.summary.percentages.plt_pct).toBeCloseTo((100 * c.platelet) / n, 10);
+    expect(r.summary.percentages.retic_pct).toBeCloseTo((100 * c.reticulocyte) / red, 10);
+    expect(r.summary.percentages.clump_pct).toBeCloseTo((100 * c.clumped_rbc) / red, 10);
+    expect(pipe.meta.features).toBe(128);
+    expect(pipe.meta.classes).toEqual([...CLASSES]);
+  });
+
+  it('is far above chance on held-out samples', async () => {
+    const items = [];
+    for (let i = TRAIN; i < TRAIN + TEST; i++) items.push({ result: await pipe.classify(inputs[i]), truth: sims[i].truth, reference: refs.get(`s${i}`)! });
+    const e = evaluateResults(items);
+    // Chance for 4 classes is 0.25 balanced accuracy; platelets vs red cells is the easy split.
+    expect(e.balancedAccuracy!).toBeGreaterThan(0.6);
+    expect(e.perClassF1!.platelet!).toBeGreaterThan(0.9);
+    expect(e.perClassF1!.rbc!).toBeGreaterThan(0.95);
+    expect(e.maxAbsErrorVsTruth!.plt_pct).toBeLessThan(3);
+  });
+
+  it('round-trips through bytes and files with identical results', async () => {
+    const bytes = pipe.toBytes();
+    const copy = BloodCellPipeline.fromBytes(bytes, be);
+    const dir = await mkdtemp(join(tmpdir(), 'hemaclust-pipeline-'));
+    try {
+      await pipe.save(join(dir, 'm.safetensors'));
+      const loaded = await BloodCellPipeline.load(join(dir, 'm.safetensors'), be);
+      const a = await pipe.classify(inputs[TRAIN + 1]);
+      for (const other of [copy, loaded]) {
+        const b = await other.classify(inputs[TRAIN + 1]);
+        expect(b.probabilities).toEqual(a.probabilities);
+        expect(b.embedding2d).toEqual(a.embedding2d);
+        expect(b.summary).toEqual(a.summary);
+        expect(other.meta).toEqual(pipe.meta);
+        other.dispose();
+      }
+      expect(copy.toBytes()).toEqual(bytes);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const broken = bytes.slice();
+    broken[broken.length - 3] ^= 0xff;
+    expect(() => BloodCellPipeline.fromBytes(broken, be, 'broken.safetensors')).toThrow(/broken\.safetensors/);
+  });
+
+  it('rejects bad inputs with clear errors', async () => {
+    const s = inputs[TRAIN];
+    await expect(pipe.classify({ id: 'narrow', rows: 2, cols: 100, data: new Float32Array(200) })).rejects.toThrow(/'narrow' has 100 features per event, the model expects 128/);
+    await expect(pipe.classify({ id: 'empty', rows: 0, cols: 128, data: new Float32Array(0) })).rejects.toThrow(/'empty' is empty/);
+    const nan = { ...s, id: 'nan', data: s.data.slice() };
+    nan.data[5 * 128 + 7] = NaN;
+    await expect(pipe.classify(nan)).rejects.toThrow(/'nan': value at event 5, feature 7 is NaN/);
+    await expect(BloodCellPipeline.train(inputs.slice(0, 2), new Map(), { ...QUICK, backend: be })).rejects.toThrow(/no reference for sample 's0'/);
+    await expect(BloodCellPipeline.train([inputs[0]], refs, { ...QUICK, backend: be })).rejects.toThrow(/at least 2 samples/);
+  });
+
+  it('takes class names from the references: swapping retic and clump references swaps the predictions', async () => {
+    const swapped = new Map([...refs].map(([id, r]) => [id, { ...r, retic_pct: r.clump_pct, clump_pct: r.retic_pct }]));
+    const other = await BloodCellPipeline.train(inputs.slice(0, TRAIN), swapped, { ...QUICK, backend: be });
+    try {
+      let agreeSwapped = 0;
+      let agreeSame = 0;
+      let n = 0;
+      for (let i = TRAIN; i < TRAIN + TEST; i++) {
+        const a = await pipe.classify(inputs[i]);
+        const b = await other.classify(inputs[i]);
+        for (let j = 0; j < inputs[i].rows; j++) {
+          const pa = argmax(a.probabilities.subarray(j * 4, j * 4 + 4));
+          const pb = argmax(b.probabilities.subarray(j * 4, j * 4 + 4));
+          if (pa !== 2 && pa !== 3) continue; // the cells the first model calls retic or clumped
+          n++;
+          if (pb === 5 - pa) agreeSwapped++;
+          if (pb === pa) agreeSame++;
+        }
+      }
+      expect(n).toBeGreaterThan(20);
+      expect(agreeSwapped).toBeGreaterThan(2 * agreeSame);
+    } finally {
+      other.dispose();
+    }
+  }, 120_000);
+});
+
+function argmax(p: Float32Array): number {
+  let b = 0;
+  for (let c = 1; c < p.length; c++) if (p[c] > p[b]) b = c;
+  return b;
+}
