@@ -28,6 +28,9 @@ export interface Tensor {
   readonly backendName: string;
   /** Set by dispose(); every op refuses a disposed tensor. */
   readonly disposed: boolean;
+  /** The backend instance that made it, where two instances of one backend cannot share memory
+   *  (two wasm memories); ops then refuse a tensor of another instance. */
+  readonly owner?: object;
 }
 
 export type TypedArrayFor<D extends DType> = D extends 'f32' ? Float32Array : Int32Array;

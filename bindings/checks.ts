@@ -22,6 +22,7 @@ function own(op: string, be: Backend, args: Record<string, Tensor>, dtypes: Reco
   for (const [k, t] of Object.entries(args)) {
     if (!t || typeof t !== 'object' || !Array.isArray(t.shape)) throw new ShapeError(`${op}: ${k} is not a tensor`);
     if (t.backendName !== be.name) throw new ShapeError(`${op}: ${k} belongs to backend '${t.backendName}', not '${be.name}'`);
+    if (t.owner !== undefined && t.owner !== be) throw new ShapeError(`${op}: ${k} belongs to another '${be.name}' backend instance`);
     if (t.disposed) throw new ShapeError(`${op}: ${k} was disposed`);
     const want = dtypes[k] ?? 'f32';
     if (t.dtype !== want) fail(op, `${k} must be ${want}`, args);

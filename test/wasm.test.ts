@@ -204,6 +204,19 @@ describe('wasm ops beyond the harness', () => {
     expect(() => be.fill(a, 0)).toThrow(/was disposed/);
     expect(() => be.biasAct(c, be.create([5]), 'relu', c)).toThrow(ShapeError);
   });
+
+  it('refuses a tensor of another wasm instance: its pointer means nothing in this memory', async () => {
+    const other = await createWasmBackend({ relaxed: false });
+    try {
+      const foreign = other.create([2, 2]);
+      const mine = be.create([2, 2]);
+      expect(() => be.axpby(foreign, mine, 1, 0)).toThrow(/axpby: x belongs to another 'wasm' backend instance/);
+      expect(() => be.dispose(foreign)).toThrow(/dispose: t belongs to another 'wasm' backend instance/);
+      await expect(be.download(foreign)).rejects.toThrow(/download: t belongs to another/);
+    } finally {
+      other.destroy();
+    }
+  });
 });
 
 describe('wasm threads', () => {

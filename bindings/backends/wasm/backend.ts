@@ -20,6 +20,8 @@ export class WasmTensor implements Tensor {
     readonly size: number,
     /** Byte offset in the linear memory. */
     readonly ptr: number,
+    /** The backend whose memory holds it: a pointer means nothing in another instance's memory. */
+    readonly owner: object,
   ) {}
   get bytes(): number {
     return this.size * 4;
@@ -71,7 +73,7 @@ export class WasmBackend implements ComputeBackend {
     const size = checkShape(shape);
     const ptr = this.alloc.alloc(size * 4, `[${shape.join(',')}] ${dtype}`);
     new Uint8Array(this.alloc.memory.buffer, ptr, size * 4).fill(0);
-    return new WasmTensor([...shape], dtype, size, ptr);
+    return new WasmTensor([...shape], dtype, size, ptr, this);
   }
 
   upload(t: Tensor, data: Float32Array | Int32Array | Float64Array | readonly number[]): void {
