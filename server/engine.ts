@@ -6,53 +6,13 @@
 import type { ComputeBackend } from '../bindings/backend.js';
 import type { BackendKind } from '../bindings/backends/index.js';
 
-export const CLASS_NAMES = ['platelet', 'rbc', 'reticulocyte', 'clumped_rbc'] as const;
-export type ClassName = (typeof CLASS_NAMES)[number];
-
-export interface SampleInput {
-  id: string;
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
-
-export interface Shares {
-  plt_pct: number;
-  retic_pct: number;
-  clump_pct: number;
-}
-
-export interface SampleSummary {
-  id: string;
-  cells: number;
-  counts: Record<ClassName, number>;
-  percentages: Shares;
-}
-
-export interface ClassifyResult {
-  summary: SampleSummary;
-  /** cells × 4, row-major, in CLASS_NAMES order. */
-  probabilities: Float32Array;
-  /** cells × 2 latent map, when asked for. */
-  embedding2d?: Float32Array;
-}
-
-export interface PipelineMeta {
-  name: string;
-  species?: string;
-  features: number;
-  classes: readonly string[];
-  createdAt: string;
-  version: string;
-}
-
-export interface TrainProgress {
-  stage: string;
-  epoch?: number;
-  of?: number;
-  losses?: Record<string, number>;
-  message?: string;
-}
+// The data types and the class order are the pipeline's own, never restated here.
+export type {
+  ClassName, SampleInput, SampleSummary, ClassifyResult, PipelineMeta,
+  Reference as Shares, PipelineProgress as TrainProgress,
+} from '../bindings/pipeline/index.js';
+import type { ClassifyResult, PipelineMeta, PipelineProgress as TrainProgress, Reference as Shares, SampleInput } from '../bindings/pipeline/index.js';
+export { CLASSES as CLASS_NAMES } from '../bindings/pipeline/index.js';
 
 export interface PipelineLike {
   readonly meta: PipelineMeta;

@@ -1,5 +1,6 @@
 // Minimal option parsing on top of node:util parseArgs, turning its errors into UsageError.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BACKEND_KINDS, type BackendKind } from '../backends/index.js';
 import { UsageError } from './main.js';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
@@ -22,4 +23,10 @@ export function numOpt(name: string, v: string | undefined, def: number): number
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${v}')`);
   return n;
+}
+
+export function backendOpt(v: string | undefined): BackendKind {
+  const kind = (v ?? 'auto') as BackendKind;
+  if (!BACKEND_KINDS.includes(kind)) throw new UsageError(`--backend must be one of ${BACKEND_KINDS.join('|')} (got '${v}')`);
+  return kind;
 }

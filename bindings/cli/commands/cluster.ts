@@ -2,8 +2,8 @@
 // ACC/NMI/ARI, macro-F1, balanced accuracy when labels are given), optionally save the model.
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
-import { BACKEND_KINDS, createBackend, type BackendKind } from '../../backends/index.js';
+import { parse, intOpt, backendOpt } from '../args.js';
+import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
 import { readNpyFile, toInt32 } from '../../io/npy.js';
 import { balancedAccuracy, clusteringScores, macroF1, matchClusters } from '../../metrics/index.js';
@@ -102,12 +102,6 @@ export const cluster: Command = {
     }
   },
 };
-
-export function backendOpt(v: string | undefined): BackendKind {
-  const kind = (v ?? 'auto') as BackendKind;
-  if (!BACKEND_KINDS.includes(kind)) throw new UsageError(`--backend must be one of ${BACKEND_KINDS.join('|')} (got '${v}')`);
-  return kind;
-}
 
 function dimsOpt(v: string | undefined): number[] {
   if (v === undefined) return [...DEC_DIMS];

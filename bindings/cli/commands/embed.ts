@@ -2,12 +2,11 @@
 // autoencoder embedding) for every row of a data matrix, written as a float32 .npy.
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
+import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
 import { writeNpyFile } from '../../io/npy.js';
 import { KMeans, loadModel } from '../../models/index.js';
-import { backendOpt } from './cluster.js';
 
 const usage = 'hemaclust embed --model M.safetensors --data X.(npy|csv) --out Z.npy [--backend auto|wasm|webgpu|reference] [--threads T] [--json]';
 

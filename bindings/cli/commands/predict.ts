@@ -3,12 +3,11 @@
 // [rows, K]; optionally the hard labels (int32 .npy) too.
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
+import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
 import { writeNpyFile } from '../../io/npy.js';
 import { Autoencoder, argmaxRows, loadModel } from '../../models/index.js';
-import { backendOpt } from './cluster.js';
 
 const usage =
   'hemaclust predict --model M.safetensors --data X.(npy|csv) --out P.npy [--labels-out L.npy] [--backend auto|wasm|webgpu|reference] [--threads T] [--json]';
