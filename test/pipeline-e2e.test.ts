@@ -10,6 +10,7 @@ import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { BloodCellPipeline, CLASSES, type Reference, type SampleInput, type TrainOptions } from '../bindings/pipeline/index.js';
 import { evaluateResults } from '../bindings/pipeline/evaluate.js';
+import { decodeSafetensors } from '../bindings/io/safetensors.js';
 import { simulateSample, type SimulatedSample } from '../bindings/simulate/sample.js';
 
 const TRAIN = 6;
@@ -90,6 +91,12 @@ describe('BloodCellPipeline', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+    // The platelet-side sub-clusters (debris rejection) travel with the model.
+    const arch = JSON.parse(decodeSafetensors(bytes, 'model').metadata.architecture);
+    expect(arch.stage1.sub.members.length).toBe(arch.stage1.sub.k);
+    expect(arch.stage1.sub.members.some(Boolean)).toBe(true);
+    expect(decodeSafetensors(bytes, 'model').tensors['stage1.sub.mu'].shape).toEqual([arch.stage1.sub.k, 8]);
+    expect(decodeSafetensors(bytes, 'model').tensors['stage2.gmm.rho'].shape).toEqual([3, QUICK.stage2Components]);
     const broken = bytes.slice();
     broken[broken.length - 3] ^= 0xff;
     expect(() => BloodCellPipeline.fromBytes(broken, be, 'broken.safetensors')).toThrow(/broken\.safetensors/);

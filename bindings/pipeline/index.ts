@@ -11,9 +11,11 @@
 // per-cell posteriors use them as that sample's prior.
 //
 // Debris and coincidence events are no class of their own: every event gets probabilities over
-// the 4 classes; debris (small fragments) mostly lands in "platelet", coincidences (two cells in
-// one event) mostly in "clumped_rbc". Percentages use the analyzer's denominators (sample.ts):
-// plt % over all events, retic % and clump % over the events classified as red cells.
+// the 4 classes. Debris (small fragments) falls on the platelet side of stage 1 but outside the
+// platelet sub-clusters chosen by the references (stage1.ts) and is reported with "rbc" (neither a
+// platelet nor a flagged red cell); coincidences (two cells in one event) mostly land in "rbc".
+// Percentages use the analyzer's denominators (sample.ts): plt % over all events, retic % and
+// clump % over the events classified as red cells (which therefore include debris).
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { encoderLayers, type ResolvedAeConfig } from '../models/autoencoder.js';
 import { Mlp } from '../models/mlp.js';
@@ -83,7 +85,7 @@ export interface TrainOptions {
   stage1Clusters?: number;
   /** Components of the platelet side's sub-clustering that sets debris apart (default 6; 0: off). */
   stage1Subclusters?: number;
-  /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 16). */
+  /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 24). */
   stage2Epochs?: number;
   stage2Components?: number;
   batchSize?: number;
@@ -225,7 +227,7 @@ export class BloodCellPipeline {
       try {
         await ae2.pretrain(m2, { epochs: e2, batchSize, lr: 1e-3, onProgress: (p) => progress({ stage: 'stage2-pretrain', epoch: p.epoch, of: e2, losses: p.losses }) }, 'stage 2 autoencoder');
         vade = await trainSampleVade(be, ae2, m2, sampleOf2, theta, {
-          components: opts.stage2Components ?? 16, epochs: opts.stage2Epochs ?? 10, batchSize, lr: 1e-3, seed,
+          components: opts.stage2Components ?? 24, epochs: opts.stage2Epochs ?? 10, batchSize, lr: 1e-3, seed,
           emIterations: 30, emRows: 40000,
           onEpoch: (epoch, of, losses) => progress({ stage: 'stage2-vade', epoch, of, losses }),
           onMessage: (message) => progress({ stage: 'stage2-map', message }),
@@ -245,7 +247,7 @@ export class BloodCellPipeline {
           name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
           createdAt: new Date().toISOString(), version: LIBRARY_VERSION, trainedOn: { samples: samples.length, cells: n },
           options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: opts.stage1Subclusters ?? 6,
-            clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 16 },
+            clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 24 },
         },
         pre, dims,
         stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },

@@ -42,6 +42,34 @@ export function bestSubset(shares: number[][], target: number[]): { members: boo
   return { members: Array.from({ length: k }, (_, j) => (best.mask & (1 << j)) !== 0), sse: best.sse };
 }
 
+/**
+ * Like bestSubset, but the subset's summed share may be off by a common factor c ∈ [lo, hi]
+ * (fitted per subset in closed form, then clipped): the sum over clusters on one side of a first
+ * split can miss a fixed fraction of the class (cells on the other side). Without the factor, a
+ * cluster of another population whose share is roughly constant across samples gets taken in
+ * just to make up that shortfall. Any non-empty subset may win, the full set included.
+ */
+export function bestScaledSubset(shares: number[][], target: number[], lo: number, hi: number): { members: boolean[]; sse: number; scale: number } {
+  const k = shares[0].length;
+  if (k > 16) throw new RangeError(`bestScaledSubset: ${k} clusters is too many for an exhaustive search`);
+  let best = { mask: (1 << k) - 1, sse: Infinity, scale: 1 };
+  for (let mask = 1; mask < 1 << k; mask++) {
+    let pt = 0;
+    let pp = 0;
+    const sums = shares.map((row, s) => {
+      let p = 0;
+      for (let j = 0; j < k; j++) if (mask & (1 << j)) p += row[j];
+      pt += p * target[s];
+      pp += p * p;
+      return p;
+    });
+    const scale = Math.min(hi, Math.max(lo, pp > 0 ? pt / pp : 1));
+    const sse = sums.reduce((a, p, s) => a + (scale * p - target[s]) ** 2, 0);
+    if (sse < best.sse) best = { mask, sse, scale };
+  }
+  return { members: Array.from({ length: k }, (_, j) => (best.mask & (1 << j)) !== 0), sse: best.sse, scale: best.scale };
+}
+
 /** Euclidean projection of v onto the probability simplex (Duchi et al. 2008, Fig. 1). */
 export function projectSimplex(v: number[]): number[] {
   const u = [...v].sort((a, b) => b - a);

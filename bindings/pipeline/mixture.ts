@@ -164,6 +164,7 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
         const qc = q[i * C + c];
         if (qc < 1e-12) continue;
         for (let j = 0; j < k; j++) {
+          if (m.rho[c * k + j] === 0) continue;
           const g = qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
           r[i * k + j] += g;
           acc[c * k + j] += g;
@@ -174,12 +175,103 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
     if (!opts.fixRho) {
       for (let c = 0; c < C; c++) {
         let s = 0;
-        for (let j = 0; j < k; j++) s += (acc[c * k + j] += rhoFloor);
+        // A weight that is exactly zero stays zero (a hard class map); others get the floor.
+        for (let j = 0; j < k; j++) s += (acc[c * k + j] += m.rho[c * k + j] > 0 ? rhoFloor : 0);
         for (let j = 0; j < k; j++) m.rho[c * k + j] = acc[c * k + j] / s;
       }
     }
   }
   return ll;
+}
+
+/**
+ * The component → class map by the references, then the mixture refitted under it.
+ * Candidate maps: the dominant class of every component after a soft phase (every class gets a
+ * little weight on every component — `smoothing` × component size — and the proportion-matched EM
+ * moves each component's weight to the class whose per-sample references its rows follow), plus any
+ * `candidates` given (the pipeline offers the map chosen before the ELBO training; NOT the
+ * least-squares map of mapping.ts: it is fitted to these same references, so it wins this fit by
+ * construction and was measured to lose on held-out samples). Each candidate is made hard (ρ zero
+ * off the map, so a cell's class posterior is not blurred by a rare class's thin weight on a big
+ * component) and refitted by EM; the one whose re-estimated per-sample proportions (prior
+ * re-estimation on each training sample, exactly what inference does) best match the references
+ * wins — a choice made from the references alone. Returns the map, its reference-fit error and the
+ * mean log-likelihood of the last E-step.
+ */
+export function fitClassMap(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, theta: number[][],
+  o: { softIterations: number; hardIterations: number; smoothing: number; floor: number; candidates?: number[][] }): { classOf: number[]; fit: number; ll: number; tried: number } {
+  const { k, classes: C } = m;
+  const size = new Float64Array(k);
+  const meanTheta = Array.from({ length: C }, (_, c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
+  for (let c = 0; c < C; c++) for (let j = 0; j < k; j++) size[j] += meanTheta[c] * m.rho[c * k + j];
+  for (let c = 0; c < C; c++) {
+    let t = 0;
+    for (let j = 0; j < k; j++) t += (m.rho[c * k + j] += o.smoothing * size[j]);
+    for (let j = 0; j < k; j++) m.rho[c * k + j] /= t;
+  }
+  emKnownProportions(m, z, n, sampleOf, theta, o.softIterations, { floor: o.floor });
+  const soft = cloneMixture(m);
+  const maps = [dominantClass(m, meanTheta), ...(o.candidates ?? [])].map((map) => ensureEveryClass([...map], soft));
+  const unique = maps.filter((map, i) => maps.findIndex((x) => x.join() === map.join()) === i);
+  let best: { classOf: number[]; fit: number; ll: number; mix: ClassMixture } | null = null;
+  for (const classOf of unique) {
+    // The soft phase's components (their ρ restricted to the map) start every candidate.
+    const cand = cloneMixture(soft);
+    for (let c = 0; c < C; c++) {
+      let t = 0;
+      for (let j = 0; j < k; j++) t += classOf[j] === c ? cand.rho[c * k + j] + 1e-6 : 0;
+      for (let j = 0; j < k; j++) cand.rho[c * k + j] = classOf[j] === c ? (cand.rho[c * k + j] + 1e-6) / t : 0;
+    }
+    const ll = emKnownProportions(cand, z, n, sampleOf, theta, o.hardIterations, { floor: o.floor });
+    const fit = referenceFit(cand, z, n, sampleOf, theta);
+    if (!best || fit < best.fit) best = { classOf, fit, ll, mix: cand };
+  }
+  Object.assign(m, best!.mix);
+  return { classOf: best!.classOf, fit: best!.fit, ll: best!.ll, tried: unique.length };
+}
+
+function cloneMixture(m: ClassMixture): ClassMixture {
+  return { ...m, mu: Float64Array.from(m.mu), logVar: Float64Array.from(m.logVar), rho: Float64Array.from(m.rho) };
+}
+
+/** Every class keeps at least one component: the one it weighs most among components of classes
+ *  that own several. */
+function ensureEveryClass(classOf: number[], m: ClassMixture): number[] {
+  for (let c = 0; c < m.classes; c++) {
+    if (classOf.includes(c)) continue;
+    let best = -1;
+    for (let j = 0; j < m.k; j++) {
+      if (classOf.filter((x) => x === classOf[j]).length < 2) continue;
+      if (best < 0 || m.rho[c * m.k + j] > m.rho[c * m.k + best]) best = j;
+    }
+    if (best >= 0) classOf[best] = c;
+  }
+  return classOf;
+}
+
+/** Σ_s Σ_c (θ̂_{s,c} − θ_{s,c})² / var_c: each training sample's proportions re-estimated with the
+ *  components fixed, against its references; classes weighted by 1/variance of their references
+ *  so a rare class counts as much as the dominant one. */
+export function referenceFit(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, theta: number[][]): number {
+  const S = theta.length;
+  const C = m.classes;
+  const ld = logGauss(m, z, n);
+  const rowsOf: number[][] = Array.from({ length: S }, () => []);
+  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
+  const weight = Array.from({ length: C }, (_, c) => {
+    const mean = theta.reduce((a, t) => a + t[c], 0) / S;
+    return 1 / (theta.reduce((a, t) => a + (t[c] - mean) ** 2, 0) / S + 1e-4);
+  });
+  let err = 0;
+  for (let s = 0; s < S; s++) {
+    const rows = rowsOf[s];
+    if (!rows.length) continue;
+    const dens = new Float64Array(rows.length * m.k);
+    rows.forEach((r, i) => dens.set(ld.subarray(r * m.k, (r + 1) * m.k), i * m.k));
+    const { theta: est } = estimateProportions(m, dens, rows.length, { init: theta[s] });
+    for (let c = 0; c < C; c++) err += weight[c] * (est[c] - theta[s][c]) ** 2;
+  }
+  return err;
 }
 
 function mStep(m: ClassMixture, z: ArrayLike<number>, n: number, r: Float64Array, varFloor: number): void {

@@ -1,14 +1,15 @@
 // Stage 2: VaDE (Jiang et al., IJCAI 2017) with per-sample mixture weights, trained on red-cell
 // events only. The GMM prior of VaDE (eq. 1–3) becomes, for a cell of sample s,
-//   p(c | s) = θ_{s,cls(c)} ρ_c,        z | c ~ N(μ_c, diag σ²_c)
+//   p(k | s) = Σ_c θ_{s,c} ρ_{c,k},        z | k ~ N(μ_k, diag σ²_k)
 // where θ_s are the sample's reference proportions (rbc, reticulocyte, clumped_rbc; fixed, never
-// learned — this is the only supervision) and ρ_c spreads a class over several components. Every
+// learned — this is the only supervision) and ρ_c spreads a class over components (mixture.ts). Every
 // minibatch holds cells of ONE sample, so the prior of a batch is one vector of logits and the
 // backend ops gmmLogResp / vadeKlLoss(+Backward) serve unchanged; the π gradient they compute is
-// discarded (π is fixed per sample). The component → class map comes from the references only
-// (mapping.ts: each k-means cluster of the pretrained embedding goes to the class whose per-sample
-// reference its per-sample share tracks), then EM with known proportions (mixture.ts) refines the
-// components before the ELBO training, and once more on the trained embedding after it.
+// discarded (π is fixed per sample). The component → class map comes from the references only:
+// k-means components of the pretrained embedding start from a least-squares map of their per-sample
+// shares onto the references (mapping.ts), then mixture.ts: fitClassMap re-decides it by EM with
+// the references as per-sample constraints and makes it hard — before the ELBO training, and once
+// more on the trained embedding after it.
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { Autoencoder, encoderLayers, decoderLayers, reconLoss, type ResolvedAeConfig } from '../models/autoencoder.js';
 import { uploadMatrix } from '../models/data.js';
@@ -18,10 +19,10 @@ import { Adam, LossMeter } from '../models/optim.js';
 import { HostRng } from '../models/rng.js';
 import { checkLosses, type Matrix } from '../models/types.js';
 import { clusterShares, fitProportionMap } from './mapping.js';
-import { emKnownProportions, componentLogWeights, dominantClass, type ClassMixture } from './mixture.js';
+import { fitClassMap, componentLogWeights, type ClassMixture } from './mixture.js';
 
 export interface SampleVadeOptions {
-  /** Mixture components (default 16), spread over the classes by the reference map. */
+  /** Mixture components (default 24), spread over the classes by the reference map. */
   components: number;
   epochs: number;
   batchSize: number;
@@ -92,9 +93,8 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
     const { w, classOf } = fitProportionMap(shares, theta);
     const mixture = initMixture(km.labels, zSub, sub.length, d, K, C, w);
     const initialClassOf = [...classOf];
-    const ll0 = emKnownProportions(mixture, zSub, sub.length, sSub, theta, o.emIterations, { floor: THETA_FLOOR });
-    const meanTheta = Array.from({ length: C }, (_, cls) => theta.reduce((a, t) => a + t[cls], 0) / S);
-    o.onMessage?.(`stage 2: ${K} components, least-squares map [${classOf.join(',')}] → after EM [${dominantClass(mixture, meanTheta).join(',')}]; EM log-lik ${ll0.toFixed(3)}`);
+    const fit0 = fitClassMap(mixture, zSub, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: 0, floor: THETA_FLOOR });
+    o.onMessage?.(`stage 2: ${K} components, least-squares map [${classOf.join(',')}] → by EM [${fit0.classOf.join(',')}] (reference fit ${fit0.fit.toFixed(3)}); EM log-lik ${fit0.ll.toFixed(3)}`);
 
     // 2. ELBO training, one sample per minibatch with that sample's fixed prior.
     const muC = T([K, d]);
@@ -207,8 +207,8 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
       zT.set((await be.download(inferEnc.forward(t))) as Float32Array, start * d);
     }
     inferEnc.dispose();
-    const ll1 = emKnownProportions(mixture, zT, sub.length, sSub, theta, o.emIterations, { floor: THETA_FLOOR });
-    o.onMessage?.(`stage 2: EM on the trained embedding, log-lik ${ll1.toFixed(3)}`);
+    const fit1 = fitClassMap(mixture, zT, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, candidates: [fit0.classOf] });
+    o.onMessage?.(`stage 2: EM on the trained embedding: map [${fit1.classOf.join(',')}] of ${fit1.tried} (reference fit ${fit1.fit.toFixed(3)}), log-lik ${fit1.ll.toFixed(3)}`);
     return { encoderState, mixture, initialClassOf };
   } finally {
     for (const t of tensors) be.dispose(t);

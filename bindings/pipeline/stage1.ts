@@ -8,14 +8,15 @@
 // clustered once more, finely (a diagonal GMM on its IDEC embedding, `subclusters` components, where
 // debris is ~10 % of the rows), and the platelet set is chosen again among those sub-clusters by the
 // same reference fit: the debris share of a sample does not follow its platelet share, so a debris
-// sub-cluster only adds error to the fit and is left out. Events on the platelet side outside the
+// sub-cluster only adds error to the fit and is left out (the fit allows the platelet side to miss a
+// fixed fraction of the platelets, so debris is not taken in to make up for them). Events on the platelet side outside the
 // chosen sub-clusters are "other" (no class of their own; the pipeline reports them with the rbc).
 import type { ComputeBackend } from '../backend.js';
 import { Autoencoder, type AutoencoderConfig } from '../models/autoencoder.js';
 import { IDEC } from '../models/dec.js';
 import type { Progress } from '../models/types.js';
 import type { Matrix } from '../models/types.js';
-import { bestSubset, clusterShares } from './mapping.js';
+import { bestScaledSubset, bestSubset, clusterShares } from './mapping.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
 import { emKnownProportions, logGauss, type ClassMixture } from './mixture.js';
@@ -161,8 +162,8 @@ async function fitPlateletSubclusters(be: ComputeBackend, z: Float32Array, d: nu
     const sIdx = sampleOf[rows[i]];
     for (let j = 0; j < k; j++) shares[sIdx][j] += (pPlt[rows[i]] * ld[i * k + j]) / s / totals[sIdx];
   }
-  // All sub-clusters are candidates, including "all of them" (bestSubset excludes the full set).
-  const withAll = shares.map((r) => [...r, 0]);
-  const { members, sse } = bestSubset(withAll, pltShare);
-  return { mixture: m, members: members.slice(0, k), sse };
+  // The sub-clusters whose summed share, up to a common factor in [0.8, 1.25], best follows the
+  // platelet share (mapping.ts: bestScaledSubset).
+  const { members, sse } = bestScaledSubset(shares, pltShare, 0.8, 1.25);
+  return { mixture: m, members, sse };
 }

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
+import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { formatCsv } from '../../io/csv.js';
@@ -12,7 +12,6 @@ import { encodeNpy } from '../../io/npy.js';
 import { BloodCellPipeline, CLASSES, type SampleSummary } from '../../pipeline/index.js';
 import { readSample } from '../../pipeline/node.js';
 import { ProgressRenderer } from '../progress.js';
-import { backendOpt } from './cluster.js';
 
 const usage = 'hemaclust classify --model M FILE... --out DIR [--backend auto|wasm|webgpu|reference] [--threads T] [--json]';
 

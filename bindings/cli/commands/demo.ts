@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
+import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { BloodCellPipeline, CLASSES, type SampleInput, type Reference } from '../../pipeline/index.js';
@@ -15,7 +15,6 @@ import { renderReport } from '../../report/index.js';
 import { simulateSample } from '../../simulate/sample.js';
 import { SPECIES, type Species } from '../../simulate/species.js';
 import { ProgressRenderer } from '../progress.js';
-import { backendOpt } from './cluster.js';
 import { summaryCsv } from './classify.js';
 import { TRAIN_FLAGS, TRAIN_HELP, trainOptionsFrom } from './train.js';
 

@@ -3,13 +3,12 @@
 import { join } from 'node:path';
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
+import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline } from '../../pipeline/index.js';
 import { evaluateResults, formatEvaluation } from '../../pipeline/evaluate.js';
 import { loadCohort } from '../../pipeline/node.js';
 import { ProgressRenderer } from '../progress.js';
-import { backendOpt } from './cluster.js';
 
 const usage = 'hemaclust evaluate --model M --data DIR [--truth DIR/truth] [--reference DIR/reference.csv] [--backend B] [--threads T] [--json]';
 

@@ -3,12 +3,11 @@
 import { join } from 'node:path';
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
-import { parse, intOpt } from '../args.js';
+import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline, type TrainOptions } from '../../pipeline/index.js';
 import { loadCohort } from '../../pipeline/node.js';
 import { ProgressRenderer } from '../progress.js';
-import { backendOpt } from './cluster.js';
 
 const usage =
   'hemaclust train --data DIR [--reference DIR/reference.csv] --out model.safetensors [--backend auto|wasm|webgpu|reference] [--seed S] [--epochs N] [--stage2-epochs N] [--dims 256,64,10] [--clusters K] [--components K] [--cells-per-sample N] [--batch B] [--threads T] [--json]';
@@ -33,7 +32,7 @@ export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu
   --stage2-epochs N    stage-2 VaDE epochs (default 10)
   --dims LIST          encoder widths, hidden… then embedding (default 256,64,10)
   --clusters K         stage-1 IDEC clusters (default 4)
-  --components K       stage-2 mixture components (default 16)
+  --components K       stage-2 mixture components (default 24)
   --cells-per-sample N training events drawn per sample (default 4000)
   --batch B            minibatch size (default 256)
   --threads T          wasm worker threads (default 1)
@@ -55,7 +54,7 @@ export function trainOptionsFrom(values: Record<string, string | boolean | undef
     epochs: opt('epochs', 12),
     stage2Epochs: opt('stage2-epochs', 10),
     stage1Clusters: opt('clusters', 4, 2),
-    stage2Components: opt('components', 16, 3),
+    stage2Components: opt('components', 24, 3),
     cellsPerSample: opt('cells-per-sample', 4000),
     batchSize: opt('batch', 256),
   };
