@@ -88,13 +88,14 @@ export function barsSvg(samples: ReportSample[], key: keyof ReportShares, title:
   const rowH = 8;
   const groupH = rowH * 3 + 10;
   const left = 90;
-  const height = 40 + samples.length * groupH;
+  const top = 44; // title line, then legend line, then the bars
+  const height = top + 10 + samples.length * groupH;
   let max = 0;
   for (const s of samples) for (const ser of SERIES) max = Math.max(max, s[ser.key]?.[key] ?? 0);
   max = max > 0 ? max * 1.1 : 1;
   const scale = (v: number) => ((width - left - 60) * v) / max;
   const bars = samples.map((s, i) => {
-    const y0 = 30 + i * groupH;
+    const y0 = top + i * groupH;
     const rows = SERIES.map((ser, j) => {
       const v = s[ser.key]?.[key];
       if (v === undefined || v === null) return '';
@@ -104,9 +105,9 @@ export function barsSvg(samples: ReportSample[], key: keyof ReportShares, title:
     }).join('');
     return `<text x="${left - 6}" y="${y0 + rowH * 2}" text-anchor="end">${escapeHtml(s.id)}</text>${rows}`;
   }).join('');
-  const legend = SERIES.map((ser, j) => `<g transform="translate(${left + j * 100},8)"><rect width="10" height="10" fill="${ser.color}"/><text x="14" y="9">${ser.label}</text></g>`).join('');
+  const legend = SERIES.map((ser, j) => `<g transform="translate(${left + j * 100},22)"><rect width="10" height="10" fill="${ser.color}"/><text x="14" y="9">${ser.label}</text></g>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11" font-family="sans-serif">` +
-    `<text x="4" y="18" font-weight="bold">${escapeHtml(title)}</text>${legend}${bars}</svg>`;
+    `<text x="4" y="14" font-weight="bold">${escapeHtml(title)}</text>${legend}${bars}</svg>`;
 }
 
 function table(caption: string, header: string[], rows: (string | number)[][]): string {
