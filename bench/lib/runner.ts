@@ -217,7 +217,7 @@ function e2eText(e: E2EResult[]): string {
 
 function markdown(r: BenchResult): string {
   const e = r.e2e.length
-    ? ['', '## End-to-end', '', '| scenario | backend | result | seconds | GFLOP/s | peak RSS MiB (bench process so far, or the scenario's child where the note says so) | note |', '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    ? ['', '## End-to-end', '', '| scenario | backend | result | seconds | GFLOP/s | peak RSS MiB (bench process so far, or the scenario child process where the note says so) | note |', '| --- | --- | ---: | ---: | ---: | ---: | --- |',
       ...r.e2e.map((x) => `| ${x.scenario} | ${x.backend} | ${x.na ? 'n/a' : `${g(x.value, 0)} ${x.metric}`} | ${g(x.seconds, 1)} | ${g(x.gflops)} | ${x.peakRssMiB} | ${x.na ?? x.note ?? ''} |`)]
     : [];
   return [
