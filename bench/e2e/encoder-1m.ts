@@ -2,10 +2,14 @@
 // STAND-IN: the DEC layout 128-500-500-2000-10 (ReLU inside, linear embedding; Xie et al. 2016)
 // with random weights, in place of the pipeline's trained encoder, until the pipeline exists.
 // Each chunk: upload 4096×128 inputs, 4 × (gemm + biasAct), download the 4096×10 embedding.
-// tfjs-wasm runs the same chain (matMul, add, relu) for the peer row.
+// tfjs-wasm runs the same chain (matMul, add, relu) for the peer row; PyTorch CPU (nn.Linear + ReLU,
+// no_grad, float32) runs it in a child process per thread count (bench/peers/torch_encoder.py).
+// Our rows carry ÷tfjs and ÷torch in the note, like the op table: our cells/s ÷ the peer's at the
+// same thread count, '*' where the peer ran fewer threads than our row.
 import type { ComputeBackend, Tensor } from '../../bindings/backend.js';
 import { hostData } from '../ops/cases.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
+import { runTorchEncoder } from '../peers/torch.js';
 
 const DIMS = [128, 500, 500, 2000, 10];
 const FLOP_PER_CELL = DIMS.slice(1).reduce((s, out, l) => s + 2 * DIMS[l] * out + 2 * out, 0);
@@ -80,6 +84,7 @@ const bench: E2EBench = {
       scenario: label, backend, metric: 'cells/s', value: cells / s, seconds: s,
       gflops: (cells * FLOP_PER_CELL) / s / 1e9, peakRssMiB: peakRssMiB(), note,
     });
+    const ours: { r: E2EResult; threads: number }[] = [];
     for (const lb of ctx.backends) {
       if (!lb.be || lb.config.choice === 'reference') continue; // float64 TS: hours at this size
       if (lb.software && !ctx.quick) {
@@ -87,11 +92,45 @@ const bench: E2EBench = {
         continue;
       }
       ctx.log(`e2e ${label} on ${lb.config.label}`);
-      out.push(row(lb.config.label, await runOurs(lb.be, cells, chunk), lb.software ? 'software rasteriser: correctness device' : undefined));
+      const r = row(lb.config.label, await runOurs(lb.be, cells, chunk), lb.software ? 'software rasteriser: correctness device' : undefined);
+      out.push(r);
+      if (lb.config.choice !== 'webgpu') ours.push({ r, threads: lb.config.threads });
     }
+    const peerRows = new Map<string, E2EResult>(); // `${peer}|${threads}`
     if (ctx.peers.includes('tfjs')) {
       ctx.log(`e2e ${label} on tfjs-wasm 1t`);
-      out.push(row('tfjs-wasm 1t', await runTfjs(cells, chunk)));
+      const r = row('tfjs-wasm 1t', await runTfjs(cells, chunk));
+      out.push(r);
+      peerRows.set('tfjs|1', r);
+    }
+    if (ctx.peers.includes('torch')) {
+      // torch at the thread counts of our CPU rows (1 and 2 on this machine), at least 1.
+      for (const t of [...new Set([1, ...ours.map((o) => o.threads)])].sort((a, b) => a - b)) {
+        ctx.log(`e2e ${label} on torch ${t}t`);
+        try {
+          const got = runTorchEncoder(DIMS, cells, chunk, t);
+          if ('why' in got) {
+            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: got.why });
+            break;
+          }
+          if (got.threads !== t) throw new Error(`torch ran ${got.threads} thread(s), asked ${t}`);
+          const r = row(`torch ${t}t`, got.seconds, `PyTorch ${got.torch}, BLAS ${got.blas.split(',')[0]}; child process`);
+          out.push(r);
+          peerRows.set(`torch|${t}`, r);
+        } catch (e) {
+          out.push({ scenario: label, backend: `torch ${t}t`, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.split('\n')[0].slice(0, 200) });
+        }
+      }
+    }
+    for (const o of ours) {
+      const ratios: string[] = [];
+      for (const p of ['tfjs', 'torch']) {
+        const ref = peerRows.get(`${p}|${o.threads}`) ?? peerRows.get(`${p}|1`);
+        if (!ref) continue;
+        const x = o.r.value / ref.value;
+        ratios.push(`÷${p} ${x >= 10 ? x.toFixed(0) : x.toFixed(2)}${ref !== peerRows.get(`${p}|${o.threads}`) ? '*' : ''}`);
+      }
+      if (ratios.length) o.r.note = [ratios.join(', '), o.r.note].filter(Boolean).join('; ');
     }
     return out;
   },

@@ -11,7 +11,14 @@ import type { PeerHandle } from './tfjs.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_ops.py');
 
+let pythonFound: { python: string; version: string } | { why: string } | undefined;
+
+/** The first python that imports torch (asked once per process: importing torch takes seconds). */
 function findPython(): { python: string; version: string } | { why: string } {
+  return (pythonFound ??= searchPython());
+}
+
+function searchPython(): { python: string; version: string } | { why: string } {
   const candidates = [process.env.HEMACLUST_TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter((x): x is string => !!x);
   for (const python of candidates) {
     const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
@@ -69,4 +76,22 @@ export function createTorchPeer(): TorchPeer | { why: string } {
     close: async () => { cache.clear(); },
   };
   return peer;
+}
+
+const encoderScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_encoder.py');
+
+export interface TorchEncoderRun { seconds: number; torch: string; threads: number; blas: string }
+
+/** The end-to-end encoder row's torch peer (bench/e2e/encoder-1m.ts): the same MLP, chunking and
+ *  cell count in one child process per thread count. `why` when python+torch is missing, so the
+ *  row says n/a instead of failing (CI has no torch). */
+export function runTorchEncoder(dims: readonly number[], cells: number, chunk: number, threads: number): TorchEncoderRun | { why: string } {
+  const found = findPython();
+  if ('why' in found) return { why: 'torch not installed' };
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const r = spawnSync(found.python, [encoderScript], {
+    input: JSON.stringify({ threads, dims, cells, chunk }), encoding: 'utf8', env, maxBuffer: 1 << 20, timeout: 30 * 60_000,
+  });
+  if (r.status !== 0) throw new Error(`torch encoder peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as TorchEncoderRun;
 }
