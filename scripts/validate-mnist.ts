@@ -15,13 +15,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBackend, type BackendKind } from '../bindings/backends/index.js';
 import { clusteringScores, type ClusteringScores } from '../bindings/metrics/index.js';
-import { Autoencoder, DEC, DEC_DIMS, IDEC, KMeans, VaDE, type Matrix } from '../bindings/models/index.js';
+import { Autoencoder, DEC, DEC_DIMS, IDEC, KMeans, VaDE, imageAffine, type Matrix } from '../bindings/models/index.js';
 
 const { values } = parseArgs({
   options: {
     digits: { type: 'string' }, epochs: { type: 'string' }, seeds: { type: 'string' },
     'cluster-epochs': { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' },
-    dims: { type: 'string' }, quiet: { type: 'boolean' },
+    dims: { type: 'string' }, quiet: { type: 'boolean' }, augment: { type: 'string' }, batch: { type: 'string' },
+    methods: { type: 'string' }, 'first-seed': { type: 'string' }, tag: { type: 'string' },
   },
 });
 const digits = Number(values.digits ?? 10000);
@@ -31,7 +32,16 @@ const clusterEpochs = Number(values['cluster-epochs'] ?? 50);
 const backendKind = (values.backend ?? 'wasm') as BackendKind;
 const threads = Number(values.threads ?? 1);
 const dims = values.dims ? values.dims.split(',').map(Number) : [...DEC_DIMS];
-for (const [name, v] of Object.entries({ digits, epochs, seeds, clusterEpochs, threads })) {
+const batchSize = Number(values.batch ?? 256);
+const firstSeed = Number(values['first-seed'] ?? 1);
+// --augment SHIFT,ROTATE: random shifts of up to SHIFT pixels and rotations of up to ROTATE degrees
+// on every training minibatch (DEC-DA); "none" trains on the digits as they are.
+const augmentSpec = values.augment ?? '3,10';
+const augment = augmentSpec === 'none' ? undefined : (() => {
+  const [maxShift, maxRotate] = augmentSpec.split(',').map(Number);
+  return imageAffine({ width: 28, height: 28, maxShift, maxRotate: maxRotate ?? 0 });
+})();
+for (const [name, v] of Object.entries({ digits, epochs, seeds, clusterEpochs, threads, batch: batchSize, 'first-seed': firstSeed })) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer (got ${v})`);
 }
 
@@ -55,7 +65,9 @@ export function loadMnist(n: number): { x: Matrix; y: Int32Array } {
 }
 
 type Method = 'AE+k-means' | 'DEC' | 'IDEC' | 'VaDE';
-const METHODS: Method[] = ['AE+k-means', 'DEC', 'IDEC', 'VaDE'];
+const ALL_METHODS: Method[] = ['AE+k-means', 'DEC', 'IDEC', 'VaDE'];
+const METHODS = values.methods ? ALL_METHODS.filter((m) => values.methods!.split(',').includes(m)) : ALL_METHODS;
+if (!METHODS.length) throw new Error(`--methods: choose among ${ALL_METHODS.join(',')}`);
 
 const { x, y } = loadMnist(digits);
 const be = await createBackend(backendKind, { threads, log: (m) => console.error(m) });
@@ -64,9 +76,9 @@ const scores: Record<Method, ClusteringScores[]> = { 'AE+k-means': [], DEC: [], 
 const times: Record<Method | 'pretrain', number[]> = { pretrain: [], 'AE+k-means': [], DEC: [], IDEC: [], VaDE: [] };
 const wall0 = performance.now();
 const date = new Date().toISOString().slice(0, 10);
-const batches = Math.ceil(x.rows / 256);
+const batches = Math.ceil(x.rows / batchSize);
 for (let s = 0; s < seeds; s++) {
-  const seed = s + 1;
+  const seed = s + firstSeed;
   const timed = async <T>(key: Method | 'pretrain', f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     const r = await f();
@@ -74,7 +86,7 @@ for (let s = 0; s < seeds; s++) {
     return r;
   };
   const ae = await timed('pretrain', () => new Autoencoder(be, { dims, seed }).fit(x, {
-    epochs, batchSize: 256, lr: 1e-3,
+    epochs, batchSize, lr: 1e-3, augment,
     onProgress: (p) => (p.epoch % 10 === 0 || p.epoch === epochs) && log(`seed ${seed} pretrain ${p.epoch}: recon ${p.losses.recon.toFixed(3)}`),
   }));
   const record = (m: Method, pred: Int32Array) => {
@@ -82,22 +94,23 @@ for (let s = 0; s < seeds; s++) {
     scores[m].push(sc);
     log(`seed ${seed} ${m}: ACC ${sc.acc.toFixed(4)} NMI ${sc.nmi.toFixed(4)} ARI ${sc.ari.toFixed(4)}`);
   };
-  await timed('AE+k-means', async () => {
+  if (METHODS.includes('AE+k-means')) await timed('AE+k-means', async () => {
     const z = await ae.transform(x);
     const km = await new KMeans(be, { k: 10, seed, nInit: 20 }).fit({ rows: x.rows, cols: z.length / x.rows, data: z });
     record('AE+k-means', km.labels!);
   });
   for (const [m, Model] of [['DEC', DEC], ['IDEC', IDEC]] as const) {
+    if (!METHODS.includes(m)) continue;
     await timed(m, async () => {
-      const model = await new Model(be, { k: 10, seed, dims, maxIterations: clusterEpochs * batches }).fit(x, { pretrained: ae });
+      const model = await new Model(be, { k: 10, seed, dims, batchSize, maxIterations: clusterEpochs * batches }).fit(x, { pretrained: ae, augment });
       record(m, model.labels!);
       log(`seed ${seed} ${m}: ${model.stopReason} after ${model.iterations} iterations`);
       model.dispose();
     });
   }
-  await timed('VaDE', async () => {
-    const model = await new VaDE(be, { k: 10, seed, dims, epochs: clusterEpochs }).fit(x, {
-      pretrained: ae,
+  if (METHODS.includes('VaDE')) await timed('VaDE', async () => {
+    const model = await new VaDE(be, { k: 10, seed, dims, batchSize, epochs: clusterEpochs }).fit(x, {
+      pretrained: ae, augment,
       onProgress: (p) => p.stage === 'elbo' && p.epoch % 10 === 0 && log(`seed ${seed} VaDE ${p.epoch}: ${JSON.stringify(p.losses)}`),
     });
     record('VaDE', await model.predict(x));
@@ -121,8 +134,9 @@ function writeReport(done: number): void {
     '',
     `- data: ${x.rows} digits from the \`mnist\` package (pixels in [0,1]), k = 10`,
     `- layout: 784-${dims.join('-')} (ReLU, linear embedding, mirrored decoder, BCE on logits)`,
-    `- pretraining: ${epochs} epochs, Adam 1e-3, batch 256; clustering stage: at most ${clusterEpochs} epochs`,
-    `- seeds: ${done} of ${seeds} (1…${done}); mean ± sample std`,
+    `- pretraining: ${epochs} epochs, Adam 1e-3, batch ${batchSize}; clustering stage: at most ${clusterEpochs} epochs`,
+    `- augmentation of every training batch: ${augment ? `random shift ≤ ${augmentSpec.split(',')[0]} px and rotation ≤ ${augmentSpec.split(',')[1] ?? 0}° (bilinear)` : 'none'}; targets, initialisation and scores use the clean digits`,
+    `- seeds: ${done} of ${seeds} (${firstSeed}…${firstSeed + done - 1}); mean ± sample std`,
     `- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}; 1-min load average at write time ${os.loadavg()[0].toFixed(1)} (above the core count, other work shared the CPU and the times are upper bounds)`,
     `- backend: ${info.name} (${info.device})`,
     `- wall time: ${wall.toFixed(1)} s in all; pretraining ${mean(times.pretrain).toFixed(1)} s per seed`,
@@ -138,7 +152,7 @@ function writeReport(done: number): void {
   const md = lines.join('\n');
   const dir = join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `mnist-${date}-${info.name}-${x.rows}.md`);
+  const file = join(dir, `mnist-${date}-${info.name}-${x.rows}${values.tag ? `-${values.tag}` : ''}.md`);
   writeFileSync(file, md);
   if (done === seeds) {
     console.log(md);

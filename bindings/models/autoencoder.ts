@@ -7,7 +7,7 @@
 // over features and averaged over rows; otherwise the input is z-scored and the loss is MSE.
 import type { SaveOptions } from './serialize.js';
 import type { Activation, ComputeBackend, Tensor } from '../backend.js';
-import { Batcher, forEachChunk, uploadMatrix } from './data.js';
+import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { Mlp, type InitScheme, type LayerSpec } from './mlp.js';
 import { fitNormalization, applyNormalization, type Normalization, type NormalizationChoice } from './normalize.js';
 import { Adam, LossMeter } from './optim.js';
@@ -135,6 +135,7 @@ export class Autoencoder {
     const X = uploadMatrix(be, x);
     const batcher = new Batcher(be, x.rows, o.batchSize, new HostRng(c.seed, STREAM.shuffle));
     const B = batcher.batchSize;
+    const loader = new BatchLoader(be, X, x, opts.augment, new HostRng(c.seed, STREAM.augment), B);
     const xb = be.create([B, c.inputDim]);
     const noisy = o.noise > 0 ? be.create([B, c.inputDim]) : null;
     const dz = be.create([B, enc.outputDim]);
@@ -147,8 +148,7 @@ export class Autoencoder {
         const lr = learningRate(o.lr, o.schedule, epoch, o.epochs);
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
-          batcher.next();
-          be.gatherRows(X, batcher.idx, xb);
+          loader.load(batcher, batcher.next(), xb);
           let input = xb;
           if (noisy) {
             // noisy = x + σ·ε with ε from Philox (stream 'noise'), offsets advancing so no draw repeats.

@@ -1,6 +1,7 @@
 // Moving host data to the backend: the whole training set once, minibatches by shuffled index +
 // gatherRows, and inference in fixed-size chunks uploaded straight from the host.
 import type { ComputeBackend, Tensor } from '../backend.js';
+import type { Augment } from './augment.js';
 import type { HostRng } from './rng.js';
 import type { Matrix } from './types.js';
 
@@ -43,6 +44,28 @@ export class Batcher {
 
   dispose(): void {
     this.be.dispose(this.idx);
+  }
+}
+
+/** Loads the batch `batcher` last drew into `xb`: on the backend by gatherRows, or, with an
+ *  augmentation, copied from the host rows of `x`, transformed, and uploaded. */
+export class BatchLoader {
+  private host: Float32Array | null;
+
+  constructor(private be: ComputeBackend, private X: Tensor, private x: Matrix, private augment: Augment | undefined,
+    private rng: HostRng | null, batchSize: number) {
+    this.host = augment ? new Float32Array(batchSize * x.cols) : null;
+  }
+
+  load(batcher: Batcher, rows: Int32Array, xb: Tensor): void {
+    if (!this.augment || !this.host || !this.rng) {
+      this.be.gatherRows(this.X, batcher.idx, xb);
+      return;
+    }
+    const { cols, data } = this.x;
+    for (let i = 0; i < rows.length; i++) this.host.set(data.subarray(rows[i] * cols, (rows[i] + 1) * cols), i * cols);
+    this.augment(this.host, rows.length, cols, this.rng);
+    this.be.upload(xb, this.host);
   }
 }
 

@@ -19,7 +19,7 @@ import type { SaveOptions } from './serialize.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
 import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions } from './autoencoder.js';
-import { Batcher, forEachChunk, uploadMatrix } from './data.js';
+import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { kmeansOnBackend } from './kmeans.js';
 import { applyNormalization } from './normalize.js';
 import { Adam, LossMeter, Sgd } from './optim.js';
@@ -89,7 +89,7 @@ export class DeepEmbeddedClustering {
       this.ae = await opts.pretrained.clone();
     } else {
       this.ae.build(xRaw);
-      await this.ae.pretrain(xRaw, { ...cfg.pretrain, onProgress: opts.onProgress }, this.modelName);
+      await this.ae.pretrain(xRaw, { ...cfg.pretrain, onProgress: opts.onProgress, augment: opts.augment }, this.modelName);
     }
     const c = this.ae.config!;
     const enc = this.ae.encoder!;
@@ -126,6 +126,7 @@ export class DeepEmbeddedClustering {
     const lab = be.create([n], 'i32');
     const batcher = new Batcher(be, n, cfg.batchSize ?? 256, new HostRng(c.seed, STREAM.shuffle));
     const B = batcher.batchSize;
+    const loader = new BatchLoader(be, X, x, opts.augment, new HostRng(c.seed, STREAM.augment), B);
     const xb = be.create([B, c.inputDim]);
     const pb = be.create([B, k]);
     const qb = be.create([B, k]);
@@ -166,8 +167,7 @@ export class DeepEmbeddedClustering {
         }
         const steps = Math.min(T, maxIter - this.iterations);
         for (let s = 0; s < steps; s++) {
-          batcher.next();
-          be.gatherRows(X, batcher.idx, xb);
+          loader.load(batcher, batcher.next(), xb);
           be.gatherRows(P, batcher.idx, pb);
           const zb = enc.forward(xb);
           be.softAssign(zb, this.mu, qb, alpha);

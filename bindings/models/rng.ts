@@ -52,4 +52,4 @@ export class HostRng {
 }
 
 /** Stream ids, so each use of a seed draws independent numbers. */
-export const STREAM = { init: 1, shuffle: 2, kmeans: 3, noise: 4, reparam: 5, gmm: 6 } as const;
+export const STREAM = { init: 1, shuffle: 2, kmeans: 3, noise: 4, reparam: 5, gmm: 6, augment: 7 } as const;

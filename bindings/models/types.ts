@@ -1,4 +1,5 @@
 // Shared types for the models: host matrices, progress reports, divergence checks.
+import type { Augment } from './augment.js';
 
 /** A host matrix, row-major (what bindings/io readMatrix returns, minus format details). */
 export interface Matrix {
@@ -42,6 +43,9 @@ export interface FitOptions {
   /** Ground-truth labels (only for progress metrics; training never sees them). */
   labels?: ArrayLike<number>;
   onProgress?: ProgressCallback;
+  /** Transforms each training minibatch on the host (see augment.ts); whole-set passes (targets,
+   *  initialisation, predictions) always use the clean rows. */
+  augment?: Augment;
 }
 
 /** Learning-rate schedules over epochs (1-based). */

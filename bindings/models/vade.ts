@@ -14,7 +14,7 @@ import type { SaveOptions } from './serialize.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
 import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
-import { Batcher, forEachChunk, uploadMatrix } from './data.js';
+import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { argmaxRows } from './dec.js';
 import { fitDiagonalGmm, type GmmParams } from './gmm.js';
 import { Mlp, type Param } from './mlp.js';
@@ -122,7 +122,7 @@ export class VaDE {
     if (!ae) {
       ae = new Autoencoder(be, o);
       ae.build(xRaw);
-      await ae.pretrain(xRaw, { ...o.pretrain, onProgress: opts.onProgress }, this.modelName);
+      await ae.pretrain(xRaw, { ...o.pretrain, onProgress: opts.onProgress, augment: opts.augment }, this.modelName);
       ownAe = true;
     }
     this.buildFrom(ae.config!);
@@ -161,6 +161,7 @@ export class VaDE {
     const X = uploadMatrix(be, x);
     const batcher = new Batcher(be, n, o.batchSize ?? 256, new HostRng(seed, STREAM.shuffle));
     const ws = this.workspace(batcher.batchSize);
+    const loader = new BatchLoader(be, X, x, opts.augment, new HostRng(seed, STREAM.augment), batcher.batchSize);
     const isGmm = new Set(ws.gmmParams.map((p) => p.value));
     const opt = new Adam(be, [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...ws.gmmParams]);
     const meter = new LossMeter(be);
@@ -174,8 +175,7 @@ export class VaDE {
         const lrG = learningRate(gmmLr, o.schedule ?? 'step', epoch, epochs);
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
-          batcher.next();
-          be.gatherRows(X, batcher.idx, ws.xb);
+          loader.load(batcher, batcher.next(), ws.xb);
           be.philoxNormal(ws.eps, seed, STREAM.reparam, noiseOffset);
           noiseOffset = (noiseOffset + ws.eps.size) % 2 ** 32;
           this.elboStep(ws);
