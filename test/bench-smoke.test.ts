@@ -40,7 +40,7 @@ describe('bench harness (quick, toy sizes)', () => {
 
   let result: BenchResult;
   it('runs end to end and writes JSON + markdown with a row (or an n/a reason) for every case', async () => {
-    const args = parseArgs(['--quick', '--only', 'gemm,softAssign,adam,encoder-1m', '--threads', '1',
+    const args = parseArgs(['--quick', '--only', 'gemm,softAssign,adam,encoder-1m,train-idec,train-vade', '--threads', '1',
       '--backends', 'reference,wasm', '--time', '5', '--out', out, '--tag', 'smoke']) as BenchArgs;
     const logs: string[] = [];
     const r = await runBench(args, (m) => logs.push(m));
@@ -71,13 +71,60 @@ describe('bench harness (quick, toy sizes)', () => {
     expect(result.e2e.length).toBeGreaterThan(0);
   });
 
+  it('gives every measured row its fraction of the ceiling and each peer ratio, or says why not', () => {
+    const peerKeys = { tfjs: 'vsTfjs', torch: 'vsTorch', gpujs: 'vsGpujs' } as const;
+    for (const r of result.rows.filter((x) => x.timing)) {
+      if (r.ceilingPct === undefined) expect(r.missing?.ceiling, `${r.backend} ${r.label} ceiling`).toMatch(/\S/);
+      else expect(r.ceilingPct).toBeGreaterThan(0);
+      if (r.kind !== 'ours') continue;
+      for (const [p, key] of Object.entries(peerKeys)) {
+        if (r[key]) expect(r[key]!.ratio).toBeGreaterThan(0);
+        else expect(r.missing?.[p as keyof typeof peerKeys], `${r.backend} ${r.label} ÷${p}`).toMatch(/\S/);
+      }
+    }
+    for (const e of result.e2e.filter((x) => !x.na)) {
+      if (e.ceilingPct === undefined) expect(e.missing?.ceiling, `${e.scenario} ${e.backend} ceiling`).toMatch(/\S/);
+      else expect(e.ceilingPct).toBeGreaterThan(0);
+      if (e.peer) continue;
+      for (const p of ['tfjs', 'torch'] as const) {
+        if (e.vs?.[p]) expect(e.vs[p]!.ratio).toBeGreaterThan(0);
+        else expect(e.missing?.[p], `${e.scenario} ${e.backend} ÷${p}`).toMatch(/\S/);
+      }
+    }
+  });
+
+  it('times IDEC and VaDE training on the wasm backend with a tfjs peer row (torch where installed)', () => {
+    for (const model of ['IDEC', 'VaDE']) {
+      const rows = result.e2e.filter((x) => x.scenario.startsWith(`${model} train`));
+      expect(rows.length, model).toBeGreaterThan(0);
+      const ours = rows.filter((x) => x.backend === 'wasm 1t');
+      expect(ours.length, `${model} wasm rows`).toBe(2); // pipeline and DEC layouts
+      // marginal timing at toy sizes may be swamped by noise; then the row must say so
+      for (const r of ours) if (r.na) expect(r.na).toMatch(/timing noise/); else expect(r.value).toBeGreaterThan(0);
+      const tfjs = rows.filter((x) => x.peer === 'tfjs');
+      expect(tfjs.length, `${model} tfjs rows`).toBe(2);
+      for (const r of tfjs) {
+        expect(r.na, `${model} tfjs`).toBeUndefined();
+        expect(r.value).toBeGreaterThan(0);
+      }
+      const torch = result.peers.find((p) => p.name === 'torch');
+      if (torch && !torch.na) expect(rows.some((x) => x.peer === 'torch' && x.value > 0), `${model} torch`).toBe(true);
+    }
+  });
+
   it('reports each peer as measured rows or with a reason it is missing', () => {
-    for (const name of ['tfjs-wasm', 'torch']) {
+    for (const name of ['tfjs-wasm', 'torch', 'gpu.js']) {
       const info = result.peers.find((p) => p.name === name);
       const rows = result.rows.filter((x) => x.kind === 'peer' && x.backend.startsWith(name));
       expect(info, name).toBeDefined();
       if (info!.na) expect(rows).toHaveLength(0);
       else expect(rows.some((x) => x.timing)).toBe(true);
     }
+    // gpu.js names the backend it chose and what became of the others
+    const gj = result.peers.find((p) => p.name === 'gpu.js')!;
+    if (!gj.na) expect(gj.detail).toMatch(/fastest working backend.*webasm/);
+    // Adam is the one op gpu.js cannot express fairly: its row says why
+    const adam = result.rows.find((x) => x.backend === 'gpu.js 1t' && x.family === 'adam');
+    if (!gj.na) expect(adam?.na).toMatch(/not expressible/);
   });
 });

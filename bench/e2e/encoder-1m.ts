@@ -4,8 +4,8 @@
 // Each chunk: upload 4096×128 inputs, 4 × (gemm + biasAct), download the 4096×10 embedding.
 // tfjs-wasm runs the same chain (matMul, add, relu) for the peer row; PyTorch CPU (nn.Linear + ReLU,
 // no_grad, float32) runs it in a child process per thread count (bench/peers/torch_encoder.py).
-// Our rows carry ÷tfjs and ÷torch in the note, like the op table: our cells/s ÷ the peer's at the
-// same thread count, '*' where the peer ran fewer threads than our row.
+// The runner gives our rows ÷tfjs and ÷torch (cells/s ÷ the peer's at the same thread count, '*'
+// where the peer ran fewer threads) and % of the ceiling from the FLOP counted here.
 import type { ComputeBackend, Tensor } from '../../bindings/backend.js';
 import { hostData } from '../ops/cases.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
@@ -80,11 +80,11 @@ const bench: E2EBench = {
     const chunk = ctx.quick ? 512 : 4096;
     const label = `encoder fwd ${ctx.quick ? cells : '1M'} cells (stand-in 128-500-500-2000-10)`;
     const out: E2EResult[] = [];
-    const row = (backend: string, s: number, note?: string): E2EResult => ({
-      scenario: label, backend, metric: 'cells/s', value: cells / s, seconds: s,
-      gflops: (cells * FLOP_PER_CELL) / s / 1e9, peakRssMiB: peakRssMiB(), note,
+    const row = (backend: string, s: number, note?: string, peer?: E2EResult['peer']): E2EResult => ({
+      scenario: label, backend, metric: 'cells/s', value: cells / s, seconds: s, peer,
+      gflops: (cells * FLOP_PER_CELL) / s / 1e9, counted: `${(FLOP_PER_CELL / 1e6).toFixed(2)} MFLOP/cell = Σ layers 2·in·out + 2·out (GEMM + bias/ReLU)`,
+      peakRssMiB: peakRssMiB(), note,
     });
-    const ours: { r: E2EResult; threads: number }[] = [];
     for (const lb of ctx.backends) {
       if (!lb.be || lb.config.choice === 'reference') continue; // float64 TS: hours at this size
       if (lb.software && !ctx.quick) {
@@ -92,45 +92,29 @@ const bench: E2EBench = {
         continue;
       }
       ctx.log(`e2e ${label} on ${lb.config.label}`);
-      const r = row(lb.config.label, await runOurs(lb.be, cells, chunk), lb.software ? 'software rasteriser: correctness device' : undefined);
-      out.push(r);
-      if (lb.config.choice !== 'webgpu') ours.push({ r, threads: lb.config.threads });
+      out.push(row(lb.config.label, await runOurs(lb.be, cells, chunk), lb.software ? 'software rasteriser: correctness device' : undefined));
     }
-    const peerRows = new Map<string, E2EResult>(); // `${peer}|${threads}`
+    const cpuThreads = ctx.backends.filter((lb) => lb.config.choice === 'wasm' || lb.config.choice === 'wasm-relaxed').map((lb) => lb.config.threads);
     if (ctx.peers.includes('tfjs')) {
       ctx.log(`e2e ${label} on tfjs-wasm 1t`);
-      const r = row('tfjs-wasm 1t', await runTfjs(cells, chunk));
-      out.push(r);
-      peerRows.set('tfjs|1', r);
+      out.push(row('tfjs-wasm 1t', await runTfjs(cells, chunk), undefined, 'tfjs'));
     }
     if (ctx.peers.includes('torch')) {
       // torch at the thread counts of our CPU rows (1 and 2 on this machine), at least 1.
-      for (const t of [...new Set([1, ...ours.map((o) => o.threads)])].sort((a, b) => a - b)) {
+      for (const t of [...new Set([1, ...cpuThreads])].sort((a, b) => a - b)) {
         ctx.log(`e2e ${label} on torch ${t}t`);
         try {
           const got = runTorchEncoder(DIMS, cells, chunk, t);
           if ('why' in got) {
-            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: got.why });
+            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: got.why, peer: 'torch' });
             break;
           }
           if (got.threads !== t) throw new Error(`torch ran ${got.threads} thread(s), asked ${t}`);
-          const r = row(`torch ${t}t`, got.seconds, `PyTorch ${got.torch}, BLAS ${got.blas.split(',')[0]}; child process`);
-          out.push(r);
-          peerRows.set(`torch|${t}`, r);
+          out.push(row(`torch ${t}t`, got.seconds, `PyTorch ${got.torch}, BLAS ${got.blas.split(',')[0]}; child process`, 'torch'));
         } catch (e) {
-          out.push({ scenario: label, backend: `torch ${t}t`, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.split('\n')[0].slice(0, 200) });
+          out.push({ scenario: label, backend: `torch ${t}t`, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.split('\n')[0].slice(0, 200), peer: 'torch' });
         }
       }
-    }
-    for (const o of ours) {
-      const ratios: string[] = [];
-      for (const p of ['tfjs', 'torch']) {
-        const ref = peerRows.get(`${p}|${o.threads}`) ?? peerRows.get(`${p}|1`);
-        if (!ref) continue;
-        const x = o.r.value / ref.value;
-        ratios.push(`÷${p} ${x >= 10 ? x.toFixed(0) : x.toFixed(2)}${ref !== peerRows.get(`${p}|${o.threads}`) ? '*' : ''}`);
-      }
-      if (ratios.length) o.r.note = [ratios.join(', '), o.r.note].filter(Boolean).join('; ');
     }
     return out;
   },

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { featureNames } from '../../bindings/simulate/index.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
-import { cellPool, FEATURES, trainBenchPipeline } from './pipeline-1m.js';
+import { cellPool, classifyFlop, FEATURES, NO_PIPELINE_PEER, trainBenchPipeline } from './pipeline-1m.js';
 
 const HEADER_BYTES = 58;
 const thisFile = fileURLToPath(import.meta.url);
@@ -142,7 +142,9 @@ const bench: E2EBench = {
         try {
           const r = runChild(fcsPath, modelPath, lb.config.threads, chunkRows);
           if (r.cells !== cells) throw new Error(`child classified ${r.cells} cells, file holds ${cells}`);
+          const fl = classifyFlop(ctx.quick);
           out.push({ scenario: label, backend: lb.config.label, metric: 'cells/s', value: r.cells / r.seconds, seconds: r.seconds, peakRssMiB: r.maxRssMiB,
+            gflops: (r.cells * fl.perCell) / r.seconds / 1e9, counted: `${fl.counted}; FCS parsing not counted`, noPeer: NO_PIPELINE_PEER,
             note: [`child peak RSS ${r.maxRssMiB} MiB (${r.maxRssMiB < 1024 ? 'under' : 'OVER'} the 1 GiB target)`, ...notes].join('; ') });
         } catch (e) {
           out.push({ scenario: label, backend: lb.config.label, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.slice(0, 200) });

@@ -35,6 +35,18 @@ export function cellPool(count: number, cellsEach: number, seed = 901): Float32A
 
 export const FEATURES = 128;
 
+/** Nominal work of classify per cell: the encoder GEMMs of both stages (2·in·out per layer, input
+ *  128 features, the bench pipeline's widths). The host-side EM, the soft assignment, the GMM
+ *  densities and the per-cell probability rows are NOT counted, so % ceiling is a lower bound. */
+export function classifyFlop(quick: boolean): { perCell: number; counted: string } {
+  const widths = [FEATURES, ...(benchTrainOptions(quick).dims ?? [256, 64, 10])];
+  const perStage = widths.slice(1).reduce((s, out, l) => s + 2 * widths[l] * out, 0);
+  return { perCell: 2 * perStage, counted: `${(2 * perStage / 1e3).toFixed(0)} kFLOP/cell = both stages' encoder GEMMs (${widths.join('-')}); EM, densities and host work not counted` };
+}
+
+/** Why these rows have no peer ratio. */
+export const NO_PIPELINE_PEER = 'no peer runs the two-stage pipeline (encoder-1m compares the encoder part)';
+
 async function timeClassify(pipe: BloodCellPipeline, pool: Float32Array[], cells: number, chunk: number): Promise<number> {
   const poolRows = pool[0].length / FEATURES;
   const sampleOf = (k: number, rows: number): SampleInput => ({ id: `c${k}`, rows, cols: FEATURES, data: pool[k % pool.length].subarray(0, rows * FEATURES) });
@@ -80,7 +92,9 @@ const bench: E2EBench = {
       const pipe = BloodCellPipeline.fromBytes(bytes, lb.be!, 'bench pipeline');
       try {
         const s = await timeClassify(pipe, pool, cells, chunk);
+        const fl = classifyFlop(ctx.quick);
         out.push({ scenario: label, backend: lb.config.label, metric: 'cells/s', value: cells / s, seconds: s, peakRssMiB: peakRssMiB(),
+          gflops: (cells * fl.perCell) / s / 1e9, counted: fl.counted, noPeer: NO_PIPELINE_PEER,
           note: `classify only; training (${trainS.toFixed(0)} s, tiny cohort, few epochs, dims ${(benchTrainOptions(ctx.quick).dims ?? [256, 64, 10]).join('-')}) not timed; cells cycle a pool of simulated samples` });
       } finally {
         pipe.dispose();

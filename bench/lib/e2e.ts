@@ -22,8 +22,18 @@ export interface E2EResult {
   metric: string;
   value: number;
   seconds: number;
-  /** Achieved GFLOP/s where the scenario counts its FLOP. */
+  /** Achieved GFLOP/s where the scenario counts its FLOP (every measured row should: the runner
+   *  turns it into % of the WASM SIMD128 ceiling). How the FLOP were counted goes in `counted`. */
   gflops?: number;
+  counted?: string;
+  /** Set on a peer's row ('tfjs', 'torch'); our rows get ÷peer ratios against these. */
+  peer?: 'tfjs' | 'torch';
+  /** Filled by the runner: % of the ceiling, ours ÷ each peer, and why either is absent. */
+  ceilingPct?: number;
+  vs?: { tfjs?: { ratio: number; fewerThreads: boolean }; torch?: { ratio: number; fewerThreads: boolean } };
+  /** A scenario may say why no peer exists for it (e.g. nobody else runs the two-stage pipeline). */
+  noPeer?: string;
+  missing?: { ceiling?: string; tfjs?: string; torch?: string };
   /** process.resourceUsage().maxRSS at the end, MiB (process-wide peak so far). */
   peakRssMiB: number;
   note?: string;

@@ -23,6 +23,9 @@ export interface Row {
   /** ours / peer throughput (same op, same size); '*' in the table when the peer ran fewer threads. */
   vsTfjs?: { ratio: number; fewerThreads: boolean };
   vsTorch?: { ratio: number; fewerThreads: boolean };
+  vsGpujs?: { ratio: number; fewerThreads: boolean };
+  /** Why a ceiling or a peer ratio is absent on this row (every row carries both or a reason). */
+  missing?: { ceiling?: string; tfjs?: string; torch?: string; gpujs?: string };
   note?: string;
 }
 
@@ -36,21 +39,29 @@ export function fillRates(r: Row): void {
 const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
 const ratio = (v: Row['vsTfjs']) => (v ? `${v.ratio >= 10 ? v.ratio.toFixed(0) : v.ratio.toFixed(2)}${v.fewerThreads ? '*' : ''}` : '');
 
-const HEAD = ['op', 'backend', 'median ms', 'GFLOP/s', 'GB/s', '% ceiling', '÷tfjs', '÷torch', 'note'];
+const HEAD = ['op', 'backend', 'median ms', 'GFLOP/s', 'GB/s', '% ceiling', '÷tfjs', '÷torch', '÷gpujs', 'note'];
+const NUMERIC = (c: number) => c >= 2 && c <= 8;
 
 function cells(r: Row): string[] {
-  if (!r.timing) return [r.label, r.backend, 'n/a', '', '', '', '', '', r.na ?? ''];
+  if (!r.timing) return [r.label, r.backend, 'n/a', '', '', '', '', '', '', r.na ?? ''];
   const primary = (u: Row['unit'], x: string) => (r.unit === u ? x : x ? `(${x})` : '');
+  // An absent ratio or ceiling prints a dash and its reason goes to the note, so no cell is silently empty.
+  const m = r.missing ?? {};
+  const why = [m.ceiling && `ceiling: ${m.ceiling}`, ...(['tfjs', 'torch', 'gpujs'] as const).map((p) => m[p] && `÷${p}: ${m[p]}`)].filter(Boolean);
+  const dash = (v: string, reason: string | undefined) => v || (reason ? '–' : '');
+  const ratios = r.kind === 'peer' ? ['peer', 'peer', 'peer']
+    : [dash(ratio(r.vsTfjs), m.tfjs), dash(ratio(r.vsTorch), m.torch), dash(ratio(r.vsGpujs), m.gpujs)];
   return [
     r.label, r.backend, f(r.timing.p50Ms, 2), primary('GFLOP/s', f(r.gflops)), primary('GB/s', f(r.gbs)),
-    r.ceilingPct === undefined ? '' : `${f(r.ceilingPct, 0)}%`, ratio(r.vsTfjs), ratio(r.vsTorch), r.note ?? '',
+    dash(r.ceilingPct === undefined ? '' : `${f(r.ceilingPct, 0)}%`, m.ceiling), ...ratios,
+    [r.note, ...why].filter(Boolean).join('; '),
   ];
 }
 
 export function textTable(rows: Row[]): string {
   const all = [HEAD, ...rows.map(cells)];
   const w = HEAD.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((x, c) => (c >= 2 && c <= 7 ? x.padStart(w[c]) : x.padEnd(w[c]))).join('  ').trimEnd();
+  const line = (r: string[]) => r.map((x, c) => (NUMERIC(c) ? x.padStart(w[c]) : x.padEnd(w[c]))).join('  ').trimEnd();
   const out: string[] = [line(HEAD), w.map((n) => '-'.repeat(n)).join('  ')];
   let prev = '';
   for (const r of rows) {
@@ -63,7 +74,7 @@ export function textTable(rows: Row[]): string {
 
 export function markdownTable(rows: Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const out = [`| ${HEAD.join(' | ')} |`, `| ${HEAD.map((_, c) => (c >= 2 && c <= 7 ? '---:' : '---')).join(' | ')} |`];
+  const out = [`| ${HEAD.join(' | ')} |`, `| ${HEAD.map((_, c) => (NUMERIC(c) ? '---:' : '---')).join(' | ')} |`];
   for (const r of rows) out.push(`| ${cells(r).map(esc).join(' | ')} |`);
   return out.join('\n');
 }
@@ -73,6 +84,9 @@ export const TABLE_LEGEND = [
   'GFLOP/s, GB/s: nominal work / median time; the row\'s judged unit is plain, the other in parentheses.',
   '% ceiling: roofline time max(FLOP/peak, bytes/bandwidth) ÷ measured time, with the measured WASM',
   '  SIMD128 peak of the row\'s flavour (baseline mul+add or relaxed FMA) × its threads and the triad bandwidth.',
-  '÷tfjs, ÷torch: our throughput ÷ the peer\'s on the same op and size (>1: ours is faster);',
+  '÷tfjs, ÷torch, ÷gpujs: our throughput ÷ the peer\'s on the same op and size (>1: ours is faster);',
   '  * = the peer ran on fewer threads than our row (tfjs-wasm runs 1 thread in Node).',
+  'Peer rows are the denominators (their ratio cells read "peer"); their % ceiling is against the same',
+  '  WASM SIMD128 baseline peak × threads (PyTorch runs native AVX-512, so it can exceed 100%).',
+  '–: no value, the reason is in the note.',
 ];

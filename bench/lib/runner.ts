@@ -8,6 +8,7 @@ import { bandwidthFor, measureCeilings, type Ceilings } from '../ceilings/probe.
 import { opCases, prepare, SIZES, type OpCase } from '../ops/cases.js';
 import { createTfjsPeer, type PeerHandle } from '../peers/tfjs.js';
 import { createTorchPeer, type TorchPeer } from '../peers/torch.js';
+import { createGpujsPeer } from '../peers/gpujs.js';
 import { OP_FAMILIES, selected, type BenchArgs } from './args.js';
 import { backendConfigs, loadBackend, naBackend, type LoadedBackend } from './backends.js';
 import { preflight } from './preflight.js';
@@ -71,6 +72,11 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
     if ('why' in p) peerInfo.push({ name: 'torch', detail: '', na: p.why });
     else peers.push(p);
   }
+  if (args.peers.includes('gpujs') && peerCases.length) {
+    log('gpu.js: probing its backends');
+    try { const p = await createGpujsPeer(args.quick); peers.push(p); peerInfo.push({ name: p.name, detail: p.detail }); }
+    catch (e) { peerInfo.push({ name: 'gpu.js', detail: '', na: (e as Error).message.slice(0, 400) }); }
+  }
   const rows: Row[] = [];
   const peerRow = new Map<string, Row>(); // `${peer}|${threads}|${label}`
   for (const p of peers) {
@@ -88,6 +94,11 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
           r.timing = await p.time(c.job, t, args.timeMs);
         } catch (e) { r.na = (e as Error).message.split('\n')[0].slice(0, 200); }
         fillRates(r);
+        if (r.timing) {
+          const pct = ceilingPct(ceilings, c, t, false, r.timing.p50Ms);
+          if (pct === undefined) r.missing = { ceiling: 'ceilings not measured (--no-ceilings)' };
+          else r.ceilingPct = pct;
+        }
         rows.push(r);
         peerRow.set(`${p.name}|${t}|${c.label}`, r);
       }
@@ -116,19 +127,22 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
         } finally { p.dispose(); }
       } catch (e) { r.na = (e as Error).message.split('\n')[0].slice(0, 200); continue; }
       fillRates(r);
-      if (ceilings && !lb.software && lb.config.choice !== 'webgpu') {
-        const peak = (lb.relaxed ? ceilings.peakRelaxed?.[lb.ceilingThreads] : ceilings.peakSimd[lb.ceilingThreads]) ?? NaN;
-        const bw = bandwidthFor(ceilings, c.footprint, lb.ceilingThreads);
-        const roof = Math.max(c.flops / (peak * 1e9), c.bytes / (bw * 1e9));
-        r.ceilingPct = (roof / (r.timing.p50Ms / 1e3)) * 100;
+      const missing: NonNullable<Row['missing']> = {};
+      if (lb.software || lb.config.choice === 'webgpu') missing.ceiling = lb.software ? 'software rasteriser' : 'no GPU ceiling is measured';
+      else {
+        const pct = ceilingPct(ceilings, c, lb.ceilingThreads, lb.relaxed, r.timing.p50Ms);
+        if (pct === undefined) missing.ceiling = ceilings ? 'no peak measured for this flavour/threads' : 'ceilings not measured (--no-ceilings)';
+        else r.ceilingPct = pct;
       }
       const t = lb.config.threads;
-      for (const [name, key] of [['tfjs-wasm', 'vsTfjs'], ['torch', 'vsTorch']] as const) {
+      for (const [name, key, short] of [['tfjs-wasm', 'vsTfjs', 'tfjs'], ['torch', 'vsTorch', 'torch'], ['gpu.js', 'vsGpujs', 'gpujs']] as const) {
         const same = peerRow.get(`${name}|${t}|${c.label}`);
         const one = peerRow.get(`${name}|1|${c.label}`);
         const ref = same?.gflops ? same : one?.gflops ? one : undefined;
         if (ref?.gflops && r.gflops) r[key] = { ratio: r.gflops / ref.gflops, fewerThreads: ref !== same };
+        else missing[short] = peerMissing(args, peerInfo, short, name, same ?? one, lb.sizes !== peerSize.name);
       }
+      if (Object.keys(missing).length) r.missing = missing;
     }
   }
   rows.sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true }) || order(a) - order(b));
@@ -148,6 +162,7 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
     }
   }
 
+  annotateE2E(e2e, loaded, ceilings, args);
   for (const lb of loaded) lb.be?.destroy();
   for (const p of peers) await p.close();
 
@@ -176,9 +191,64 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
   return { result, text, files };
 }
 
+/** Roofline % of a row: max(FLOP / peak, bytes / bandwidth) ÷ its median time; undefined without ceilings. */
+function ceilingPct(ceilings: Ceilings | null, c: OpCase, threads: number, relaxed: boolean, p50Ms: number): number | undefined {
+  if (!ceilings) return undefined;
+  const peak = relaxed ? ceilings.peakRelaxed?.[threads] : ceilings.peakSimd[threads];
+  if (!peak) return undefined;
+  const bw = bandwidthFor(ceilings, c.footprint, threads);
+  const roof = Math.max(c.flops / (peak * 1e9), c.bytes / (bw * 1e9));
+  return (roof / (p50Ms / 1e3)) * 100;
+}
+
+/** Why one of our rows has no ratio to a peer: short, for the note column. */
+function peerMissing(args: BenchArgs, info: BenchResult['peers'], short: string, name: string, row: Row | undefined, otherSize: boolean): string {
+  const choice = short === 'tfjs' ? 'tfjs' : short === 'torch' ? 'torch' : 'gpujs';
+  if (!args.peers.includes(choice)) return 'peer not selected';
+  const i = info.find((p) => p.name === name);
+  if (i?.na) return `peer n/a (see header)`;
+  if (otherSize) return 'peers run at full size only';
+  if (row?.na) return `peer row n/a`;
+  return 'peer not timed';
+}
+
+/**
+ * End-to-end rows get the same two judgements as op rows: % of the ceiling (the row's counted FLOP
+ * at the measured WASM SIMD128 peak of its flavour × its threads; peers against the baseline peak)
+ * and ours ÷ each peer of the same scenario at the same thread count ('*': the peer ran fewer).
+ * Whatever cannot be given gets its reason in `missing`.
+ */
+function annotateE2E(e2e: E2EResult[], loaded: LoadedBackend[], ceilings: Ceilings | null, args: BenchArgs): void {
+  const threadsOf = (label: string) => Number(/(\d+)t\b/.exec(label)?.[1] ?? 1);
+  for (const r of e2e) {
+    if (r.na) continue;
+    const missing: NonNullable<E2EResult['missing']> = {};
+    const lb = loaded.find((l) => l.config.label === r.backend);
+    const t = lb ? lb.ceilingThreads : threadsOf(r.backend);
+    const peak = lb?.relaxed ? ceilings?.peakRelaxed?.[t] : ceilings?.peakSimd[t];
+    if (lb && (lb.software || lb.config.choice === 'webgpu')) missing.ceiling = lb.software ? 'software rasteriser' : 'no GPU ceiling is measured';
+    else if (!ceilings) missing.ceiling = 'ceilings not measured (--no-ceilings)';
+    else if (!r.gflops) missing.ceiling = 'scenario counts no FLOP';
+    else if (!peak) missing.ceiling = `no peak measured at ${t} thread(s)`;
+    else r.ceilingPct = (r.gflops / peak) * 100;
+    if (!r.peer) {
+      const mine = threadsOf(r.backend);
+      for (const p of ['tfjs', 'torch'] as const) {
+        const peerRows = e2e.filter((x) => x.scenario === r.scenario && x.peer === p && !x.na && x.value > 0);
+        const same = peerRows.find((x) => threadsOf(x.backend) === mine);
+        const ref = same ?? peerRows.find((x) => threadsOf(x.backend) === 1);
+        if (ref) (r.vs ??= {})[p] = { ratio: r.value / ref.value, fewerThreads: ref !== same };
+        else missing[p] = r.noPeer ?? (!args.peers.includes(p) ? 'peer not selected'
+          : e2e.some((x) => x.scenario === r.scenario && x.peer === p) ? 'peer row n/a' : 'no such peer row in this scenario');
+      }
+    }
+    if (Object.keys(missing).length) r.missing = missing;
+  }
+}
+
 function order(r: Row): number {
   const b = r.backend;
-  return b.startsWith('reference') ? 0 : b.startsWith('wasm-relaxed') ? 2 : b.startsWith('wasm') ? 1 : b.startsWith('webgpu') ? 3 : b.startsWith('tfjs') ? 4 : 5;
+  return b.startsWith('reference') ? 0 : b.startsWith('wasm-relaxed') ? 2 : b.startsWith('wasm') ? 1 : b.startsWith('webgpu') ? 3 : b.startsWith('tfjs') ? 4 : b.startsWith('torch') ? 5 : 6;
 }
 
 const g = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
@@ -205,26 +275,42 @@ function header(r: BenchResult): string[] {
   return lines;
 }
 
+const e2eRatio = (v: { ratio: number; fewerThreads: boolean } | undefined) => (v ? `${v.ratio >= 10 ? v.ratio.toFixed(0) : v.ratio.toFixed(2)}${v.fewerThreads ? '*' : ''}` : '');
+
+/** The judgement cells of an e2e row: % ceiling, ÷tfjs, ÷torch ('–' + reason when absent, 'peer' on peer rows). */
+function e2eJudge(r: E2EResult): { ceiling: string; tfjs: string; torch: string; why: string } {
+  const m = r.missing ?? {};
+  const why = [m.ceiling && `ceiling: ${m.ceiling}`, m.tfjs && `÷tfjs: ${m.tfjs}`, m.torch && `÷torch: ${m.torch}`].filter(Boolean).join('; ');
+  const peerCell = (p: 'tfjs' | 'torch') => (r.peer ? 'peer' : e2eRatio(r.vs?.[p]) || (m[p] ? '–' : ''));
+  return { ceiling: r.ceilingPct !== undefined ? `${r.ceilingPct.toFixed(0)}%` : m.ceiling ? '–' : '', tfjs: peerCell('tfjs'), torch: peerCell('torch'), why };
+}
+
 function e2eText(e: E2EResult[]): string {
   if (!e.length) return '';
   const lines = ['', 'end-to-end:'];
   for (const r of e) {
+    const j = e2eJudge(r);
+    const notes = [r.note, r.counted && `FLOP: ${r.counted}`, j.why].filter(Boolean).join('; ');
     lines.push(r.na ? `  ${r.scenario} — ${r.backend}: n/a (${r.na})`
-      : `  ${r.scenario} — ${r.backend}: ${g(r.value, 0)} ${r.metric}, ${g(r.seconds, 1)} s${r.gflops ? `, ${g(r.gflops)} GFLOP/s` : ''}, process peak RSS ${r.peakRssMiB} MiB${r.note ? ` (${r.note})` : ''}`);
+      : `  ${r.scenario} — ${r.backend}: ${g(r.value, 0)} ${r.metric}, ${g(r.seconds, 1)} s${r.gflops ? `, ${g(r.gflops)} GFLOP/s` : ''}, ceiling ${j.ceiling}, ÷tfjs ${j.tfjs}, ÷torch ${j.torch}, process peak RSS ${r.peakRssMiB} MiB${notes ? ` (${notes})` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 function markdown(r: BenchResult): string {
   const e = r.e2e.length
-    ? ['', '## End-to-end', '', '| scenario | backend | result | seconds | GFLOP/s | peak RSS MiB (bench process so far, or the scenario child process where the note says so) | note |', '| --- | --- | ---: | ---: | ---: | ---: | --- |',
-      ...r.e2e.map((x) => `| ${x.scenario} | ${x.backend} | ${x.na ? 'n/a' : `${g(x.value, 0)} ${x.metric}`} | ${g(x.seconds, 1)} | ${g(x.gflops)} | ${x.peakRssMiB} | ${x.na ?? x.note ?? ''} |`)]
+    ? ['', '## End-to-end', '', '| scenario | backend | result | seconds | GFLOP/s | % ceiling | ÷tfjs | ÷torch | peak RSS MiB (bench process so far, or the scenario child process where the note says so) | note |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      ...r.e2e.map((x) => {
+        const j = e2eJudge(x);
+        const note = x.na ?? [x.note, x.counted && `FLOP: ${x.counted}`, j.why].filter(Boolean).join('; ');
+        return `| ${x.scenario} | ${x.backend} | ${x.na ? 'n/a' : `${g(x.value, 0)} ${x.metric}`} | ${g(x.seconds, 1)} | ${g(x.gflops)} | ${x.na ? '' : j.ceiling} | ${x.na ? '' : j.tfjs} | ${x.na ? '' : j.torch} | ${x.peakRssMiB} | ${note.replace(/\|/g, '\\|')} |`;
+      })]
     : [];
   return [
     `# hemaclust bench — ${r.date.slice(0, 10)} — ${hostKind(r.machine)}`, '',
     ...header(r).map((l) => `- ${l}`), '',
     '## Op-level rows', '', markdownTable(r.rows), ...e, '',
     ...TABLE_LEGEND.map((l) => `> ${l}`), '',
-    `Command: \`npm run bench --${r.args.quick ? ' --quick' : ''}${r.args.only ? ` --only ${r.args.only.join(',')}` : ''} --threads ${r.args.threads.join(',')}\``, '',
+    `Command: \`npm run bench --${r.args.quick ? ' --quick' : ''}${r.args.only ? ` --only ${r.args.only.join(',')}` : ''} --threads ${r.args.threads.join(',')} --backends ${r.args.backends.join(',')} --peers ${r.args.peers.join(',') || 'none'}${r.args.tag ? ` --tag ${r.args.tag}` : ''}\``, '',
   ].join('\n');
 }

@@ -95,3 +95,21 @@ export function runTorchEncoder(dims: readonly number[], cells: number, chunk: n
   if (r.status !== 0) throw new Error(`torch encoder peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout) as TorchEncoderRun;
 }
+
+const trainScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_train.py');
+
+export interface TorchTrainJob { model: 'idec' | 'vade'; dims: number[]; input: number; k: number; rows: number; batch: number; steps: number; threads: number }
+
+/** The training rows' torch peer (bench/lib/training.ts): `steps` IDEC or VaDE training steps in one
+ *  child process per thread count; `why` when python+torch is missing (CI has no torch). */
+export function runTorchTrain(job: TorchTrainJob): TorchEncoderRun | { why: string } {
+  const found = findPython();
+  if ('why' in found) return { why: 'torch not installed' };
+  const t = String(job.threads);
+  const r = spawnSync(found.python, [trainScript], {
+    input: JSON.stringify(job), encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+    maxBuffer: 1 << 20, timeout: 30 * 60_000,
+  });
+  if (r.status !== 0) throw new Error(`torch train peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as TorchEncoderRun;
+}
