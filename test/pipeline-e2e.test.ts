@@ -10,7 +10,7 @@ import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { BloodCellPipeline, CLASSES, type Reference, type SampleInput, type TrainOptions } from '../bindings/pipeline/index.js';
 import { evaluateResults } from '../bindings/pipeline/evaluate.js';
-import { decodeSafetensors } from '../bindings/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../bindings/io/safetensors.js';
 import { simulateSample, type SimulatedSample } from '../bindings/simulate/sample.js';
 
 const TRAIN = 6;
@@ -97,6 +97,16 @@ describe('BloodCellPipeline', () => {
     expect(arch.stage1.sub.members.some(Boolean)).toBe(true);
     expect(decodeSafetensors(bytes, 'model').tensors['stage1.sub.mu'].shape).toEqual([arch.stage1.sub.k, 8]);
     expect(decodeSafetensors(bytes, 'model').tensors['stage2.gmm.rho'].shape).toEqual([3, QUICK.stage2Components]);
+    // Stage 2's two-level decision over the pulse summaries travels with it too (format /3).
+    const t = decodeSafetensors(bytes, 'model').tensors;
+    expect(t['stage2.pulse.mean'].shape).toEqual([8]);
+    expect(t['stage2.a.rho'].shape).toEqual([2, QUICK.stage2Components]);
+    expect(t['stage2.a.mu'].shape).toEqual([QUICK.stage2Components, 6]);
+    expect(t['stage2.b.mu'].shape).toEqual([QUICK.stage2Components, 2]);
+    // A file of the previous layout is refused with a message naming the formats.
+    const { tensors, metadata } = decodeSafetensors(bytes, 'model');
+    const old = encodeSafetensors(tensors, { ...metadata, format: 'hemaclust-pipeline/2' });
+    expect(() => BloodCellPipeline.fromBytes(old, be, 'old.safetensors')).toThrow(/old\.safetensors: not a hemaclust pipeline model \(format "hemaclust-pipeline\/2", expected hemaclust-pipeline\/3\)/);
     const broken = bytes.slice();
     broken[broken.length - 3] ^= 0xff;
     expect(() => BloodCellPipeline.fromBytes(broken, be, 'broken.safetensors')).toThrow(/broken\.safetensors/);

@@ -2,8 +2,9 @@
 // and the browser build. No Node-only module is imported statically here (file helpers: node.ts).
 //
 //   stage 1  autoencoder + IDEC on all events → platelet vs red cell (stage1.ts)
-//   stage 2  VaDE with per-sample mixture weights on red-cell events → rbc | reticulocyte |
-//            clumped_rbc (sample-vade.ts, mixture.ts)
+//   stage 2  VaDE with per-sample mixture weights on red-cell events (sample-vade.ts, mixture.ts);
+//            its components, carried over to per-event pulse summaries, decide single | clumped_rbc
+//            and then rbc | reticulocyte (pulse-features.ts, red-levels.ts)
 //
 // Supervision: ONLY the sample-level references (plt %, retic %, clump %). `train` takes no
 // per-cell labels at all. At inference a new sample's red-cell class proportions are estimated by
@@ -23,15 +24,23 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/sa
 import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, type Preprocessor } from './preprocess.js';
 import { trainStage1, subclusterKeep, type PlateletSubclusters } from './stage1.js';
-import { trainSampleVade, subsample } from './sample-vade.js';
-import { estimateProportions, type ClassMixture } from './mixture.js';
+import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
+import { estimateProportions, logGauss, type ClassMixture } from './mixture.js';
+import { classifyRed, fitRedLevels, levelAColumns, levelBColumns, type RedLevels } from './red-levels.js';
+import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse, type PulseScaler } from './pulse-features.js';
 import { fitPca2, project2, type Projection2d } from './pca.js';
 
 export const CLASSES = ['platelet', 'rbc', 'reticulocyte', 'clumped_rbc'] as const;
 export type ClassName = (typeof CLASSES)[number];
 /** Stage 2's classes, in the order of its proportions θ. */
 export const RED_CLASSES = ['rbc', 'reticulocyte', 'clumped_rbc'] as const;
-export const PIPELINE_FORMAT = 'hemaclust-pipeline/2';
+/** /3 adds stage 2's two-level decision over pulse summaries (stage2.pulse.*, stage2.a.*, stage2.b.*);
+ *  /2 files are refused. */
+export const PIPELINE_FORMAT = 'hemaclust-pipeline/3';
+/** Soft and hard EM iterations of each level of stage 2's final decision (red-levels.ts). 30 left
+ *  a clump component with rbc on both dog seeds; 80 moved it (macro-F1 +0.01–0.02); 150 changed
+ *  nothing more and cost 25 % more training (bench/NOTES-pipeline.md §12). */
+const LEVEL_EM_ITERATIONS = 80;
 
 export interface SampleInput {
   id: string;
@@ -113,7 +122,9 @@ interface PipelineState {
   pre: Preprocessor;
   dims: number[];
   stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; sub: PlateletSubclusters | null };
-  stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[] };
+  /** mixture: VaDE's, over the embedding (the decision when the input has no channel blocks);
+   *  levels: the decision over [embedding, pulse summaries] (red-levels.ts), with the pulse scaler. */
+  stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[]; pulse: PulseScaler | null; levels: RedLevels | null };
   pca: Projection2d | null;
 }
 
@@ -121,9 +132,6 @@ export class BloodCellPipeline {
   private enc1: Mlp;
   private enc2: Mlp;
   private mu1: Tensor;
-  private muC: Tensor;
-  private logVarC: Tensor;
-  private zeroPi: Tensor;
 
   private constructor(readonly backend: ComputeBackend, private state: PipelineState) {
     const be = backend;
@@ -131,6 +139,9 @@ export class BloodCellPipeline {
     // pipeline and its saved-and-loaded copy give bit-identical results.
     const mix = state.stage2.mixture;
     for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = Float64Array.from(Float32Array.from(mix[key]));
+    for (const lm of state.stage2.levels ? [state.stage2.levels.a, state.stage2.levels.b] : []) {
+      for (const key of ['mu', 'logVar', 'rho'] as const) lm[key] = Float64Array.from(Float32Array.from(lm[key]));
+    }
     const sub = state.stage1.sub?.mixture;
     if (sub) for (const key of ['mu', 'logVar', 'rho'] as const) sub[key] = Float64Array.from(Float32Array.from(sub[key]));
     const layers = encoderLayers(resolvedConfig(state.meta.features, state.dims));
@@ -141,12 +152,6 @@ export class BloodCellPipeline {
     const d = state.dims[state.dims.length - 1];
     this.mu1 = be.create([state.stage1.k, d]);
     be.upload(this.mu1, state.stage1.centers);
-    const m = state.stage2.mixture;
-    this.muC = be.create([m.k, m.d]);
-    be.upload(this.muC, Float32Array.from(m.mu));
-    this.logVarC = be.create([m.k, m.d]);
-    be.upload(this.logVarC, Float32Array.from(m.logVar));
-    this.zeroPi = be.create([m.k]);
   }
 
   get meta(): PipelineMeta {
@@ -235,6 +240,21 @@ export class BloodCellPipeline {
       } finally {
         ae2.dispose();
       }
+      // Stage 2's final decision over [embedding, pulse summaries] in two reference-constrained
+      // levels (red-levels.ts), started from the trained VaDE's components.
+      const d = dims[dims.length - 1];
+      const P = pulseFeatureCount(features);
+      let pulse: PulseScaler | null = null;
+      let levels: RedLevels | null = null;
+      if (P > 0) {
+        const em = vade.emRows;
+        const f = pulseSummaries(raw, features, Int32Array.from(em, (i) => redRows[i]), pre.scale);
+        pulse = fitPulseScaler(f, em.length, P);
+        const zp = withPulse(vade.emEmbedding, d, f, P, pulse, em.length);
+        const sEm = Int32Array.from(em, (i) => sampleOf2[i]);
+        levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, d + P, em.length, sEm, theta,
+          { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR }, (message) => progress({ stage: 'stage2-map', message }));
+      }
 
       const encState = await s1.idec.ae.exportState();
       const stage1Encoder: Record<string, NamedTensor> = {};
@@ -251,7 +271,7 @@ export class BloodCellPipeline {
         },
         pre, dims,
         stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },
-        stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior },
+        stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior, pulse, levels },
         pca: null,
       };
       const pipe = new BloodCellPipeline(be, state);
@@ -279,7 +299,7 @@ export class BloodCellPipeline {
     const n = sample.rows;
     const x = applyPreprocessor(st.pre, sample.data, n, F);
     const q = new Float32Array(n * k1);
-    const logDens = new Float32Array(n * m.k);
+    const emb2 = new Float32Array(n * d);
     const joint = new Float32Array(n * 2 * d);
     const emb1 = new Float32Array(n * d);
     const chunk = 2048;
@@ -288,19 +308,17 @@ export class BloodCellPipeline {
       for (let start = 0; start < n; start += chunk) {
         const rows = Math.min(chunk, n - start);
         let b = bufs.get(rows);
-        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, k1]), be.create([rows, m.k])]));
-        const [t, qT, lrT] = b;
+        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, k1])]));
+        const [t, qT] = b;
         be.upload(t, x.subarray(start * F, (start + rows) * F));
         const z1 = this.enc1.forward(t);
         be.softAssign(z1, this.mu1, qT, st.stage1.alpha);
         const z2 = this.enc2.forward(t);
-        // Uniform logits: log N(z | μ_c, σ²_c) up to a per-row constant, which EM ignores.
-        be.gmmLogResp(z2, this.zeroPi, this.muC, this.logVarC, lrT);
         q.set((await be.download(qT)) as Float32Array, start * k1);
-        logDens.set((await be.download(lrT)) as Float32Array, start * m.k);
         const a = (await be.download(z1)) as Float32Array;
         const c = (await be.download(z2)) as Float32Array;
         emb1.set(a.subarray(0, rows * d), start * d);
+        emb2.set(c.subarray(0, rows * d), start * d);
         for (let i = 0; i < rows; i++) {
           joint.set(a.subarray(i * d, i * d + d), (start + i) * 2 * d);
           joint.set(c.subarray(i * d, i * d + d), (start + i) * 2 * d + d);
@@ -309,7 +327,24 @@ export class BloodCellPipeline {
     } finally {
       for (const b of bufs.values()) for (const t of b) be.dispose(t);
     }
-    return { q, logDens, joint, jointDim: 2 * d, emb1 };
+    // Stage 2 on the host (float64): given the sample's red-cell events, (rbc, retic, clump)
+    // posteriors of every event, with the sample's proportions re-estimated by EM on its red events.
+    const { pulse, levels } = st.stage2;
+    let redPosterior: (red: number[]) => Float64Array;
+    if (pulse && levels) {
+      const P = pulse.mean.length;
+      const z = withPulse(emb2, d, pulseSummaries(sample.data, F, Int32Array.from({ length: n }, (_, i) => i), st.pre.scale), P, pulse, n);
+      redPosterior = classifyRed(levels, z, n);
+    } else {
+      const logDens = logGauss(m, emb2, n);
+      redPosterior = (red) => {
+        const redDens = new Float64Array(red.length * m.k);
+        red.forEach((r, i) => redDens.set(logDens.subarray(r * m.k, (r + 1) * m.k), i * m.k));
+        const { theta } = estimateProportions(m, redDens, red.length, { init: st.stage2.thetaPrior });
+        return estimateProportions(m, logDens, n, { init: theta, iterations: 1 }).post;
+      };
+    }
+    return { q, redPosterior, joint, jointDim: 2 * d, emb1 };
   }
 
   /** Per-event class probabilities, counts and percentages for one sample. */
@@ -318,7 +353,7 @@ export class BloodCellPipeline {
     validateSample(sample, st.meta.features);
     opts.onProgress?.({ stage: 'classify', message: `${sample.id}: ${sample.rows} events` });
     const n = sample.rows;
-    const { q, logDens, joint, jointDim, emb1 } = await this.infer(sample);
+    const { q, redPosterior, joint, jointDim, emb1 } = await this.infer(sample);
     const k1 = st.stage1.k;
     // P(platelet | platelet side): the chosen platelet-side sub-clusters; the rest is "other".
     const keep = st.stage1.sub ? subclusterKeep(st.stage1.sub, emb1, n) : new Float32Array(n).fill(1);
@@ -331,14 +366,7 @@ export class BloodCellPipeline {
       if (p < 0.5) redIdx.push(i);
     }
     // Stage 2: this sample's red-cell proportions by EM over its red-cell events, then posteriors.
-    const m = st.stage2.mixture;
-    const redDens = new Float64Array(redIdx.length * m.k);
-    redIdx.forEach((r, i) => {
-      for (let c = 0; c < m.k; c++) redDens[i * m.k + c] = logDens[r * m.k + c];
-    });
-    const { theta } = estimateProportions(m, redDens, redIdx.length, { init: st.stage2.thetaPrior });
-    const all = Float64Array.from(logDens);
-    const { post } = estimateProportions(m, all, n, { init: theta, iterations: 1 });
+    const post = redPosterior(redIdx);
     const probabilities = new Float32Array(n * 4);
     const counts: Record<ClassName, number> = { platelet: 0, rbc: 0, reticulocyte: 0, clumped_rbc: 0 };
     for (let i = 0; i < n; i++) {
@@ -380,6 +408,16 @@ export class BloodCellPipeline {
       'stage2.gmm.log_var': { shape: [m.k, m.d], data: Float32Array.from(m.logVar) },
       'stage2.gmm.rho': { shape: [m.classes, m.k], data: Float32Array.from(m.rho) },
     };
+    const { pulse, levels } = st.stage2;
+    if (pulse && levels) {
+      tensors['stage2.pulse.mean'] = { shape: [pulse.mean.length], data: pulse.mean };
+      tensors['stage2.pulse.std'] = { shape: [pulse.std.length], data: pulse.std };
+      for (const [name, mix] of [['a', levels.a], ['b', levels.b]] as const) {
+        tensors[`stage2.${name}.mu`] = { shape: [mix.k, mix.d], data: Float32Array.from(mix.mu) };
+        tensors[`stage2.${name}.log_var`] = { shape: [mix.k, mix.d], data: Float32Array.from(mix.logVar) };
+        tensors[`stage2.${name}.rho`] = { shape: [mix.classes, mix.k], data: Float32Array.from(mix.rho) };
+      }
+    }
     const sub = st.stage1.sub;
     if (sub) {
       tensors['stage1.sub.mu'] = { shape: [sub.mixture.k, sub.mixture.d], data: Float32Array.from(sub.mixture.mu) };
@@ -395,7 +433,8 @@ export class BloodCellPipeline {
       version: LIBRARY_VERSION,
       meta: JSON.stringify(st.meta),
       architecture: JSON.stringify({ dims: st.dims, asinhScale: st.pre.scale, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers, sub: sub ? { k: sub.mixture.k, members: sub.members, sse: sub.sse } : null },
-        stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior } }),
+        stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior,
+          levels: pulse && levels ? { pulseFeatures: pulse.mean.length, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB } : null } }),
     });
   }
 
@@ -406,7 +445,8 @@ export class BloodCellPipeline {
     };
     if (metadata.format !== PIPELINE_FORMAT) bad(`not a hemaclust pipeline model (format ${JSON.stringify(metadata.format ?? null)}, expected ${PIPELINE_FORMAT})`);
     let meta: PipelineMeta;
-    let arch: { dims: number[]; asinhScale: number; stage1: { k: number; alpha: number; pltMembers: boolean[]; sub?: { k: number; members: boolean[]; sse: number } | null }; stage2: { k: number; thetaPrior: number[] } };
+    let arch: { dims: number[]; asinhScale: number; stage1: { k: number; alpha: number; pltMembers: boolean[]; sub?: { k: number; members: boolean[]; sse: number } | null }; stage2: { k: number; thetaPrior: number[];
+      levels?: { pulseFeatures: number; ka: number; kb: number; priorA: number[]; priorB: number[] } | null } };
     try {
       meta = JSON.parse(metadata.meta ?? 'null');
       arch = JSON.parse(metadata.architecture ?? 'null');
@@ -424,6 +464,14 @@ export class BloodCellPipeline {
     const d = arch.dims[arch.dims.length - 1];
     const layerTensors = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}.encoder.`)));
     const K = arch.stage2.k;
+    const lv = arch.stage2.levels ?? null;
+    if (lv && !(Number.isInteger(lv.pulseFeatures) && lv.pulseFeatures > 0 && lv.pulseFeatures === pulseFeatureCount(F))) {
+      bad(`stage 2 expects ${pulseFeatureCount(F)} pulse summaries for ${F} features (model says ${lv?.pulseFeatures})`);
+    }
+    const levelMixture = (name: string, k: number, width: number): ClassMixture => ({
+      k, d: width, classes: 2, mu: Float64Array.from(need(`stage2.${name}.mu`, [k, width])),
+      logVar: Float64Array.from(need(`stage2.${name}.log_var`, [k, width])), rho: Float64Array.from(need(`stage2.${name}.rho`, [2, k])),
+    });
     const state: PipelineState = {
       meta,
       pre: { scale: arch.asinhScale, mean: need('pre.mean', [F]), std: need('pre.std', [F]) },
@@ -444,6 +492,11 @@ export class BloodCellPipeline {
           rho: Float64Array.from(need('stage2.gmm.rho', [RED_CLASSES.length, K])),
         },
         thetaPrior: arch.stage2.thetaPrior,
+        pulse: lv ? { mean: need('stage2.pulse.mean', [lv.pulseFeatures]), std: need('stage2.pulse.std', [lv.pulseFeatures]) } : null,
+        levels: lv ? {
+          embeddingDim: d, pulseFeatures: lv.pulseFeatures, a: levelMixture('a', lv.ka, levelAColumns(d).length), b: levelMixture('b', lv.kb, levelBColumns(d).length),
+          priorA: lv.priorA, priorB: lv.priorB,
+        } : null,
       },
       pca: tensors['pca.mean'] ? { mean: need('pca.mean', [2 * d]), components: need('pca.components', [2, 2 * d]) } : null,
     };
@@ -464,7 +517,7 @@ export class BloodCellPipeline {
   dispose(): void {
     this.enc1.dispose();
     this.enc2.dispose();
-    for (const t of [this.mu1, this.muC, this.logVarC, this.zeroPi]) this.backend.dispose(t);
+    this.backend.dispose(this.mu1);
   }
 }
 

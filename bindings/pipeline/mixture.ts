@@ -365,3 +365,21 @@ export function estimateProportions(m: ClassMixture, logDens: ArrayLike<number>,
   }
   return { theta, post };
 }
+
+/**
+ * The same components over richer per-row vectors: each row's component responsibilities under
+ * `m` (on `z`, with its sample's prior θ_s) give every component its mean and variance on `zNew`
+ * (D values per row); ρ is kept. Starts a refit on the new vectors from the components already
+ * found, so the component → class map carries over.
+ */
+export function liftMixture(m: ClassMixture, z: ArrayLike<number>, zNew: ArrayLike<number>, D: number, n: number,
+  sampleOf: ArrayLike<number>, theta: number[][], floor: number, varFloor = 1e-4): ClassMixture {
+  const { k } = m;
+  const r = logGauss(m, z, n);
+  const logW = theta.map((t) => componentLogWeights(m, t, floor));
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) r[i * k + j] += logW[sampleOf[i]][j];
+  softmaxRows(r, n, k);
+  const out: ClassMixture = { k, d: D, classes: m.classes, mu: new Float64Array(k * D), logVar: new Float64Array(k * D), rho: Float64Array.from(m.rho) };
+  mStep(out, zNew, n, r, varFloor);
+  return out;
+}

@@ -47,6 +47,9 @@ export interface SampleVadeResult {
   mixture: ClassMixture;
   /** Component → class map before EM, and the soft map it came from (for reports/tests). */
   initialClassOf: number[];
+  /** The EM subsample: its rows of `x` and their trained embedding μ̃ (the pipeline refits on it). */
+  emRows: Int32Array;
+  emEmbedding: Float32Array;
 }
 
 /**
@@ -209,7 +212,7 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
     inferEnc.dispose();
     const fit1 = fitClassMap(mixture, zT, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, candidates: [fit0.classOf] });
     o.onMessage?.(`stage 2: EM on the trained embedding: map [${fit1.classOf.join(',')}] of ${fit1.tried} (reference fit ${fit1.fit.toFixed(3)}), log-lik ${fit1.ll.toFixed(3)}`);
-    return { encoderState, mixture, initialClassOf };
+    return { encoderState, mixture, initialClassOf, emRows: sub, emEmbedding: zT };
   } finally {
     for (const t of tensors) be.dispose(t);
     for (const m of [trunk, muHead, logVarHead, decoder]) m?.dispose();

@@ -1,0 +1,168 @@
+// Stage 2's final decision in two levels, both reference-constrained mixtures (mixture.ts):
+//
+//   level A  single cell | clumped_rbc   over the volume/shape pulse summaries (FSC, SSC, IMP:
+//            heights and widths) — no fluorescence, so a clump holding a reticulocyte is still a
+//            clump (one mixture over all four summaries put RNA-carrying clumps with the
+//            reticulocytes, which then filled the reticulocyte quota and pushed low-RNA
+//            reticulocytes to rbc);
+//   level B  rbc | reticulocyte          on the events level A calls single, over the RNA-stain
+//            (FL) height and width: the one signal that separates the two.
+//
+// Supervision stays the references only: level A's per-sample proportions are (1 − clump, clump),
+// level B's (rbc, retic) renormalised to the single cells. Both start from the trained VaDE's
+// components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
+import { estimateProportions, fitClassMap, liftMixture, logGauss, type ClassMixture } from './mixture.js';
+import { PULSE_FEATURES_PER_CHANNEL } from './pulse-features.js';
+
+/** Pulse-summary columns of level A: channels FSC (0), SSC (1), IMP (3), height and width each. */
+export const LEVEL_A_CHANNELS = [0, 1, 3];
+/** Level B: the RNA-stain channel FL (2) only. Measured (bench/NOTES-pipeline.md §11): with the
+ *  embedding and all summaries as well, the rbc/reticulocyte boundary moved with dimensions that
+ *  carry no RNA information (dog seed 1: reticulocyte F1 0.77 / 0.84 instead of 0.86 / 0.91). */
+export const LEVEL_B_CHANNELS = [2];
+
+export interface RedLevels {
+  /** Width of the VaDE embedding; the pulse summaries follow it in each row. */
+  embeddingDim: number;
+  pulseFeatures: number;
+  a: ClassMixture;
+  b: ClassMixture;
+  /** Initial proportions for inference EM: mean of the training references. */
+  priorA: number[];
+  priorB: number[];
+}
+
+export interface LevelOptions {
+  emIterations: number;
+  smoothing: number;
+  floor: number;
+}
+
+/** Columns of [embedding (d), pulse (P)] rows that level B uses: the RNA-stain height and width. */
+export function levelBColumns(d: number): number[] {
+  return channelColumns(d, LEVEL_B_CHANNELS);
+}
+
+/** Columns of [embedding (d), pulse (P)] rows that level A uses (pulse summaries only). */
+export function levelAColumns(d: number): number[] {
+  return channelColumns(d, LEVEL_A_CHANNELS);
+}
+
+function channelColumns(d: number, channels: number[]): number[] {
+  return channels.flatMap((ch) => Array.from({ length: PULSE_FEATURES_PER_CHANNEL }, (_, j) => d + ch * PULSE_FEATURES_PER_CHANNEL + j));
+}
+
+function selectColumns(z: ArrayLike<number>, D: number, n: number, cols: number[]): Float64Array {
+  const out = new Float64Array(n * cols.length);
+  for (let i = 0; i < n; i++) cols.forEach((c, j) => (out[i * cols.length + j] = z[i * D + c]));
+  return out;
+}
+
+function selectRows(z: ArrayLike<number>, D: number, rows: number[]): Float64Array {
+  const out = new Float64Array(rows.length * D);
+  rows.forEach((r, i) => {
+    for (let t = 0; t < D; t++) out[i * D + t] = z[r * D + t];
+  });
+  return out;
+}
+
+/** ρ rows of a 3-class (rbc, retic, clump) mixture merged into the given groups, weighted by mean θ. */
+function mergeRho(m: ClassMixture, groups: number[][], meanTheta: number[]): Float64Array {
+  const { k } = m;
+  const rho = new Float64Array(groups.length * k);
+  groups.forEach((g, gi) => {
+    let t = 0;
+    for (let j = 0; j < k; j++) {
+      let v = 0;
+      for (const c of g) v += meanTheta[c] * m.rho[c * k + j];
+      t += (rho[gi * k + j] = v);
+    }
+    for (let j = 0; j < k; j++) rho[gi * k + j] /= Math.max(t, 1e-300);
+  });
+  return rho;
+}
+
+const dominant = (rho: Float64Array, C: number, k: number) =>
+  Array.from({ length: k }, (_, j) => {
+    let b = 0;
+    for (let c = 1; c < C; c++) if (rho[c * k + j] > rho[b * k + j]) b = c;
+    return b;
+  });
+
+/**
+ * Fits both levels. `vade` is the trained stage-2 mixture over the embedding `zEmb` (n × d); `z`
+ * the same rows as [embedding, scaled pulse summaries] (n × D); theta[s] = (rbc, retic, clump).
+ */
+export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Float64Array, D: number, n: number, sampleOf: Int32Array,
+  theta: number[][], o: LevelOptions, log?: (m: string) => void): RedLevels {
+  const d = vade.d;
+  const meanTheta = [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
+  // Level A.
+  const colsA = levelAColumns(d);
+  const zA = selectColumns(z, D, n, colsA);
+  const thetaA = theta.map((t) => [t[0] + t[1], t[2]]);
+  const a0 = liftMixture(vade, zEmb, zA, colsA.length, n, sampleOf, theta, o.floor);
+  const a: ClassMixture = { ...a0, classes: 2, rho: mergeRho(vade, [[0, 1], [2]], meanTheta) };
+  const fitA = fitClassMap(a, zA, n, sampleOf, thetaA, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(a.rho, 2, a.k)] });
+  log?.(`stage 2 level A (single | clump): map [${fitA.classOf.join(',')}] of ${fitA.tried} (reference fit ${fitA.fit.toFixed(3)})`);
+  // Level B on the rows level A calls single (under each sample's reference prior).
+  const postA = posteriorsUnder(a, logGauss(a, zA, n), n, sampleOf, thetaA, o.floor);
+  const single: number[] = [];
+  for (let i = 0; i < n; i++) if (postA[i * 2] >= 0.5) single.push(i);
+  const colsB = levelBColumns(d);
+  const zB = selectColumns(selectRows(z, D, single), D, single.length, colsB);
+  const embB = selectRows(zEmb, d, single);
+  const sB = Int32Array.from(single, (i) => sampleOf[i]);
+  const thetaB = theta.map((t) => [t[0] / Math.max(t[0] + t[1], 1e-12), t[1] / Math.max(t[0] + t[1], 1e-12)]);
+  const b0 = liftMixture(vade, embB, zB, colsB.length, single.length, sB, theta, o.floor);
+  const b: ClassMixture = { ...b0, classes: 2, rho: mergeRho(vade, [[0], [1]], meanTheta) };
+  const fitB = fitClassMap(b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
+  log?.(`stage 2 level B (rbc | retic) on ${single.length} of ${n} rows: map [${fitB.classOf.join(',')}] of ${fitB.tried} (reference fit ${fitB.fit.toFixed(3)})`);
+  const mean = (th: number[][], c: number) => th.reduce((s, t) => s + t[c], 0) / th.length;
+  return { embeddingDim: d, pulseFeatures: D - d, a, b, priorA: [mean(thetaA, 0), mean(thetaA, 1)], priorB: [mean(thetaB, 0), mean(thetaB, 1)] };
+}
+
+/** Class posteriors [n × classes] with each row's sample prior θ_s (no re-estimation). */
+function posteriorsUnder(m: ClassMixture, logDens: Float64Array, n: number, sampleOf: Int32Array, theta: number[][], floor: number): Float64Array {
+  const out = new Float64Array(n * m.classes);
+  const S = theta.length;
+  for (let s = 0; s < S; s++) {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (sampleOf[i] === s) rows.push(i);
+    const dens = selectRows(logDens, m.k, rows);
+    const { post } = estimateProportions(m, dens, rows.length, { init: theta[s].map((v) => Math.max(v, floor)), iterations: 1 });
+    rows.forEach((r, i) => {
+      for (let c = 0; c < m.classes; c++) out[r * m.classes + c] = post[i * m.classes + c];
+    });
+  }
+  return out;
+}
+
+/**
+ * Inference for one sample: `z` all its events as [embedding, pulse] (n × D), `red` the events
+ * stage 1 calls red cells. Proportions are re-estimated on the sample (level A on its red events,
+ * level B on those level A calls single); returns (rbc, retic, clump) posteriors for every event.
+ */
+export function classifyRed(L: RedLevels, z: Float64Array, n: number): (red: number[]) => Float64Array {
+  const d = L.embeddingDim;
+  const D = d + L.pulseFeatures;
+  const zA = selectColumns(z, D, n, levelAColumns(d));
+  const densA = logGauss(L.a, zA, n);
+  const densB = logGauss(L.b, selectColumns(z, D, n, levelBColumns(d)), n);
+  return (red) => {
+    const { theta: tA } = estimateProportions(L.a, selectRows(densA, L.a.k, red), red.length, { init: L.priorA });
+    const { post: pA } = estimateProportions(L.a, densA, n, { init: tA, iterations: 1 });
+    const single = red.filter((i) => pA[i * 2] >= 0.5);
+    const { theta: tB } = single.length
+      ? estimateProportions(L.b, selectRows(densB, L.b.k, single), single.length, { init: L.priorB })
+      : { theta: Float64Array.from(L.priorB) };
+    const { post: pB } = estimateProportions(L.b, densB, n, { init: tB, iterations: 1 });
+    const out = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      out[i * 3] = pA[i * 2] * pB[i * 2];
+      out[i * 3 + 1] = pA[i * 2] * pB[i * 2 + 1];
+      out[i * 3 + 2] = pA[i * 2 + 1];
+    }
+    return out;
+  };
+}

@@ -1,0 +1,133 @@
+// Stage 2's pulse summaries and its two-level decision (single | clump, then rbc | retic), on
+// synthetic events whose classes are known by construction. The truth is used here only to score.
+import { describe, expect, it } from 'vitest';
+import { HostRng } from '../bindings/models/rng.js';
+import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse } from '../bindings/pipeline/pulse-features.js';
+import { classifyRed, fitRedLevels, levelAColumns, levelBColumns } from '../bindings/pipeline/red-levels.js';
+import type { ClassMixture } from '../bindings/pipeline/mixture.js';
+
+describe('pulse summaries', () => {
+  it('gives per channel the asinh peak and the area-over-peak width', () => {
+    const T = 8;
+    const row = new Float32Array(4 * T);
+    // Channel 0: a flat pulse of height 32 over 3 samples; channel 2: one spike of 160 and noise below 0.
+    row.set([0, 0, 32, 32, 32, 0, 0, 0], 0);
+    row.set([-5, 0, 0, 160, 0, 0, -3, 0], 2 * T);
+    const f = pulseSummaries(row, 4 * T, [0], 16);
+    expect(f.length).toBe(8);
+    expect(f[0]).toBeCloseTo(Math.asinh(2), 12);
+    expect(f[1]).toBeCloseTo(3, 12);
+    expect(f[4]).toBeCloseTo(Math.asinh(10), 12);
+    expect(f[5]).toBeCloseTo(1, 12); // negative noise does not count as area
+    // A channel with no pulse: width floored by the asinh scale instead of dividing by ~0.
+    expect(f[3]).toBe(0);
+    expect(pulseFeatureCount(128)).toBe(8);
+    expect(pulseFeatureCount(130)).toBe(0);
+  });
+
+  it('scales to zero mean and unit variance and appends after the embedding', () => {
+    const f = Float64Array.from([1, 10, 3, 30]);
+    const sc = fitPulseScaler(f, 2, 2);
+    expect(Array.from(sc.mean)).toEqual([2, 20]);
+    expect(Array.from(sc.std)).toEqual([1, 10]);
+    const z = withPulse(Float32Array.from([7, 8]), 1, f, 2, sc, 2);
+    expect(Array.from(z)).toEqual([7, -1, -1, 8, 1, 1]);
+  });
+});
+
+// Pulse columns per channel (height, width): FSC 0–1, SSC 2–3, FL 4–5, IMP 6–7, after d embedding values.
+const d = 2;
+const P = 8;
+const D = d + P;
+
+/** One sample of red events: class 0 rbc, 1 retic, 2 clump (a third of the clumps carry RNA). */
+function sample(rng: HostRng, n: number, theta: number[]) {
+  const y = new Int32Array(n);
+  const z = new Float64Array(n * D);
+  for (let i = 0; i < n; i++) {
+    const u = rng.uniform();
+    const c = u < theta[0] ? 0 : u < theta[0] + theta[1] ? 1 : 2;
+    y[i] = c;
+    const row = Array.from({ length: D }, () => 0.6 * rng.normal());
+    // The "embedding" knows the classes only coarsely (centres 1.5 apart, unit noise).
+    row[0] += 1.5 * c;
+    if (c === 1) row[d + 4] += 5; // RNA stain
+    if (c === 2) {
+      row[d + 6] += 5; // impedance height (two cells)
+      row[d + 7] += 3; // wider pulse
+      row[d + 1] += 2;
+      if (rng.uniform() < 1 / 3) row[d + 4] += 5; // a clump holding a reticulocyte
+    }
+    z.set(row, i * D);
+  }
+  return { y, z };
+}
+
+describe('two-level red-cell decision', () => {
+  const rng = new HostRng(5, 3);
+  const S = 8;
+  const theta = Array.from({ length: S }, () => {
+    const r = 0.01 + 0.12 * rng.uniform();
+    const c = 0.005 + 0.05 * rng.uniform();
+    return [1 - r - c, r, c];
+  });
+  const parts = theta.map((t) => sample(rng, 1500, t));
+  const n = S * 1500;
+  const z = new Float64Array(n * D);
+  const sampleOf = new Int32Array(n);
+  parts.forEach((p, s) => {
+    z.set(p.z, s * 1500 * D);
+    sampleOf.fill(s, s * 1500, (s + 1) * 1500);
+  });
+  const zEmb = Float32Array.from({ length: n * d }, (_, i) => z[Math.floor(i / d) * D + (i % d)]);
+  // A coarse "VaDE" mixture over the embedding: 2 components per class, mapped correctly.
+  const vade: ClassMixture = {
+    k: 6, d, classes: 3,
+    mu: Float64Array.from([0, -0.5, 0, 0.5, 1.5, -0.5, 1.5, 0.5, 3, 1.5, 3, 2.5]),
+    logVar: new Float64Array(12).fill(Math.log(0.6)),
+    rho: Float64Array.from([0.5, 0.5, 0, 0, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0.5, 0.5]),
+  };
+
+  it('recovers the classes from the references alone, clumps holding RNA included', () => {
+    const L = fitRedLevels(vade, zEmb, z, D, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
+    expect(L.a.d).toBe(levelAColumns(d).length);
+    expect(L.b.d).toBe(levelBColumns(d).length);
+    const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
+    const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
+    const right = [0, 0, 0];
+    const total = [0, 0, 0];
+    let rnaClumps = 0;
+    let rnaClumpsRight = 0;
+    for (let i = 0; i < 3000; i++) {
+      const p = [post[i * 3], post[i * 3 + 1], post[i * 3 + 2]];
+      expect(p[0] + p[1] + p[2]).toBeCloseTo(1, 9);
+      const best = p.indexOf(Math.max(...p));
+      total[test.y[i]]++;
+      if (best === test.y[i]) right[test.y[i]]++;
+      if (test.y[i] === 2 && test.z[i * D + d + 4] > 2.5) {
+        rnaClumps++;
+        if (best === 2) rnaClumpsRight++;
+      }
+    }
+    for (let c = 0; c < 3; c++) expect(right[c] / total[c]).toBeGreaterThan(0.95);
+    expect(rnaClumps).toBeGreaterThan(10);
+    expect(rnaClumpsRight / rnaClumps).toBeGreaterThan(0.9);
+  });
+
+  it('re-decides the map from the references: a reticulocyte component started as rbc moves back', () => {
+    // Component 2 (half of the reticulocytes) handed to rbc: only the per-sample references show
+    // that its share follows retic %, not rbc %.
+    const wrong: ClassMixture = { ...vade, rho: Float64Array.from([1 / 3, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.5, 0.5]) };
+    const L = fitRedLevels(wrong, zEmb, z, D, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
+    const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
+    const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
+    let retic = 0;
+    let reticRight = 0;
+    for (let i = 0; i < 3000; i++) {
+      if (test.y[i] !== 1) continue;
+      retic++;
+      if (post[i * 3 + 1] > 0.5) reticRight++;
+    }
+    expect(reticRight / retic).toBeGreaterThan(0.9);
+  });
+});
