@@ -41,10 +41,8 @@ const firstSeed = Number(values['first-seed'] ?? 1);
 // --augment SHIFT,ROTATE: random shifts of up to SHIFT pixels and rotations of up to ROTATE degrees
 // on every training minibatch (DEC-DA); "none" trains on the digits as they are.
 const augmentSpec = values.augment ?? '3,10';
-const augment = augmentSpec === 'none' ? undefined : (() => {
-  const [maxShift, maxRotate] = augmentSpec.split(',').map(Number);
-  return imageAffine({ width: 28, height: 28, maxShift, maxRotate: maxRotate ?? 0 });
-})();
+const [maxShift, maxRotate = 0] = augmentSpec === 'none' ? [] : augmentSpec.split(',').map(Number);
+const augment = augmentSpec === 'none' ? undefined : imageAffine({ width: 28, height: 28, maxShift, maxRotate });
 for (const [name, v] of Object.entries({ digits, epochs, seeds, clusterEpochs, threads, batch: batchSize, 'first-seed': firstSeed })) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer (got ${v})`);
 }
@@ -139,7 +137,7 @@ function writeReport(done: number): void {
     `- data: ${x.rows} digits from the \`mnist\` package (pixels in [0,1]), k = 10`,
     `- layout: 784-${dims.join('-')} (ReLU, linear embedding, mirrored decoder, BCE on logits)`,
     `- pretraining: ${epochs} epochs, Adam 1e-3, batch ${batchSize}; clustering stage: at most ${clusterEpochs} epochs`,
-    `- augmentation of every training batch: ${augment ? `random shift ≤ ${augmentSpec.split(',')[0]} px and rotation ≤ ${augmentSpec.split(',')[1] ?? 0}° (bilinear)` : 'none'}; targets, initialisation and scores use the clean digits`,
+    `- augmentation of every training batch: ${augment ? `random shift ≤ ${maxShift} px and rotation ≤ ${maxRotate}° (bilinear)` : 'none'}; targets, initialisation and scores use the clean digits`,
     `- seeds: ${done} of ${seeds} (${firstSeed}…${firstSeed + done - 1}); mean ± sample std`,
     `- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}; 1-min load average at write time ${os.loadavg()[0].toFixed(1)} (above the core count, other work shared the CPU and the times are upper bounds)`,
     `- backend: ${info.name} (${info.device})`,

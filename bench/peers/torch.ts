@@ -82,18 +82,24 @@ const encoderScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_encod
 
 export interface TorchEncoderRun { seconds: number; torch: string; threads: number; blas: string }
 
-/** The end-to-end encoder row's torch peer (bench/e2e/encoder-1m.ts): the same MLP, chunking and
- *  cell count in one child process per thread count. `why` when python+torch is missing, so the
- *  row says n/a instead of failing (CI has no torch). */
-export function runTorchEncoder(dims: readonly number[], cells: number, chunk: number, threads: number): TorchEncoderRun | { why: string } {
+/** Runs one peer script with `job` on stdin, BLAS/OpenMP pinned to `threads`; `why` when
+ *  python+torch is missing, so the row says n/a instead of failing (CI has no torch). */
+function runTorchScript(script: string, what: string, job: object, threads: number): TorchEncoderRun | { why: string } {
   const found = findPython();
   if ('why' in found) return { why: 'torch not installed' };
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const r = spawnSync(found.python, [encoderScript], {
-    input: JSON.stringify({ threads, dims, cells, chunk }), encoding: 'utf8', env, maxBuffer: 1 << 20, timeout: 30 * 60_000,
+  const t = String(threads);
+  const r = spawnSync(found.python, [script], {
+    input: JSON.stringify(job), encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+    maxBuffer: 1 << 20, timeout: 30 * 60_000,
   });
-  if (r.status !== 0) throw new Error(`torch encoder peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  if (r.status !== 0) throw new Error(`torch ${what} peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout) as TorchEncoderRun;
+}
+
+/** The end-to-end encoder row's torch peer (bench/e2e/encoder-1m.ts): the same MLP, chunking and
+ *  cell count in one child process per thread count. */
+export function runTorchEncoder(dims: readonly number[], cells: number, chunk: number, threads: number): TorchEncoderRun | { why: string } {
+  return runTorchScript(encoderScript, 'encoder', { threads, dims, cells, chunk }, threads);
 }
 
 const trainScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_train.py');
@@ -101,15 +107,7 @@ const trainScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_train.p
 export interface TorchTrainJob { model: 'idec' | 'vade'; dims: number[]; input: number; k: number; rows: number; batch: number; steps: number; threads: number }
 
 /** The training rows' torch peer (bench/lib/training.ts): `steps` IDEC or VaDE training steps in one
- *  child process per thread count; `why` when python+torch is missing (CI has no torch). */
+ *  child process per thread count. */
 export function runTorchTrain(job: TorchTrainJob): TorchEncoderRun | { why: string } {
-  const found = findPython();
-  if ('why' in found) return { why: 'torch not installed' };
-  const t = String(job.threads);
-  const r = spawnSync(found.python, [trainScript], {
-    input: JSON.stringify(job), encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
-    maxBuffer: 1 << 20, timeout: 30 * 60_000,
-  });
-  if (r.status !== 0) throw new Error(`torch train peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout) as TorchEncoderRun;
+  return runTorchScript(trainScript, 'train', job, job.threads);
 }

@@ -135,7 +135,7 @@ export class Autoencoder {
     const X = uploadMatrix(be, x);
     const batcher = new Batcher(be, x.rows, o.batchSize, new HostRng(c.seed, STREAM.shuffle));
     const B = batcher.batchSize;
-    const loader = new BatchLoader(be, X, x, opts.augment, new HostRng(c.seed, STREAM.augment), B);
+    const loader = new BatchLoader(be, batcher, X, x, opts.augment, c.seed);
     const xb = be.create([B, c.inputDim]);
     const noisy = o.noise > 0 ? be.create([B, c.inputDim]) : null;
     const dz = be.create([B, enc.outputDim]);
@@ -148,7 +148,7 @@ export class Autoencoder {
         const lr = learningRate(o.lr, o.schedule, epoch, o.epochs);
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
-          loader.load(batcher, batcher.next(), xb);
+          loader.next(xb);
           let input = xb;
           if (noisy) {
             // noisy = x + σ·ε with ε from Philox (stream 'noise'), offsets advancing so no draw repeats.

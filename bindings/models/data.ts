@@ -2,7 +2,7 @@
 // gatherRows, and inference in fixed-size chunks uploaded straight from the host.
 import type { ComputeBackend, Tensor } from '../backend.js';
 import type { Augment } from './augment.js';
-import type { HostRng } from './rng.js';
+import { HostRng, STREAM } from './rng.js';
 import type { Matrix } from './types.js';
 
 /** Shuffled minibatch indices. Every batch has exactly `batchSize` rows: the last batch of an epoch
@@ -47,25 +47,29 @@ export class Batcher {
   }
 }
 
-/** Loads the batch `batcher` last drew into `xb`: on the backend by gatherRows, or, with an
- *  augmentation, copied from the host rows of `x`, transformed, and uploaded. */
+/** Draws the next minibatch of `batcher` into `xb`: on the backend by gatherRows, or, with an
+ *  augmentation, copied from the host rows of `x`, transformed (its own Philox stream of `seed`),
+ *  and uploaded. Returns the batch's row indices (also in `batcher.idx` on the backend). */
 export class BatchLoader {
-  private host: Float32Array | null;
+  private readonly aug: { fn: Augment; rng: HostRng; host: Float32Array } | null;
 
-  constructor(private be: ComputeBackend, private X: Tensor, private x: Matrix, private augment: Augment | undefined,
-    private rng: HostRng | null, batchSize: number) {
-    this.host = augment ? new Float32Array(batchSize * x.cols) : null;
+  constructor(private be: ComputeBackend, private batcher: Batcher, private X: Tensor, private x: Matrix,
+    augment: Augment | undefined, seed: number) {
+    this.aug = augment ? { fn: augment, rng: new HostRng(seed, STREAM.augment), host: new Float32Array(batcher.batchSize * x.cols) } : null;
   }
 
-  load(batcher: Batcher, rows: Int32Array, xb: Tensor): void {
-    if (!this.augment || !this.host || !this.rng) {
-      this.be.gatherRows(this.X, batcher.idx, xb);
-      return;
+  next(xb: Tensor): Int32Array {
+    const rows = this.batcher.next();
+    if (!this.aug) {
+      this.be.gatherRows(this.X, this.batcher.idx, xb);
+      return rows;
     }
+    const { fn, rng, host } = this.aug;
     const { cols, data } = this.x;
-    for (let i = 0; i < rows.length; i++) this.host.set(data.subarray(rows[i] * cols, (rows[i] + 1) * cols), i * cols);
-    this.augment(this.host, rows.length, cols, this.rng);
-    this.be.upload(xb, this.host);
+    for (let i = 0; i < rows.length; i++) host.set(data.subarray(rows[i] * cols, (rows[i] + 1) * cols), i * cols);
+    fn(host, rows.length, cols, rng);
+    this.be.upload(xb, host);
+    return rows;
   }
 }
 

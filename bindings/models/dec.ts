@@ -126,7 +126,7 @@ export class DeepEmbeddedClustering {
     const lab = be.create([n], 'i32');
     const batcher = new Batcher(be, n, cfg.batchSize ?? 256, new HostRng(c.seed, STREAM.shuffle));
     const B = batcher.batchSize;
-    const loader = new BatchLoader(be, X, x, opts.augment, new HostRng(c.seed, STREAM.augment), B);
+    const loader = new BatchLoader(be, batcher, X, x, opts.augment, c.seed);
     const xb = be.create([B, c.inputDim]);
     const pb = be.create([B, k]);
     const qb = be.create([B, k]);
@@ -167,7 +167,7 @@ export class DeepEmbeddedClustering {
         }
         const steps = Math.min(T, maxIter - this.iterations);
         for (let s = 0; s < steps; s++) {
-          loader.load(batcher, batcher.next(), xb);
+          loader.next(xb);
           be.gatherRows(P, batcher.idx, pb);
           const zb = enc.forward(xb);
           be.softAssign(zb, this.mu, qb, alpha);

@@ -161,7 +161,7 @@ export class VaDE {
     const X = uploadMatrix(be, x);
     const batcher = new Batcher(be, n, o.batchSize ?? 256, new HostRng(seed, STREAM.shuffle));
     const ws = this.workspace(batcher.batchSize);
-    const loader = new BatchLoader(be, X, x, opts.augment, new HostRng(seed, STREAM.augment), batcher.batchSize);
+    const loader = new BatchLoader(be, batcher, X, x, opts.augment, seed);
     const isGmm = new Set(ws.gmmParams.map((p) => p.value));
     const opt = new Adam(be, [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...ws.gmmParams]);
     const meter = new LossMeter(be);
@@ -175,7 +175,7 @@ export class VaDE {
         const lrG = learningRate(gmmLr, o.schedule ?? 'step', epoch, epochs);
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
-          loader.load(batcher, batcher.next(), ws.xb);
+          loader.next(ws.xb);
           be.philoxNormal(ws.eps, seed, STREAM.reparam, noiseOffset);
           noiseOffset = (noiseOffset + ws.eps.size) % 2 ** 32;
           this.elboStep(ws);

@@ -135,15 +135,11 @@ export class BloodCellPipeline {
 
   private constructor(readonly backend: ComputeBackend, private state: PipelineState) {
     const be = backend;
-    // The host mixture is kept at f32 precision, exactly what the model file stores, so a trained
+    // The host mixtures are kept at f32 precision, exactly what the model file stores, so a trained
     // pipeline and its saved-and-loaded copy give bit-identical results.
-    const mix = state.stage2.mixture;
-    for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = Float64Array.from(Float32Array.from(mix[key]));
-    for (const lm of state.stage2.levels ? [state.stage2.levels.a, state.stage2.levels.b] : []) {
-      for (const key of ['mu', 'logVar', 'rho'] as const) lm[key] = Float64Array.from(Float32Array.from(lm[key]));
-    }
-    const sub = state.stage1.sub?.mixture;
-    if (sub) for (const key of ['mu', 'logVar', 'rho'] as const) sub[key] = Float64Array.from(Float32Array.from(sub[key]));
+    const levels = state.stage2.levels;
+    const mixtures = [state.stage2.mixture, ...(levels ? [levels.a, levels.b] : []), ...(state.stage1.sub ? [state.stage1.sub.mixture] : [])];
+    for (const mix of mixtures) for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = Float64Array.from(Float32Array.from(mix[key]));
     const layers = encoderLayers(resolvedConfig(state.meta.features, state.dims));
     this.enc1 = new Mlp(be, 'stage1.encoder', layers);
     this.enc1.importState(state.stage1.encoder, 'stage 1');
