@@ -103,6 +103,10 @@ export interface OpSet {
   axpby(x: Tensor, y: Tensor, alpha: number, beta: number): void;
   /** out[r,:] = src[idx[r],:]. src [N,D] f32, idx [B] i32 (each in 0..N-1, checked on CPU), out [B,D]. */
   gatherRows(src: Tensor, idx: Tensor, out: Tensor): void;
+  /** Input normalisation of analyzer signals (pipeline/preprocess.ts):
+   *  out[i,j] = (asinh(x[i,j] / scale) − mean[j]) / std[j]. x, out [N,D]; mean, std [D]; scale > 0.
+   *  (std is never 0: the pipeline stores 1 for a constant feature.) */
+  asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void;
 
   // ---- dense layers ---------------------------------------------------------------------
   /** C = alpha*op(A)*op(B) + beta*C. op(A) [M,K], op(B) [K,N], C [M,N]. */
@@ -199,7 +203,7 @@ export interface OpSet {
 export type ComputeBackend = Backend & OpSet;
 
 export const OP_NAMES: readonly (keyof OpSet)[] = [
-  'fill', 'axpby', 'gatherRows',
+  'fill', 'axpby', 'gatherRows', 'asinhStandardize',
   'gemm', 'biasAct', 'biasActBackward', 'colSum',
   'mseLoss', 'mseLossBackward', 'bceLogitsLoss', 'bceLogitsLossBackward',
   'adamUpdate', 'sgdUpdate',

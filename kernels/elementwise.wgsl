@@ -1,5 +1,5 @@
 // elementwise.wgsl — data movement and per-element layers: fill, axpby, gatherRows, biasAct,
-// biasActBackward. One thread per element, 256 per workgroup; `n` is the element count of the chunk.
+// biasActBackward, asinhStandardize (the pipeline's input normalisation). One thread per element, 256 per workgroup; `n` is the element count of the chunk.
 // Variants (compile-time const ACT for the activation kernels): 0 identity, 1 relu, 2 sigmoid, 3 tanh.
 
 struct FillParams { n: u32, bits: u32 }
@@ -91,4 +91,46 @@ fn biasActBackward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let e = groupIndex(wid, nwg) * 256u + li;
   if (e >= pBab.n) { return; }
   babDx[e] = babDy[e] * activateGrad(babY[e]);
+}
+
+struct AsinhStdParams { n: u32, d: u32, invScale: f32 }
+@group(0) @binding(0) var<uniform> pAsinh: AsinhStdParams;
+@group(0) @binding(1) var<storage, read> asX: array<f32>;
+@group(0) @binding(2) var<storage, read> asMean: array<f32>;
+@group(0) @binding(3) var<storage, read> asStd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> asOut: array<f32>;
+
+// asinh(v) for v ≥ 0 without the builtin: log(v + sqrt(v² + 1)) loses the small values of the
+// noisy baseline to cancellation (1 + v rounds away v's low bits), so below 0.5 the Maclaurin
+// series asinh v = v Σ_k (−1)^k (2k)! / (4^k (k!)² (2k+1)) v^(2k) is used, k = 0..9 (the first
+// omitted term is < 1e-8 relative at v = 0.5); above 2^12, v² + 1 rounds to v² anyway and
+// overflows beyond ~1.8e19, so log(2v) = log v + log 2.
+fn asinhPos(v: f32) -> f32 {
+  if (v < 0.5) {
+    let v2 = v * v;
+    var s = -9.7616095292e-03; // k = 9: -12155/1245184
+    s = s * v2 + 1.1551800896e-02; // k = 8: 6435/557056
+    s = s * v2 - 1.3964843750e-02; // k = 7: -143/10240
+    s = s * v2 + 1.7352764423e-02; // k = 6: 231/13312
+    s = s * v2 - 2.2372159091e-02; // k = 5: -63/2816
+    s = s * v2 + 3.0381944444e-02; // k = 4: 35/1152
+    s = s * v2 - 4.4642857143e-02; // k = 3: -5/112
+    s = s * v2 + 7.5000000000e-02; // k = 2: 3/40
+    s = s * v2 - 1.6666666667e-01; // k = 1: -1/6
+    s = s * v2 + 1.0000000000e+00; // k = 0: 1
+    return v * s;
+  }
+  if (v > 4096.0) { return log(v) + 0.6931471806; }
+  return log(v + sqrt(v * v + 1.0));
+}
+
+// out[i,j] = (asinh(x[i,j]·invScale) − mean[j]) / std[j]; x, out [rows, d], mean, std [d].
+@compute @workgroup_size(256)
+fn asinhStandardize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e >= pAsinh.n) { return; }
+  let v = asX[e] * pAsinh.invScale;
+  let j = e % pAsinh.d;
+  let a = sign(v) * asinhPos(abs(v));
+  asOut[e] = (a - asMean[j]) / asStd[j];
 }

@@ -23,10 +23,10 @@ import { Mlp } from '../models/mlp.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, type Preprocessor } from './preprocess.js';
-import { trainStage1, subclusterKeep, type PlateletSubclusters } from './stage1.js';
+import { trainStage1, subclusterKeepOnBackend, type PlateletSubclusters } from './stage1.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
-import { estimateProportions, logGauss, type ClassMixture } from './mixture.js';
-import { classifyRed, fitRedLevels, levelAColumns, levelBColumns, type RedLevels } from './red-levels.js';
+import { classLogLik, componentLogDensities, proportionsFromClassLogLik, type ClassMixture } from './mixture.js';
+import { classifyRed, fitRedLevels, levelAColumns, levelBColumns, levelInputs, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse, type PulseScaler } from './pulse-features.js';
 import { fitPca2, project2, type Projection2d } from './pca.js';
 
@@ -132,6 +132,9 @@ export class BloodCellPipeline {
   private enc1: Mlp;
   private enc2: Mlp;
   private mu1: Tensor;
+  /** The preprocessor's per-feature mean and std, on the backend (asinhStandardize's inputs). */
+  private preMean: Tensor;
+  private preStd: Tensor;
 
   private constructor(readonly backend: ComputeBackend, private state: PipelineState) {
     const be = backend;
@@ -148,6 +151,10 @@ export class BloodCellPipeline {
     const d = state.dims[state.dims.length - 1];
     this.mu1 = be.create([state.stage1.k, d]);
     be.upload(this.mu1, state.stage1.centers);
+    this.preMean = be.create([state.meta.features]);
+    be.upload(this.preMean, state.pre.mean);
+    this.preStd = be.create([state.meta.features]);
+    be.upload(this.preStd, state.pre.std);
   }
 
   get meta(): PipelineMeta {
@@ -293,7 +300,6 @@ export class BloodCellPipeline {
     const m = st.stage2.mixture;
     const d = st.dims[st.dims.length - 1];
     const n = sample.rows;
-    const x = applyPreprocessor(st.pre, sample.data, n, F);
     const q = new Float32Array(n * k1);
     const emb2 = new Float32Array(n * d);
     const joint = new Float32Array(n * 2 * d);
@@ -304,9 +310,11 @@ export class BloodCellPipeline {
       for (let start = 0; start < n; start += chunk) {
         const rows = Math.min(chunk, n - start);
         let b = bufs.get(rows);
-        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, k1])]));
-        const [t, qT] = b;
-        be.upload(t, x.subarray(start * F, (start + rows) * F));
+        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, F]), be.create([rows, k1])]));
+        const [raw, t, qT] = b;
+        // Normalisation on the backend (preprocess.ts: applyPreprocessor is the same map on the host).
+        be.upload(raw, sample.data.subarray(start * F, (start + rows) * F));
+        be.asinhStandardize(raw, this.preMean, this.preStd, st.pre.scale, t);
         const z1 = this.enc1.forward(t);
         be.softAssign(z1, this.mu1, qT, st.stage1.alpha);
         const z2 = this.enc2.forward(t);
@@ -323,21 +331,26 @@ export class BloodCellPipeline {
     } finally {
       for (const b of bufs.values()) for (const t of b) be.dispose(t);
     }
-    // Stage 2 on the host (float64): given the sample's red-cell events, (rbc, retic, clump)
-    // posteriors of every event, with the sample's proportions re-estimated by EM on its red events.
+    // Stage 2: the per-event component densities on the backend (gmmLogResp), then on the host
+    // (float64): given the sample's red-cell events, (rbc, retic, clump) posteriors of every event,
+    // with the sample's proportions re-estimated by EM on its red events.
     const { pulse, levels } = st.stage2;
     let redPosterior: (red: number[]) => Float64Array;
     if (pulse && levels) {
       const P = pulse.mean.length;
       const z = withPulse(emb2, d, pulseSummaries(sample.data, F, Int32Array.from({ length: n }, (_, i) => i), st.pre.scale), P, pulse, n);
-      redPosterior = classifyRed(levels, z, n);
+      const { zA, zB } = levelInputs(levels, z, n);
+      const dens = { a: await componentLogDensities(be, levels.a, zA, n), b: await componentLogDensities(be, levels.b, zB, n) };
+      redPosterior = classifyRed(levels, z, n, dens);
     } else {
-      const logDens = logGauss(m, emb2, n);
+      // Class log-likelihoods of every event once; the EM on the red events picks their rows.
+      const L = classLogLik(m, await componentLogDensities(be, m, emb2, n), n);
+      const C = m.classes;
       redPosterior = (red) => {
-        const redDens = new Float64Array(red.length * m.k);
-        red.forEach((r, i) => redDens.set(logDens.subarray(r * m.k, (r + 1) * m.k), i * m.k));
-        const { theta } = estimateProportions(m, redDens, red.length, { init: st.stage2.thetaPrior });
-        return estimateProportions(m, logDens, n, { init: theta, iterations: 1 }).post;
+        const redL = new Float64Array(red.length * C);
+        red.forEach((r, i) => redL.set(L.subarray(r * C, (r + 1) * C), i * C));
+        const { theta } = proportionsFromClassLogLik(C, redL, red.length, { init: st.stage2.thetaPrior });
+        return proportionsFromClassLogLik(C, L, n, { init: theta, iterations: 1 }).post;
       };
     }
     return { q, redPosterior, joint, jointDim: 2 * d, emb1 };
@@ -352,7 +365,7 @@ export class BloodCellPipeline {
     const { q, redPosterior, joint, jointDim, emb1 } = await this.infer(sample);
     const k1 = st.stage1.k;
     // P(platelet | platelet side): the chosen platelet-side sub-clusters; the rest is "other".
-    const keep = st.stage1.sub ? subclusterKeep(st.stage1.sub, emb1, n) : new Float32Array(n).fill(1);
+    const keep = st.stage1.sub ? await subclusterKeepOnBackend(this.backend, st.stage1.sub, emb1, n) : new Float32Array(n).fill(1);
     const pPlt = new Float32Array(n);
     const redIdx: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -365,18 +378,24 @@ export class BloodCellPipeline {
     const post = redPosterior(redIdx);
     const probabilities = new Float32Array(n * 4);
     const counts: Record<ClassName, number> = { platelet: 0, rbc: 0, reticulocyte: 0, clumped_rbc: 0 };
+    const perClass = new Float64Array(4); // counts in CLASSES order (no per-event allocation)
+    const row = new Float64Array(4);
     for (let i = 0; i < n; i++) {
       const p = pPlt[i];
       // Platelet-side events outside the platelet sub-clusters (debris) have no class of their own:
       // they are reported with the rbc (neither platelet nor a flagged red-cell class).
-      const row = [p * keep[i], (1 - p) * post[i * 3] + p * (1 - keep[i]), (1 - p) * post[i * 3 + 1], (1 - p) * post[i * 3 + 2]];
+      row[0] = p * keep[i];
+      row[1] = (1 - p) * post[i * 3] + p * (1 - keep[i]);
+      row[2] = (1 - p) * post[i * 3 + 1];
+      row[3] = (1 - p) * post[i * 3 + 2];
       let best = 0;
       for (let c = 0; c < 4; c++) {
         probabilities[i * 4 + c] = row[c];
         if (row[c] > row[best]) best = c;
       }
-      counts[CLASSES[best]]++;
+      perClass[best]++;
     }
+    CLASSES.forEach((name, c) => (counts[name] = perClass[c]));
     const red = counts.rbc + counts.reticulocyte + counts.clumped_rbc;
     const pct = (a: number, b: number) => (b > 0 ? (100 * a) / b : 0);
     const summary: SampleSummary = {
@@ -514,6 +533,8 @@ export class BloodCellPipeline {
     this.enc1.dispose();
     this.enc2.dispose();
     this.backend.dispose(this.mu1);
+    this.backend.dispose(this.preMean);
+    this.backend.dispose(this.preStd);
   }
 }
 

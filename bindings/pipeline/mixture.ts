@@ -16,6 +16,8 @@
 //    re-estimation of class priors on a new data set (Saerens, Latinne & Decaestecker 2002,
 //    eq. 2.9–2.10) with class likelihoods p(z | c) = Σ_k ρ_{c,k} N(z | μ_k, σ²_k).
 
+import type { ComputeBackend } from '../backend.js';
+
 export interface ClassMixture {
   k: number;
   d: number;
@@ -50,6 +52,35 @@ export function logGauss(m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: 
     }
   }
   return out;
+}
+
+/**
+ * Per-cell work at classify time, on the backend: log N(z_i | μ_k, σ²_k) up to a per-row constant,
+ * [n × k], from the `gmmLogResp` op with the given mixing logits (default: all zero, i.e. uniform π).
+ * With uniform π the op's log γ_ik = log N_ik − logsumexp_k' log N_ik' is exactly logGauss minus a
+ * per-row constant, and every consumer here cancels per-row constants (class likelihoods in
+ * estimateProportions, the component softmax of subclusterKeep); with logits log ρ it is the
+ * component posterior itself. The op runs in f32 (wasm: f64 inside, f32 out); the EM then reads the
+ * f32 values in float64.
+ */
+export async function componentLogDensities(be: ComputeBackend, m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>,
+  z: ArrayLike<number>, n: number, piLogits?: ArrayLike<number>): Promise<Float32Array> {
+  const { k, d } = m;
+  const tz = be.create([n, d]);
+  const tpi = be.create([k]);
+  const tmu = be.create([k, d]);
+  const tlv = be.create([k, d]);
+  const out = be.create([n, k]);
+  try {
+    be.upload(tz, z instanceof Float32Array ? z.subarray(0, n * d) : Float32Array.from({ length: n * d }, (_, i) => z[i]));
+    be.upload(tpi, piLogits ? Float32Array.from(piLogits) : new Float32Array(k));
+    be.upload(tmu, m.mu);
+    be.upload(tlv, m.logVar);
+    be.gmmLogResp(tz, tpi, tmu, tlv, out);
+    return (await be.download(out)) as Float32Array;
+  } finally {
+    for (const t of [tz, tpi, tmu, tlv, out]) be.dispose(t);
+  }
 }
 
 /** Normalises rows of log-weights in place into probabilities (log-sum-exp); returns Σ log-normalisers. */
@@ -302,45 +333,93 @@ function mStep(m: ClassMixture, z: ArrayLike<number>, n: number, r: Float64Array
   }
 }
 
-/** Per-row class log-likelihoods log p(z_i | c) = log Σ_k ρ_{c,k} exp(logDens_{ik}), [n × classes]. */
+/**
+ * Per-row class log-likelihoods log p(z_i | c) = log Σ_k ρ_{c,k} exp(logDens_{ik}), [n × classes].
+ * The k exponentials of a row are taken once, relative to the row's largest density, and shared by
+ * every class (k exps per row instead of classes × k). A class whose components all lie so far below
+ * the row's best that this sum underflows gets its own log-sum-exp (its own max), so the result is
+ * the per-class log-sum-exp to rounding. ρ is floored at 1e-300 exactly as a log-space sum over
+ * log max(ρ, 1e-300) would be.
+ */
 export function classLogLik(m: ClassMixture, logDens: ArrayLike<number>, n: number): Float64Array {
   const { k, classes: C } = m;
   const out = new Float64Array(n * C);
-  const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
+  const rho = Float64Array.from(m.rho, (v) => Math.max(v, 1e-300));
+  const g = new Float64Array(k);
   for (let i = 0; i < n; i++) {
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) mx = Math.max(mx, logDens[i * k + j]);
+    for (let j = 0; j < k; j++) g[j] = Math.exp(logDens[i * k + j] - mx);
     for (let c = 0; c < C; c++) {
-      let mx = -Infinity;
-      for (let j = 0; j < k; j++) mx = Math.max(mx, logDens[i * k + j] + logRho[c * k + j]);
       let s = 0;
-      for (let j = 0; j < k; j++) s += Math.exp(logDens[i * k + j] + logRho[c * k + j] - mx);
-      out[i * C + c] = mx + Math.log(s);
+      for (let j = 0; j < k; j++) s += rho[c * k + j] * g[j];
+      // Below ~1e-280 the shared exponentials have lost digits to underflow: redo this class alone.
+      out[i * C + c] = s > 1e-280 ? mx + Math.log(s) : classLogLikSlow(rho, logDens, i, c, k);
     }
   }
   return out;
+}
+
+/** log Σ_k ρ_{c,k} exp(logDens_{ik}) with the class's own max (the underflow-safe path of classLogLik). */
+function classLogLikSlow(rho: Float64Array, logDens: ArrayLike<number>, i: number, c: number, k: number): number {
+  let mx = -Infinity;
+  for (let j = 0; j < k; j++) mx = Math.max(mx, logDens[i * k + j] + Math.log(rho[c * k + j]));
+  if (mx === -Infinity) return -Infinity;
+  let s = 0;
+  for (let j = 0; j < k; j++) s += Math.exp(logDens[i * k + j] + Math.log(rho[c * k + j]) - mx);
+  return mx + Math.log(s);
 }
 
 /**
  * One sample's class proportions θ by EM with the components fixed (prior re-estimation), from
  * per-row component log-densities `logDens` [n × k] (any per-row constant may be added: it cancels).
  * Returns θ and the class posteriors [n × classes] under it.
+ *
+ * The class likelihoods do not change across iterations, only θ does, so each row's likelihoods are
+ * exponentiated once, relative to the row's best class: e_ic = exp(L_ic − max_c L_ic). The E-step is
+ * then post_ic = w_c e_ic / Σ_c' w_c' e_ic' with w = max(θ, floor) — multiplies and one divide per
+ * row, no exp in the loop. The posteriors are those of a log-space E-step to rounding; the two
+ * forms can differ only where a posterior is below ~1e-300 (w ≥ floor bounds log w, so the
+ * underflow points differ by at most |log floor| nats).
  */
 export function estimateProportions(m: ClassMixture, logDens: ArrayLike<number>, n: number,
-  opts: { init?: ArrayLike<number>; iterations?: number; tol?: number; floor?: number } = {}): { theta: Float64Array; post: Float64Array } {
-  const { classes } = m;
+  opts: ProportionOptions = {}): { theta: Float64Array; post: Float64Array } {
+  return proportionsFromClassLogLik(m.classes, classLogLik(m, logDens, n), n, opts);
+}
+
+export interface ProportionOptions {
+  init?: ArrayLike<number>;
+  iterations?: number;
+  tol?: number;
+  floor?: number;
+}
+
+/** estimateProportions from the class log-likelihoods L = classLogLik(…) [n × classes] (callers that
+ *  run the EM on several row subsets of one sample compute L once; per-row constants cancel). */
+export function proportionsFromClassLogLik(classes: number, L: ArrayLike<number>, n: number,
+  opts: ProportionOptions = {}): { theta: Float64Array; post: Float64Array } {
   const floor = opts.floor ?? 1e-6;
-  const L = classLogLik(m, logDens, n);
+  const e = new Float64Array(n * classes);
+  for (let i = 0; i < n; i++) {
+    let mx = -Infinity;
+    for (let c = 0; c < classes; c++) mx = Math.max(mx, L[i * classes + c]);
+    for (let c = 0; c < classes; c++) e[i * classes + c] = Math.exp(L[i * classes + c] - mx);
+  }
   let theta = Float64Array.from({ length: classes }, (_, c) => opts.init?.[c] ?? 1 / classes);
   const post = new Float64Array(n * classes);
+  const w = new Float64Array(classes);
+  const eStep = () => {
+    for (let c = 0; c < classes; c++) w[c] = Math.max(theta[c], floor);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let c = 0; c < classes; c++) s += (post[i * classes + c] = w[c] * e[i * classes + c]);
+      const inv = 1 / s;
+      for (let c = 0; c < classes; c++) post[i * classes + c] *= inv;
+    }
+  };
   const iterations = opts.iterations ?? 200;
   for (let it = 0; it < iterations; it++) {
-    const logT = Float64Array.from(theta, (v) => Math.log(Math.max(v, floor)));
-    for (let i = 0; i < n; i++) {
-      let mx = -Infinity;
-      for (let c = 0; c < classes; c++) mx = Math.max(mx, (post[i * classes + c] = L[i * classes + c] + logT[c]));
-      let s = 0;
-      for (let c = 0; c < classes; c++) s += (post[i * classes + c] = Math.exp(post[i * classes + c] - mx));
-      for (let c = 0; c < classes; c++) post[i * classes + c] /= s;
-    }
+    eStep();
     if (it === iterations - 1) break;
     const next = new Float64Array(classes);
     for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) next[c] += post[i * classes + c];
@@ -352,14 +431,7 @@ export function estimateProportions(m: ClassMixture, logDens: ArrayLike<number>,
     theta = next;
     if (change < (opts.tol ?? 1e-7)) {
       // One more E-step so `post` matches the returned θ.
-      const logT2 = Float64Array.from(theta, (v) => Math.log(Math.max(v, floor)));
-      for (let i = 0; i < n; i++) {
-        let mx = -Infinity;
-        for (let c = 0; c < classes; c++) mx = Math.max(mx, (post[i * classes + c] = L[i * classes + c] + logT2[c]));
-        let s = 0;
-        for (let c = 0; c < classes; c++) s += (post[i * classes + c] = Math.exp(post[i * classes + c] - mx));
-        for (let c = 0; c < classes; c++) post[i * classes + c] /= s;
-      }
+      eStep();
       break;
     }
   }

@@ -11,7 +11,7 @@
 // Supervision stays the references only: level A's per-sample proportions are (1 − clump, clump),
 // level B's (rbc, retic) renormalised to the single cells. Both start from the trained VaDE's
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
-import { estimateProportions, fitClassMap, liftMixture, logGauss, type ClassMixture } from './mixture.js';
+import { classLogLik, estimateProportions, fitClassMap, liftMixture, logGauss, proportionsFromClassLogLik, type ClassMixture } from './mixture.js';
 import { PULSE_FEATURES_PER_CHANNEL } from './pulse-features.js';
 
 /** Pulse-summary columns of level A: channels FSC (0), SSC (1), IMP (3), height and width each. */
@@ -138,25 +138,47 @@ function posteriorsUnder(m: ClassMixture, logDens: Float64Array, n: number, samp
   return out;
 }
 
+/** The per-event inputs of the two levels: level A's and level B's columns of `z` (n × D). */
+export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Float64Array; zB: Float64Array } {
+  const d = L.embeddingDim;
+  const D = d + L.pulseFeatures;
+  return { zA: selectColumns(z, D, n, levelAColumns(d)), zB: selectColumns(z, D, n, levelBColumns(d)) };
+}
+
+/** Component log-densities of both levels (any per-row constant allowed), [n × k_A] and [n × k_B]. */
+export interface LevelDensities {
+  a: ArrayLike<number>;
+  b: ArrayLike<number>;
+}
+
 /**
  * Inference for one sample: `z` all its events as [embedding, pulse] (n × D), `red` the events
  * stage 1 calls red cells. Proportions are re-estimated on the sample (level A on its red events,
  * level B on those level A calls single); returns (rbc, retic, clump) posteriors for every event.
+ * `dens`: the levels' component log-densities when the caller computed them already (on the
+ * backend: pipeline/index.ts); by default they are computed here on the host (logGauss).
  */
-export function classifyRed(L: RedLevels, z: Float64Array, n: number): (red: number[]) => Float64Array {
-  const d = L.embeddingDim;
-  const D = d + L.pulseFeatures;
-  const zA = selectColumns(z, D, n, levelAColumns(d));
-  const densA = logGauss(L.a, zA, n);
-  const densB = logGauss(L.b, selectColumns(z, D, n, levelBColumns(d)), n);
+export function classifyRed(L: RedLevels, z: Float64Array, n: number, dens?: LevelDensities): (red: number[]) => Float64Array {
+  let densA: ArrayLike<number>;
+  let densB: ArrayLike<number>;
+  if (dens) {
+    ({ a: densA, b: densB } = dens);
+  } else {
+    const { zA, zB } = levelInputs(L, z, n);
+    densA = logGauss(L.a, zA, n);
+    densB = logGauss(L.b, zB, n);
+  }
+  // Class log-likelihoods of every event once per level; the EM on a subset picks its rows.
+  const LA = classLogLik(L.a, densA, n);
+  const LB = classLogLik(L.b, densB, n);
   return (red) => {
-    const { theta: tA } = estimateProportions(L.a, selectRows(densA, L.a.k, red), red.length, { init: L.priorA });
-    const { post: pA } = estimateProportions(L.a, densA, n, { init: tA, iterations: 1 });
+    const { theta: tA } = proportionsFromClassLogLik(2, selectRows(LA, 2, red), red.length, { init: L.priorA });
+    const { post: pA } = proportionsFromClassLogLik(2, LA, n, { init: tA, iterations: 1 });
     const single = red.filter((i) => pA[i * 2] >= 0.5);
     const { theta: tB } = single.length
-      ? estimateProportions(L.b, selectRows(densB, L.b.k, single), single.length, { init: L.priorB })
+      ? proportionsFromClassLogLik(2, selectRows(LB, 2, single), single.length, { init: L.priorB })
       : { theta: Float64Array.from(L.priorB) };
-    const { post: pB } = estimateProportions(L.b, densB, n, { init: tB, iterations: 1 });
+    const { post: pB } = proportionsFromClassLogLik(2, LB, n, { init: tB, iterations: 1 });
     const out = new Float64Array(n * 3);
     for (let i = 0; i < n; i++) {
       out[i * 3] = pA[i * 2] * pB[i * 2];

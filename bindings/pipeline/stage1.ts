@@ -19,7 +19,7 @@ import type { Matrix } from '../models/types.js';
 import { bestScaledSubset, bestSubset, clusterShares } from './mapping.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
-import { emKnownProportions, logGauss, type ClassMixture } from './mixture.js';
+import { componentLogDensities, emKnownProportions, logGauss, type ClassMixture } from './mixture.js';
 
 export interface Stage1Options {
   dims: number[];
@@ -70,6 +70,20 @@ export function subclusterKeep(sub: PlateletSubclusters, z: ArrayLike<number>, n
       if (sub.members[j]) keep += e;
     }
     out[i] = keep / s;
+  }
+  return out;
+}
+
+/** subclusterKeep at classify time: the component posteriors come from the backend's gmmLogResp
+ *  with mixing logits log ρ (its log γ is exactly the softmax subclusterKeep takes on the host). */
+export async function subclusterKeepOnBackend(be: ComputeBackend, sub: PlateletSubclusters, z: ArrayLike<number>, n: number): Promise<Float32Array> {
+  const m = sub.mixture;
+  const logResp = await componentLogDensities(be, m, z, n, Array.from(m.rho, (r) => Math.log(Math.max(r, 1e-300))));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let keep = 0;
+    for (let j = 0; j < m.k; j++) if (sub.members[j]) keep += Math.exp(logResp[i * m.k + j]);
+    out[i] = keep;
   }
   return out;
 }

@@ -182,6 +182,28 @@ export const OP_CASES: OpCase[] = [
     })),
   },
 
+  {
+    // Analyzer-like signals: noise around the baseline (asinh's near-linear part, where the kernels'
+    // small-argument paths matter), pulses up to a few thousand (its logarithmic part), both signs.
+    // A signal whose asinh would nearly cancel its feature's mean is negated (see keepApart).
+    op: 'asinhStandardize', kind: 'elementwise',
+    variants: cross(ND, [16, 3.7]).map(([[n, d], scale]) => ({
+      label: `${nd(n, d)} scale ${scale}`,
+      build: (rng: Rng): Built => {
+        const mean = awayFromZero(rng, d).map((v) => 2 * v);
+        const x = Float64Array.from({ length: n * d }, () => (rng.int(2) ? rng.normal() * 4 : (rng.int(4) ? 1 : -1) * rng.range(20, 5000)));
+        for (let i = 0; i < x.length; i++) {
+          const a = Math.asinh(Math.fround(x[i]) / scale), m = mean[i % d];
+          if (Math.abs(a - m) < (Math.abs(a) + Math.abs(m)) / 4) x[i] = -x[i];
+        }
+        return {
+          tensors: { x: inp([n, d], x), mean: inp([d], mean), std: inp([d], rng.uniforms(d, 0.3, 3)), out: out([n, d]) },
+          call: (be, t) => be.asinhStandardize(t.x, t.mean, t.std, scale, t.out),
+        };
+      },
+    })),
+  },
+
   // ---- dense layers ----
   {
     op: 'gemm', kind: 'reduction',

@@ -14,6 +14,8 @@ import * as kmeans from './kmeans.js';
 import * as losses from './losses.js';
 import * as misc from './misc.js';
 import * as optim from './optim.js';
+import * as preprocess from './preprocess.js';
+import { checkAsinhStandardize } from '../preprocess-checks.js';
 import { RefTensor } from './tensor.js';
 import * as vade from './vade.js';
 
@@ -108,6 +110,11 @@ export class ReferenceBackend implements ComputeBackend {
     checks.gatherRows(this, src, idx, out);
     checkIndexRange('gatherRows', 'idx', i32(idx), src.shape[0]);
     misc.gatherRows(f64(src), i32(idx), f64(out), src.shape[1]);
+  }
+
+  asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void {
+    checkAsinhStandardize(this, x, mean, std, scale, out);
+    preprocess.asinhStandardize(f64(x), f64(mean), f64(std), scale, f64(out), x.shape[0], x.shape[1]);
   }
 
   // ---- dense layers ---------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeErr
 import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
 import { WasmAllocator } from './memory.js';
-import type { WorkerPool } from './threads.js';
+import type { RowKernel, WorkerPool } from './threads.js';
+import { checkAsinhStandardize } from '../preprocess-checks.js';
 
 export class WasmTensor implements Tensor {
   readonly backendName = 'wasm';
@@ -115,6 +116,27 @@ export class WasmBackend implements ComputeBackend {
     if (this.destroyed) throw new Error('wasm: backend was destroyed');
   }
 
+  /**
+   * Runs a row kernel (its last two arguments are [r0, r1)) over all rows: split across the worker
+   * pool when there is one and the job is big enough (`work` = element·terms in all), else here.
+   * `scratchArg` names the argument that holds an f64 scratch pointer: each thread then gets its own
+   * block of `scratchBytes` (threads must not share temporaries).
+   */
+  private rowJob(kernel: RowKernel, rows: number, work: number, args: number[], scratchArg = -1, scratchBytes = 0): void {
+    if (this.pool && this.pool.worthSplittingRows(rows, work)) {
+      if (scratchArg < 0) {
+        this.pool.rows(kernel, rows, args);
+        return;
+      }
+      const stride = Math.ceil(scratchBytes / 64) * 64;
+      const base = this.scratch(stride * this.threads, kernel);
+      this.pool.rows(kernel, rows, args, { arg: scratchArg, base, stride });
+      return;
+    }
+    if (scratchArg >= 0) args[scratchArg] = this.scratch(scratchBytes, kernel);
+    (this.k[kernel] as (...a: number[]) => void)(...args, 0, rows);
+  }
+
   /** A scratch block of at least `bytes` for a kernel's f64 temporaries; reused across calls. */
   private scratch(bytes: number, op: string): number {
     if (bytes > this.scratchSize) {
@@ -155,6 +177,14 @@ export class WasmBackend implements ComputeBackend {
     this.k.gatherRows(p(src), p(idx), p(out), idx.size, src.shape[1]);
   }
 
+  asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void {
+    this.alive();
+    checkAsinhStandardize(this, x, mean, std, scale, out);
+    const [n, d] = x.shape;
+    // 1/scale rounded to f32 once, as the kernel multiplies in f32 (exact for the power-of-two default).
+    this.rowJob('asinhStandardize', n, 16 * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);
+  }
+
   // ---- dense layers ---------------------------------------------------------------------
   gemm(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): void {
     this.alive();
@@ -177,7 +207,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.biasAct(this, x, bias, act, out);
     const [n, d] = x.shape;
-    this.k.biasAct(p(x), p(bias), ACTIVATIONS.indexOf(act), p(out), n, d, 0, n);
+    this.rowJob('biasAct', n, n * d, [p(x), p(bias), ACTIVATIONS.indexOf(act), p(out), n, d]);
   }
 
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {
@@ -243,7 +273,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.softAssign(this, z, mu, q, alpha);
     const [n, d] = z.shape;
-    this.k.softAssign(p(z), p(mu), p(q), n, d, mu.shape[0], alpha, 0, n);
+    this.rowJob('softAssign', n, n * d * mu.shape[0], [p(z), p(mu), p(q), n, d, mu.shape[0], alpha]);
   }
 
   targetDistribution(q: Tensor, f: Tensor, pOut: Tensor): void {
@@ -293,8 +323,8 @@ export class WasmBackend implements ComputeBackend {
     checks.gmm('gmmLogResp', this, z, piLogits, muC, logVarC, { logResp });
     const [n, d] = z.shape;
     const k = piLogits.shape[0];
-    const scratch = this.scratch(this.k.gmmScratchBytes(d, k), 'gmmLogResp');
-    this.k.gmmLogResp(p(z), p(piLogits), p(muC), p(logVarC), p(logResp), n, d, k, scratch, 0, n);
+    // Every thread redoes the O(K·D) setup in its own scratch; the rows are split.
+    this.rowJob('gmmLogResp', n, n * d * k, [p(z), p(piLogits), p(muC), p(logVarC), p(logResp), n, d, k, 0], 8, this.k.gmmScratchBytes(d, k));
   }
 
   vadeKlLoss(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor, loss: Tensor): void {

@@ -10,6 +10,7 @@ export interface KernelExports {
   fill(out: P, n: I, bits: I): void;
   axpby(x: P, y: P, n: I, alpha: F, beta: F): void;
   gatherRows(src: P, idx: P, out: P, b: I, d: I): void;
+  asinhStandardize(x: P, mean: P, std: P, out: P, d: I, invScale: F, r0: I, r1: I): void;
   gemm(a: P, b: P, c: P, m: I, n: I, k: I, transA: I, transB: I, alpha: F, beta: F, packA: P, packB: P, m0: I, m1: I): void;
   gemmPackABytes(): I;
   gemmPackBBytes(): I;

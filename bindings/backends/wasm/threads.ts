@@ -1,9 +1,20 @@
-// Worker pool for gemm: W workers instantiate the same module over the same shared memory and each
-// computes a horizontal slice of C (the gemm kernel takes a row range and its own packing panels);
-// the calling thread computes the first slice itself. Jobs are handed over through a small control
-// block in the shared memory with Atomics (wait/notify), not postMessage, so a call costs
-// microseconds. Node uses worker_threads (eval'd source), browsers a Worker from a Blob URL; both
-// run WORKER_SOURCE below, so the two paths share one protocol.
+// Worker pool: W workers instantiate the same module over the same shared memory and share an op's
+// rows with the calling thread: gemm (the kernel takes a row range and its own packing panels) and
+// the row kernels of ROW_KERNELS (every row independent, the kernel takes [r0, r1) as its last two
+// arguments). Jobs are handed over through a small control block in the shared memory with Atomics
+// (wait/notify), not postMessage, so a call costs microseconds. Node uses worker_threads (eval'd
+// source), browsers a Worker from a Blob URL; both run WORKER_SOURCE below, so the two paths share
+// one protocol.
+//
+// Rows are handed out in chunks (about 4 per thread) from a shared counter, not as one fixed slice
+// per thread: on a machine where a worker is descheduled (another process on the cores), the caller
+// takes the chunks that worker would have waited on, instead of waiting for it (measured: the
+// caller spent ~30% of classify waiting with fixed slices, bench/NOTES.md §10). The caller returns
+// when every chunk is done; a worker that wakes late finds none left. The counter carries the job's
+// number in its high bits and is taken by compare-exchange, so a late worker can neither take a
+// chunk of the next job with the previous job's arguments nor lose one. A chunk's rows, and so the
+// results, do not depend on which thread runs it (every kernel here computes a row the same way
+// whatever its range).
 import type { KernelExports } from './exports.js';
 import type { LoadedModule } from './loader.js';
 import type { WasmAllocator } from './memory.js';
@@ -13,26 +24,66 @@ export interface WorkerPool {
   readonly size: number;
   /** Whether a gemm of this shape is big enough to be worth waking the workers. */
   worthSplitting(m: number, n: number, k: number): boolean;
+  /** Whether a row job of `rows` rows and `work` element·terms in all is worth waking the workers. */
+  worthSplittingRows(rows: number, work: number): boolean;
   /** C = alpha*op(A)*op(B) + beta*C over all rows, split across the caller and the workers. */
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number,
     alpha: number, beta: number, packA: number, packB: number): void;
+  /**
+   * Runs row kernel `kernel` over rows [0, rows) split across the caller and the workers: each
+   * thread calls it with `args` followed by its own (r0, r1). With `scratch`, argument
+   * `scratch.arg` is replaced per thread by `scratch.base + thread · scratch.stride` (thread 0 is the
+   * caller), so kernels with f64 temporaries do not share them.
+   */
+  rows(kernel: RowKernel, rows: number, args: readonly number[], scratch?: { arg: number; base: number; stride: number }): void;
   terminate(): void;
 }
 
+/** Kernels whose rows are independent and whose last two arguments are a row range [r0, r1). */
+export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAssign'] as const;
+export type RowKernel = (typeof ROW_KERNELS)[number];
+/** A row job is worth waking the workers when it touches at least this many elements·terms. */
+export const ROW_SPLIT_MIN_WORK = 1 << 15;
+
 // Control block layout (i32 slots).
-const SEQ = 0; // job counter, bumped by the caller to wake workers
-const DONE = 1; // workers that finished the current job
-const CMD = 2; // 1 = gemm, 2 = exit
+const SEQ = 0; // job number, bumped by the caller to wake workers
+const DONE = 1; // chunks of the current job finished (by any thread)
+const CMD = 2; // CMD_GEMM, CMD_EXIT or CMD_ROW0 + row kernel index
 const ERR = 3; // set to 1 by a worker whose kernel threw
-const ARGS = 4; // a, b, c, m, n, k, transA, transB, alpha(f32), beta(f32)
-const ROWS = 16; // per worker: m0, m1
+const ARGS = 4; // gemm: a, b, c, m, n, k, transA, transB, alpha(f32), beta(f32)
+const NEXT = 14; // (job tag << TAG_SHIFT) | next chunk index
+const JOB = 15; // rows, chunk rows, chunk count (slots 15..17)
 const CMD_GEMM = 1;
 const CMD_EXIT = 2;
+const CMD_ROW0 = 3; // CMD_ROW0 + i runs ROW_KERNELS[i]
+// NEXT = (tag << TAG_SHIFT) | chunk index, tag = the low 21 bits of SEQ (a worker would have to
+// sleep through 2^21 jobs between two reads to mistake one job for another). Between jobs the
+// index is CLOSED (≥ any chunk count), so nothing can be taken while the next job is written.
+const TAG_SHIFT = 10;
+const TAG_MASK = 0x1fffff;
+const CLOSED = (1 << TAG_SHIFT) - 1; // chunk counts stay below this: ≤ 4 per thread + 1
+const MAX_WORKERS = 200;
+// Row-job block (8-byte aligned): argument count, scratch argument index (−1: none), scratch base,
+// scratch stride, then the arguments as f64 (every pointer, size and f32 value is exact in an f64).
+const RJ = 18;
+const RJ_NARGS = 0;
+const RJ_SCRATCH_ARG = 1;
+const RJ_SCRATCH_BASE = 2;
+const RJ_SCRATCH_STRIDE = 3;
+const RJ_ARGS = 4; // i32 slot offset of the first f64 argument
+const RJ_MAX_ARGS = 12;
+const SLOTS = RJ + RJ_ARGS + 2 * RJ_MAX_ARGS;
 
 /** Runs in every worker (Node worker_threads with eval, or a browser Worker). Plain JS. */
 const WORKER_SOURCE = `
-const SEQ = ${SEQ}, DONE = ${DONE}, CMD = ${CMD}, ERR = ${ERR}, ARGS = ${ARGS}, ROWS = ${ROWS};
-const CMD_EXIT = ${CMD_EXIT};
+const SEQ = ${SEQ}, DONE = ${DONE}, CMD = ${CMD}, ERR = ${ERR}, ARGS = ${ARGS}, NEXT = ${NEXT}, JOB = ${JOB};
+const CMD_EXIT = ${CMD_EXIT}, CMD_GEMM = ${CMD_GEMM}, CMD_ROW0 = ${CMD_ROW0};
+const TAG_SHIFT = ${TAG_SHIFT}, TAG_MASK = ${TAG_MASK};
+const ROW_KERNELS = ${JSON.stringify(ROW_KERNELS)};
+const RJ = ${RJ}, RJ_NARGS = ${RJ_NARGS}, RJ_SCRATCH_ARG = ${RJ_SCRATCH_ARG}, RJ_SCRATCH_BASE = ${RJ_SCRATCH_BASE};
+const RJ_SCRATCH_STRIDE = ${RJ_SCRATCH_STRIDE}, RJ_ARGS = ${RJ_ARGS}, SLOTS = ${SLOTS};
+// The caller's takeChunk, pasted (bound to this name: a minifier may have renamed the original).
+const takeChunk = ${takeChunk.toString()};
 let onMsg, post;
 if (typeof self === 'undefined') {
   const { parentPort } = require('node:worker_threads');
@@ -51,9 +102,10 @@ onMsg(async (msg) => {
     post({ error: String(e && e.message || e) });
     return;
   }
-  const ctrl = new Int32Array(msg.memory.buffer, msg.ctrl, ROWS + 2 * msg.workers);
-  const ctrlF = new Float32Array(msg.memory.buffer, msg.ctrl, ROWS);
-  const i = msg.index;
+  const ctrl = new Int32Array(msg.memory.buffer, msg.ctrl, SLOTS);
+  const ctrlF = new Float32Array(msg.memory.buffer, msg.ctrl, SLOTS);
+  const rjArgs = new Float64Array(msg.memory.buffer, msg.ctrl + 4 * (RJ + RJ_ARGS), (SLOTS - RJ - RJ_ARGS) >> 1);
+  const thread = msg.index + 1; // 0 is the caller
   post({ ready: true });
   let last = Atomics.load(ctrl, SEQ);
   for (;;) {
@@ -61,21 +113,51 @@ onMsg(async (msg) => {
     const seq = Atomics.load(ctrl, SEQ);
     if (seq === last) continue;
     last = seq;
-    if (Atomics.load(ctrl, CMD) === CMD_EXIT) break;
-    try {
-      const m0 = ctrl[ROWS + 2 * i], m1 = ctrl[ROWS + 2 * i + 1];
-      if (m1 > m0) {
-        k.gemm(ctrl[ARGS], ctrl[ARGS + 1], ctrl[ARGS + 2], ctrl[ARGS + 3], ctrl[ARGS + 4], ctrl[ARGS + 5],
-          ctrl[ARGS + 6], ctrl[ARGS + 7], ctrlF[ARGS + 8], ctrlF[ARGS + 9], msg.packA, msg.packB, m0, m1);
-      }
-    } catch (e) {
-      Atomics.store(ctrl, ERR, 1);
+    const cmd = Atomics.load(ctrl, CMD);
+    if (cmd === CMD_EXIT) break;
+    // The job's arguments, read once; used only for chunks taken under this job's tag (if the job
+    // is already over, takeChunk returns -1 and whatever was read is dropped).
+    const rows = ctrl[JOB], chunk = ctrl[JOB + 1], chunks = ctrl[JOB + 2];
+    let run;
+    if (cmd === CMD_GEMM) {
+      const g = Array.from(ctrl.subarray(ARGS, ARGS + 8));
+      const alpha = ctrlF[ARGS + 8], beta = ctrlF[ARGS + 9];
+      run = (r0, r1) => k.gemm(g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], alpha, beta, msg.packA, msg.packB, r0, r1);
+    } else {
+      const args = Array.from(rjArgs.subarray(0, ctrl[RJ + RJ_NARGS]));
+      const at = ctrl[RJ + RJ_SCRATCH_ARG];
+      if (at >= 0) args[at] = ctrl[RJ + RJ_SCRATCH_BASE] + thread * ctrl[RJ + RJ_SCRATCH_STRIDE];
+      const fn = k[ROW_KERNELS[cmd - CMD_ROW0]];
+      run = fn ? (r0, r1) => fn(...args, r0, r1) : null;
     }
-    Atomics.add(ctrl, DONE, 1);
-    Atomics.notify(ctrl, DONE);
+    for (let c; (c = takeChunk(ctrl, NEXT, TAG_SHIFT, seq & TAG_MASK, chunks)) >= 0;) {
+      try {
+        if (!run) throw new Error('unknown command');
+        run(c * chunk, Math.min(rows, (c + 1) * chunk));
+      } catch (e) {
+        Atomics.store(ctrl, ERR, 1);
+      }
+      Atomics.add(ctrl, DONE, 1);
+      Atomics.notify(ctrl, DONE);
+    }
   }
 });
 `;
+
+/**
+ * Takes the next chunk index of job `tag` from the counter by compare-exchange; −1 when the job's
+ * chunks are all taken or the counter already belongs to another job. Shared by the caller and the
+ * workers (its source is pasted into WORKER_SOURCE, so it must use only its arguments and Atomics).
+ */
+function takeChunk(ctrl: Int32Array, next: number, shift: number, tag: number, chunks: number): number {
+  for (;;) {
+    const v = Atomics.load(ctrl, next);
+    if (v >>> shift !== tag) return -1;
+    const c = v & ((1 << shift) - 1);
+    if (c >= chunks) return -1;
+    if (Atomics.compareExchange(ctrl, next, v, v + 1) === v) return c;
+  }
+}
 
 interface AnyWorker {
   postMessage(m: unknown): void;
@@ -113,7 +195,9 @@ async function startWorker(init: Record<string, unknown>): Promise<AnyWorker> {
   return w;
 }
 
-/** Row slices for the caller + `workers` threads, boundaries on multiples of 4 (the microkernel's MR). */
+/** Equal row slices for `parts` threads, boundaries on multiples of 4 (the microkernel's MR). The
+ *  pool itself hands out smaller chunks from a counter (see the header); this fixed split is for
+ *  callers that divide rows up front. */
 export function splitRows(m: number, parts: number): [number, number][] {
   const out: [number, number][] = [];
   const per = Math.ceil(m / parts / 4) * 4;
@@ -126,16 +210,19 @@ export function splitRows(m: number, parts: number): [number, number][] {
 
 export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
   alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
-  const ctrlPtr = alloc.alloc((ROWS + 2 * workers) * 4, 'worker control block');
-  const ctrl = (): Int32Array => new Int32Array(memory.buffer, ctrlPtr, ROWS + 2 * workers);
-  const ctrlF = (): Float32Array => new Float32Array(memory.buffer, ctrlPtr, ROWS);
+  if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
+  const ctrlPtr = alloc.alloc(SLOTS * 4, 'worker control block');
+  const ctrl = (): Int32Array => new Int32Array(memory.buffer, ctrlPtr, SLOTS);
+  const ctrlF = (): Float32Array => new Float32Array(memory.buffer, ctrlPtr, SLOTS);
+  const rjArgs = (): Float64Array => new Float64Array(memory.buffer, ctrlPtr + 4 * (RJ + RJ_ARGS), RJ_MAX_ARGS);
   ctrl().fill(0);
+  ctrl()[NEXT] = CLOSED; // job 0 (none) is closed
   const list: AnyWorker[] = [];
   try {
     for (let i = 0; i < workers; i++) {
       const packA = alloc.alloc(kernels.gemmPackABytes(), 'gemm packing panel A (worker)');
       const packB = alloc.alloc(kernels.gemmPackBBytes(), 'gemm packing panel B (worker)');
-      list.push(await startWorker({ module: loaded.module, memory, ctrl: ctrlPtr, index: i, workers, packA, packB }));
+      list.push(await startWorker({ module: loaded.module, memory, ctrl: ctrlPtr, index: i, packA, packB }));
     }
   } catch (e) {
     for (const w of list) w.terminate();
@@ -143,16 +230,52 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
   }
   let alive = true;
 
-  const waitDone = (c: Int32Array) => {
+  /** Waits until `chunks` chunks of the current job are done (by any thread). */
+  const waitDone = (c: Int32Array, chunks: number) => {
     for (;;) {
       const d = Atomics.load(c, DONE);
-      if (d >= workers) return;
+      if (d >= chunks) return;
       try {
         Atomics.wait(c, DONE, d, 1000);
       } catch {
-        // Browser main thread: Atomics.wait is not allowed; spin (jobs are short).
+        // Browser main thread: Atomics.wait is not allowed; spin (chunks are short).
       }
     }
+  };
+
+  /**
+   * Runs rows [0, m) in chunks of a multiple of 4 rows (gemm's microkernel height), about 4 per
+   * thread, taken by the caller and the workers from the shared counter; returns when all are done.
+   * The command's arguments must already be in the control block (written while NEXT is closed).
+   */
+  const launch = (cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void) => {
+    const c = ctrl();
+    const chunk = Math.max(4, Math.ceil(m / (4 * (workers + 1)) / 4) * 4);
+    const chunks = Math.ceil(m / chunk);
+    const seq = (c[SEQ] + 1) | 0;
+    const tag = seq & TAG_MASK;
+    c[JOB] = m;
+    c[JOB + 1] = chunk;
+    c[JOB + 2] = chunks;
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, ERR, 0);
+    Atomics.store(c, CMD, cmd);
+    Atomics.store(c, NEXT, tag << TAG_SHIFT);
+    Atomics.store(c, SEQ, seq);
+    Atomics.notify(c, SEQ);
+    let err: unknown = null;
+    for (let k; (k = takeChunk(c, NEXT, TAG_SHIFT, tag, chunks)) >= 0;) {
+      try {
+        if (!err) runOwn(k * chunk, Math.min(m, (k + 1) * chunk));
+      } catch (e) {
+        err = e;
+      }
+      Atomics.add(c, DONE, 1);
+    }
+    waitDone(c, chunks);
+    Atomics.store(c, NEXT, (tag << TAG_SHIFT) | CLOSED);
+    if (err) throw err;
+    if (Atomics.load(c, ERR)) throw new Error(`wasm: ${what} failed in a worker thread`);
   };
 
   return {
@@ -160,36 +283,36 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
     worthSplitting(m, n, k) {
       return alive && m >= 8 * (workers + 1) && m * n * k >= 1 << 21;
     },
+    worthSplittingRows(rows, work) {
+      return alive && rows >= 4 * (workers + 1) && work >= ROW_SPLIT_MIN_WORK;
+    },
     gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB) {
       const c = ctrl();
       const f = ctrlF();
-      const slices = splitRows(m, workers + 1);
       c.set([a, b, cp, m, n, k, transA, transB], ARGS);
       f[ARGS + 8] = alpha;
       f[ARGS + 9] = beta;
-      for (let i = 0; i < workers; i++) c.set(slices[i + 1], ROWS + 2 * i);
-      Atomics.store(c, DONE, 0);
-      Atomics.store(c, ERR, 0);
-      Atomics.store(c, CMD, CMD_GEMM);
-      Atomics.add(c, SEQ, 1);
-      Atomics.notify(c, SEQ);
-      const [m0, m1] = slices[0];
-      let err: unknown = null;
-      try {
-        if (m1 > m0) kernels.gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB, m0, m1);
-      } catch (e) {
-        err = e;
-      }
-      waitDone(c);
-      if (err) throw err;
-      if (Atomics.load(c, ERR)) throw new Error('wasm: gemm failed in a worker thread');
+      launch(CMD_GEMM, m, 'gemm', (m0, m1) => kernels.gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB, m0, m1));
+    },
+    rows(kernel, rows, args, scratch) {
+      if (args.length > RJ_MAX_ARGS) throw new Error(`wasm: row job ${kernel} has ${args.length} arguments (at most ${RJ_MAX_ARGS})`);
+      const c = ctrl();
+      c[RJ + RJ_NARGS] = args.length;
+      c[RJ + RJ_SCRATCH_ARG] = scratch ? scratch.arg : -1;
+      c[RJ + RJ_SCRATCH_BASE] = scratch ? scratch.base : 0;
+      c[RJ + RJ_SCRATCH_STRIDE] = scratch ? scratch.stride : 0;
+      rjArgs().set(args);
+      const own = [...args];
+      if (scratch) own[scratch.arg] = scratch.base;
+      const fn = kernels[kernel] as (...a: number[]) => void;
+      launch(CMD_ROW0 + ROW_KERNELS.indexOf(kernel), rows, kernel, (r0, r1) => fn(...own, r0, r1));
     },
     terminate() {
       if (!alive) return;
       alive = false;
       const c = ctrl();
       Atomics.store(c, CMD, CMD_EXIT);
-      Atomics.add(c, SEQ, 1);
+      Atomics.store(c, SEQ, (c[SEQ] + 1) | 0);
       Atomics.notify(c, SEQ);
       for (const w of list) w.terminate();
     },

@@ -11,6 +11,7 @@ import { ceilDiv, BLOCK_ROWS, LOSS_ELEMS_PER_GROUP } from './plan.js';
 import { WebGPUTensor } from './tensor.js';
 import { gemm as gemmOp } from './ops/gemm.js';
 import { colSumTensor, reduceRows } from './ops/reduce.js';
+import { checkAsinhStandardize } from '../preprocess-checks.js';
 
 const ACT_CODE: Record<Activation, number> = { identity: 0, relu: 1, sigmoid: 2, tanh: 3 };
 const k = (file: string, entry: string, consts?: Record<string, number | boolean>): KernelRef => ({ file, entry, consts });
@@ -146,6 +147,15 @@ export class WebGPUBackend implements ComputeBackend {
       this.ctx.rowOp(ew('gatherRows'), idx.size, [{ range: srcBind }, { rows: idx as WebGPUTensor, width: 1 }, { rows: out as WebGPUTensor, width: d, write: true }],
         (c) => [u(c.rows * d), u(d), u(sc.row0), u(sc.rows), u(n)], (c) => perThread(c.rows * d));
     }
+  }
+
+  asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void {
+    checkAsinhStandardize(this, x, mean, std, scale, out);
+    this.ctx.begin();
+    const d = x.shape[1];
+    this.ctx.rowOp(ew('asinhStandardize'), x.shape[0],
+      [{ rows: x as WebGPUTensor, width: d }, { whole: mean as WebGPUTensor }, { whole: std as WebGPUTensor }, { rows: out as WebGPUTensor, width: d, write: true }],
+      (c) => [u(c.rows * d), u(d), f(1 / scale)], (c) => perThread(c.rows * d));
   }
 
   // ---- dense layers ---------------------------------------------------------------------
