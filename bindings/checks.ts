@@ -124,6 +124,16 @@ export const checks = {
     same('biasActBackward', args, ['dy', 'y', 'dx']);
     act('biasActBackward', a);
   },
+  /** out = (asinh(x · invScale) − mean) / std per column; x, out [N,D] (out may be x), mean, std [D]. */
+  asinhStandardize(be: Backend, x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor) {
+    const args = { x, mean, std, out };
+    own('asinhStandardize', be, args);
+    rank('asinhStandardize', args, { x: 2, mean: 1, std: 1, out: 2 });
+    same('asinhStandardize', args, ['x', 'out']);
+    dim('asinhStandardize', args, mean.shape[0] === x.shape[1], 'mean must be [D] for x [N, D]');
+    dim('asinhStandardize', args, std.shape[0] === x.shape[1], 'std must be [D] for x [N, D]');
+    if (!(Number.isFinite(scale) && scale > 0)) throw new ShapeError(`asinhStandardize: scale must be a positive finite number (got ${scale})`);
+  },
   colSum(be: Backend, x: Tensor, out: Tensor) {
     const args = { x, out };
     own('colSum', be, args);

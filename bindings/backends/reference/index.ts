@@ -15,7 +15,6 @@ import * as losses from './losses.js';
 import * as misc from './misc.js';
 import * as optim from './optim.js';
 import * as preprocess from './preprocess.js';
-import { checkAsinhStandardize } from '../preprocess-checks.js';
 import { RefTensor } from './tensor.js';
 import * as vade from './vade.js';
 
@@ -113,7 +112,7 @@ export class ReferenceBackend implements ComputeBackend {
   }
 
   asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void {
-    checkAsinhStandardize(this, x, mean, std, scale, out);
+    checks.asinhStandardize(this, x, mean, std, scale, out);
     preprocess.asinhStandardize(f64(x), f64(mean), f64(std), scale, f64(out), x.shape[0], x.shape[1]);
   }
 

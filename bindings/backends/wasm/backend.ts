@@ -10,7 +10,6 @@ import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
 import { WasmAllocator } from './memory.js';
 import type { RowKernel, WorkerPool } from './threads.js';
-import { checkAsinhStandardize } from '../preprocess-checks.js';
 
 export class WasmTensor implements Tensor {
   readonly backendName = 'wasm';
@@ -179,7 +178,7 @@ export class WasmBackend implements ComputeBackend {
 
   asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void {
     this.alive();
-    checkAsinhStandardize(this, x, mean, std, scale, out);
+    checks.asinhStandardize(this, x, mean, std, scale, out);
     const [n, d] = x.shape;
     // 1/scale rounded to f32 once, as the kernel multiplies in f32 (exact for the power-of-two default).
     this.rowJob('asinhStandardize', n, 16 * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);

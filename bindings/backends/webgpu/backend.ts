@@ -11,7 +11,6 @@ import { ceilDiv, BLOCK_ROWS, LOSS_ELEMS_PER_GROUP } from './plan.js';
 import { WebGPUTensor } from './tensor.js';
 import { gemm as gemmOp } from './ops/gemm.js';
 import { colSumTensor, reduceRows } from './ops/reduce.js';
-import { checkAsinhStandardize } from '../preprocess-checks.js';
 
 const ACT_CODE: Record<Activation, number> = { identity: 0, relu: 1, sigmoid: 2, tanh: 3 };
 const k = (file: string, entry: string, consts?: Record<string, number | boolean>): KernelRef => ({ file, entry, consts });
@@ -150,7 +149,7 @@ export class WebGPUBackend implements ComputeBackend {
   }
 
   asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void {
-    checkAsinhStandardize(this, x, mean, std, scale, out);
+    checks.asinhStandardize(this, x, mean, std, scale, out);
     this.ctx.begin();
     const d = x.shape[1];
     this.ctx.rowOp(ew('asinhStandardize'), x.shape[0],
