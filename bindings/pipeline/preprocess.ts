@@ -4,6 +4,8 @@
 // compressed by asinh(x / scale) — logarithmic for large pulses, linear around the noisy baseline
 // (where log1p would blow up negative noise) — then z-scored per feature.
 
+import { ColumnMoments } from '../models/normalize.js';
+
 export interface Preprocessor {
   /** asinh scale in signal units. */
   scale: number;
@@ -15,29 +17,10 @@ export const ASINH_SCALE = 16;
 
 /** Fits mean/std of asinh(x/scale) per feature over the rows of all `parts` (each rows × cols). */
 export function fitPreprocessor(parts: { rows: number; cols: number; data: Float32Array }[], scale = ASINH_SCALE): Preprocessor {
-  const cols = parts[0].cols;
-  const sum = new Float64Array(cols);
-  const sq = new Float64Array(cols);
-  let n = 0;
-  for (const p of parts) {
-    for (let r = 0; r < p.rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const v = Math.asinh(p.data[r * cols + c] / scale);
-        sum[c] += v;
-        sq[c] += v * v;
-      }
-    }
-    n += p.rows;
-  }
-  const mean = new Float32Array(cols);
-  const std = new Float32Array(cols);
-  for (let c = 0; c < cols; c++) {
-    const m = sum[c] / n;
-    mean[c] = m;
-    // A constant feature keeps std 1 so it maps to 0 instead of dividing by zero.
-    std[c] = Math.sqrt(Math.max(sq[c] / n - m * m, 0)) || 1;
-  }
-  return { scale, mean, std };
+  const m = new ColumnMoments(parts[0].cols);
+  for (const p of parts) m.add(p.data, p.rows, (v) => Math.asinh(v / scale));
+  const { mean, std } = m.result();
+  return { scale, mean: Float32Array.from(mean), std: Float32Array.from(std) };
 }
 
 /** rows × cols raw signals → normalised copy. */

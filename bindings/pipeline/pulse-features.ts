@@ -11,6 +11,8 @@
 // Layout: the analyzer's channels are consecutive blocks of T time samples each
 // (FSC, SSC, FL, IMP; see simulate/sample.ts), so a row of 4·T values has 4 channels.
 
+import { ColumnMoments } from '../models/normalize.js';
+
 export const PULSE_CHANNELS = 4;
 export const PULSE_FEATURES_PER_CHANNEL = 2;
 
@@ -48,20 +50,8 @@ export function pulseSummaries(raw: Float32Array, cols: number, rows: ArrayLike<
 }
 
 export function fitPulseScaler(f: Float64Array, n: number, P: number): PulseScaler {
-  const mean = new Float32Array(P);
-  const std = new Float32Array(P);
-  for (let p = 0; p < P; p++) {
-    let s = 0;
-    let q = 0;
-    for (let i = 0; i < n; i++) {
-      s += f[i * P + p];
-      q += f[i * P + p] ** 2;
-    }
-    const m = s / Math.max(n, 1);
-    mean[p] = m;
-    std[p] = Math.sqrt(Math.max(q / Math.max(n, 1) - m * m, 0)) || 1;
-  }
-  return { mean, std };
+  const { mean, std } = new ColumnMoments(P).add(f, n).result();
+  return { mean: Float32Array.from(mean), std: Float32Array.from(std) };
 }
 
 /** Concatenates each row's embedding (d values) with its scaled pulse summaries: [n × (d + P)]. */
