@@ -3,7 +3,7 @@
 // (bindings/backends/wasm/memory.ts); shapes are passed as plain integers.
 export { heapBase, isRelaxed } from './common';
 export { fill, axpby, gatherRows } from './elementwise';
-export { asinhStandardize } from './preprocess';
+export { asinhStandardize, pulseSummaries } from './preprocess';
 export { gemm, gemmPackABytes, gemmPackBBytes } from './gemm';
 export { biasAct, biasActBackward, colSum } from './dense';
 export {

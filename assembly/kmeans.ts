@@ -73,9 +73,10 @@ export function argmax(x: usize, out: usize, n: i32, k: i32): void {
   }
 }
 
-/** Row softmax, max-subtracted; the row sum in f64. x, out [N,K] (may alias). */
-export function softmax(x: usize, out: usize, n: i32, k: i32): void {
-  for (let i = 0; i < n; i++) {
+/** Row softmax, max-subtracted; the row sum in f64. x, out [N,K] (may alias); rows [r0, r1) (a
+ *  row kernel: worker threads each take a slice). */
+export function softmax(x: usize, out: usize, n: i32, k: i32, r0: i32, r1: i32): void {
+  for (let i = r0; i < r1; i++) {
     const xi = x + (<usize>i * <usize>k << 2);
     const oi = out + (<usize>i * <usize>k << 2);
     let mx = load<f32>(xi);

@@ -10,6 +10,11 @@
 // log y (y ≥ 1 here) splits y = 2^e·m with m in [√½, √2) and uses log m = 2 atanh s,
 // s = (m−1)/(m+1), |s| ≤ 0.172: 2(s + s³/3 + … + s⁹/9) (next term < 4e-10 relative).
 // Rows [r0, r1) let worker threads each take a slice of the rows.
+//
+// pulseSummaries (bindings/pipeline/pulse-features.ts): per row and channel block of T samples the
+// peak height asinh(peak/scale) and width area/max(peak, scale), area = Σ max(x, 0). The max is
+// exact in f32; the area is summed in f64 (two f64x2 lanes) and the asinh/divide are f64, so the
+// result is the host's float64 value rounded once to f32 (to summation order, ~1e-16).
 import { madd } from './common';
 
 // @ts-ignore: decorator
@@ -76,6 +81,43 @@ export function asinhStandardize(x: usize, mean: usize, std: usize, out: usize, 
       const o = <usize>j << 2;
       const a = f32x4.extract_lane(asinh4(f32x4.splat(load<f32>(xr + o) * invScale)), 0);
       store<f32>(or + o, (a - load<f32>(mean + o)) / load<f32>(std + o));
+    }
+  }
+}
+
+/** out[i,2c] = asinh(peak/scale), out[i,2c+1] = area/max(peak, scale) per channel block of
+ *  T = d / channels samples; x [N, d], out [N, 2·channels]; rows [r0, r1).
+ *  The max is f32x4.pmax (0 < v ? v : 0 style: a NaN sample never wins, as with the host's
+ *  `v > peak`); positive parts are widened to f64x2 and summed; then a scalar tail. */
+export function pulseSummaries(x: usize, out: usize, d: i32, channels: i32, scale: f64, r0: i32, r1: i32): void {
+  const T = d / channels;
+  const zero = f32x4.splat(0);
+  for (let i = r0; i < r1; i++) {
+    const xr = x + (<usize>i * <usize>d << 2);
+    const or = out + (<usize>i * <usize>(2 * channels) << 2);
+    for (let c = 0; c < channels; c++) {
+      const p = xr + (<usize>(c * T) << 2);
+      let mx = f32x4.splat(-Infinity);
+      let a0 = f64x2.splat(0);
+      let a1 = f64x2.splat(0);
+      let t = 0;
+      for (; t + 4 <= T; t += 4) {
+        const v = v128.load(p + (<usize>t << 2));
+        mx = f32x4.pmax(mx, v);
+        const pos = f32x4.pmax(zero, v); // 0 < v ? v : 0 (NaN → 0)
+        a0 = f64x2.add(a0, f64x2.promote_low_f32x4(pos));
+        a1 = f64x2.add(a1, f64x2.promote_low_f32x4(v128.shuffle<f32>(pos, pos, 2, 3, 2, 3)));
+      }
+      let peak = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+      const s = f64x2.add(a0, a1);
+      let area = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+      for (; t < T; t++) {
+        const v = load<f32>(p + (<usize>t << 2));
+        if (v > peak) peak = v;
+        if (v > 0) area += <f64>v;
+      }
+      store<f32>(or + (<usize>(2 * c) << 2), <f32>Math.asinh(<f64>peak / scale));
+      store<f32>(or + (<usize>(2 * c + 1) << 2), <f32>(area / max(<f64>peak, scale)));
     }
   }
 }

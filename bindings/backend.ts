@@ -107,6 +107,12 @@ export interface OpSet {
    *  out[i,j] = (asinh(x[i,j] / scale) − mean[j]) / std[j]. x, out [N,D]; mean, std [D]; scale > 0.
    *  (std is never 0: the pipeline stores 1 for a constant feature.) */
   asinhStandardize(x: Tensor, mean: Tensor, std: Tensor, scale: number, out: Tensor): void;
+  /** Pulse summaries of analyzer events (pipeline/pulse-features.ts): each row of x is C channel
+   *  blocks of T time samples (D = C·T), C = out's columns / 2. Per row i and channel c, with
+   *  peak = max_t x[i, c·T + t] and area = Σ_t max(x[i, c·T + t], 0):
+   *  out[i, 2c] = asinh(peak / scale), out[i, 2c + 1] = area / max(peak, scale).
+   *  x [N, C·T], out [N, 2C]; scale > 0. */
+  pulseSummaries(x: Tensor, scale: number, out: Tensor): void;
 
   // ---- dense layers ---------------------------------------------------------------------
   /** C = alpha*op(A)*op(B) + beta*C. op(A) [M,K], op(B) [K,N], C [M,N]. */
@@ -203,7 +209,7 @@ export interface OpSet {
 export type ComputeBackend = Backend & OpSet;
 
 export const OP_NAMES: readonly (keyof OpSet)[] = [
-  'fill', 'axpby', 'gatherRows', 'asinhStandardize',
+  'fill', 'axpby', 'gatherRows', 'asinhStandardize', 'pulseSummaries',
   'gemm', 'biasAct', 'biasActBackward', 'colSum',
   'mseLoss', 'mseLossBackward', 'bceLogitsLoss', 'bceLogitsLossBackward',
   'adamUpdate', 'sgdUpdate',

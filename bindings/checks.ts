@@ -134,6 +134,17 @@ export const checks = {
     dim('asinhStandardize', args, std.shape[0] === x.shape[1], 'std must be [D] for x [N, D]');
     if (!(Number.isFinite(scale) && scale > 0)) throw new ShapeError(`asinhStandardize: scale must be a positive finite number (got ${scale})`);
   },
+  /** Per-channel peak height and width; x [N, C·T], out [N, 2C] (C ≥ 1 channels of T ≥ 1 samples). */
+  pulseSummaries(be: Backend, x: Tensor, scale: number, out: Tensor) {
+    const args = { x, out };
+    own('pulseSummaries', be, args);
+    rank('pulseSummaries', args, { x: 2, out: 2 });
+    dim('pulseSummaries', args, out.shape[0] === x.shape[0], 'x and out must have the same number of rows');
+    const channels = out.shape[1] / 2;
+    dim('pulseSummaries', args, Number.isInteger(channels) && x.shape[1] % channels === 0,
+      'out must be [N, 2C] for x [N, C·T]: 2 columns per channel, D a multiple of C');
+    if (!(Number.isFinite(scale) && scale > 0)) throw new ShapeError(`pulseSummaries: scale must be a positive finite number (got ${scale})`);
+  },
   colSum(be: Backend, x: Tensor, out: Tensor) {
     const args = { x, out };
     own('colSum', be, args);

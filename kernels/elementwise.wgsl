@@ -1,5 +1,7 @@
 // elementwise.wgsl — data movement and per-element layers: fill, axpby, gatherRows, biasAct,
 // biasActBackward, asinhStandardize (the pipeline's input normalisation). One thread per element, 256 per workgroup; `n` is the element count of the chunk.
+// pulseSummaries (the pipeline's per-channel pulse heights and widths) is the exception: one thread
+// per (row, channel) block of T samples, `n` the chunk's rows × channels.
 // Variants (compile-time const ACT for the activation kernels): 0 identity, 1 relu, 2 sigmoid, 3 tanh.
 
 struct FillParams { n: u32, bits: u32 }
@@ -133,4 +135,33 @@ fn asinhStandardize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let j = e % pAsinh.d;
   let a = sign(v) * asinhPos(abs(v));
   asOut[e] = (a - asMean[j]) / asStd[j];
+}
+
+struct PulseParams { n: u32, d: u32, channels: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> pPulse: PulseParams;
+@group(0) @binding(1) var<storage, read> puX: array<f32>;
+@group(0) @binding(2) var<storage, read_write> puOut: array<f32>;
+
+// Per (row, channel) of x [rows, d], d = channels·T: peak = max_t x, area = Σ_t max(x, 0);
+// out[row, 2c] = asinh(peak / scale), out[row, 2c + 1] = area / max(peak, scale). (Samples are
+// finite: validateSample rejects others, and WGSL does not promise NaN semantics.) The area is an f32 running sum of T non-negative
+// terms: relative error ≤ T·2⁻²⁴ (no cancellation), the documented tolerance of this kernel.
+@compute @workgroup_size(256)
+fn pulseSummaries(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let e = groupIndex(wid, nwg) * 256u + li;
+  if (e >= pPulse.n) { return; }
+  let row = e / pPulse.channels;
+  let c = e % pPulse.channels;
+  let T = pPulse.d / pPulse.channels;
+  let base = row * pPulse.d + c * T;
+  var peak = puX[base];
+  var area = 0.0;
+  for (var t = 0u; t < T; t = t + 1u) {
+    let v = puX[base + t];
+    if (v > peak) { peak = v; }
+    if (v > 0.0) { area = area + v; }
+  }
+  let h = peak / pPulse.scale;
+  puOut[2u * e] = sign(h) * asinhPos(abs(h));
+  puOut[2u * e + 1u] = area / max(peak, pPulse.scale);
 }

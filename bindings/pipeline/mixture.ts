@@ -54,6 +54,14 @@ export function logGauss(m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: 
   return out;
 }
 
+/** The first `size` values of z as an upload source: typed arrays as views (the backends round
+ *  float64 to f32 in one bulk copy), anything else copied (an element-by-element callback copy of
+ *  the level inputs was 2% of classify: bench/NOTES.md §10). */
+function rowsOf(z: ArrayLike<number>, size: number): Float32Array | Float64Array {
+  if (z instanceof Float32Array || z instanceof Float64Array) return z.length === size ? z : z.subarray(0, size);
+  return Float32Array.from(Array.prototype.slice.call(z, 0, size) as number[]);
+}
+
 /**
  * Per-cell work at classify time, on the backend: log N(z_i | μ_k, σ²_k) up to a per-row constant,
  * [n × k], from the `gmmLogResp` op with the given mixing logits (default: all zero, i.e. uniform π).
@@ -72,7 +80,7 @@ export async function componentLogDensities(be: ComputeBackend, m: Pick<ClassMix
   const tlv = be.create([k, d]);
   const out = be.create([n, k]);
   try {
-    be.upload(tz, z instanceof Float32Array ? z.subarray(0, n * d) : Float32Array.from({ length: n * d }, (_, i) => z[i]));
+    be.upload(tz, rowsOf(z, n * d));
     be.upload(tpi, piLogits ? Float32Array.from(piLogits) : new Float32Array(k));
     be.upload(tmu, m.mu);
     be.upload(tlv, m.logVar);
@@ -358,6 +366,85 @@ export function classLogLik(m: ClassMixture, logDens: ArrayLike<number>, n: numb
     }
   }
   return out;
+}
+
+/**
+ * A class's sum Σ_k γ_ik ρ'_ck below this is not trusted from the f32 backend path of
+ * classLogLikOnBackend, and the row is redone on the host. Terms the f32 path loses (γ or ρ' under
+ * f32's normal range, 2⁻¹²⁶ ≈ 1.2e-38: denormal, or flushed to zero on a GPU) add up to at most
+ * 2k · 1.2e-38 (γ, ρ' ≤ 1); above 1e-30 that is ≤ k · 2.4e-8 relative, i.e. ≤ 1e-5 in log for
+ * k ≤ 400 components. Below it the class lies ≥ 69 nats under the row's best component: far below
+ * anything that moves a posterior, but the host value is finite and the f32 one may be −∞.
+ */
+const F32_TRUSTED_SUM = 1e-30;
+
+/**
+ * classLogLik at classify time, on the backend: log p(z_i | c) up to a per-row constant, [n × classes].
+ * With γ_ik = softmax_k(log N_ik) (gmmLogResp with uniform π, then softmax: γ_ik = N_ik / Σ_k' N_ik'),
+ *   log Σ_k ρ_ck N_ik = log(γ_i · ρ_cᵀ) + log Σ_k' N_ik',
+ * and the last term is the same for every class of a row, which every consumer cancels: the EM of
+ * proportionsFromClassLogLik (directly, or through classifyRed's row subsets) subtracts each row's
+ * max before exponentiating. So the backend runs gmmLogResp → softmax → gemm with ρᵀ [k × classes]
+ * and only n × classes values come back instead of n × k.
+ * Each class's ρ row is divided by its largest weight before it goes to f32 (and log max added back
+ * here), so a class whose weights are all tiny (even the 1e-300 floor of classLogLik) does not
+ * vanish in f32. A row where some class's sum is below F32_TRUSTED_SUM (or not finite) is redone
+ * exactly as the host would: its log-densities (the op's f32 log γ, gathered on the backend) through
+ * classLogLik — the same per-row constant (log γ = log N − log Σ N), so rows of both kinds mix.
+ */
+export async function classLogLikOnBackend(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number): Promise<Float64Array> {
+  const { k, d, classes: C } = m;
+  const rho = Float64Array.from(m.rho, (v) => Math.max(v, 1e-300));
+  const logMax = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let mx = 0;
+    for (let j = 0; j < k; j++) mx = Math.max(mx, rho[c * k + j]);
+    logMax[c] = Math.log(mx);
+    for (let j = 0; j < k; j++) rho[c * k + j] /= mx;
+  }
+  const tz = be.create([n, d]);
+  const tpi = be.create([k]);
+  const tmu = be.create([k, d]);
+  const tlv = be.create([k, d]);
+  const tRho = be.create([C, k]);
+  const logResp = be.create([n, k]);
+  const gamma = be.create([n, k]);
+  const sums = be.create([n, C]);
+  const made = [tz, tpi, tmu, tlv, tRho, logResp, gamma, sums];
+  try {
+    be.upload(tz, rowsOf(z, n * d));
+    be.upload(tpi, new Float32Array(k));
+    be.upload(tmu, m.mu);
+    be.upload(tlv, m.logVar);
+    be.upload(tRho, rho);
+    be.gmmLogResp(tz, tpi, tmu, tlv, logResp);
+    be.softmax(logResp, gamma);
+    be.gemm(gamma, tRho, sums, { transB: true });
+    const s = (await be.download(sums)) as Float32Array;
+    const out = new Float64Array(n * C);
+    const redo: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let trusted = true;
+      for (let c = 0; c < C; c++) {
+        const v = s[i * C + c];
+        if (!(v >= F32_TRUSTED_SUM && v < Infinity)) trusted = false;
+        out[i * C + c] = Math.log(v) + logMax[c];
+      }
+      if (!trusted) redo.push(i);
+    }
+    if (redo.length) {
+      const idx = be.create([redo.length], 'i32');
+      const rows = be.create([redo.length, k]);
+      made.push(idx, rows);
+      be.upload(idx, Int32Array.from(redo));
+      be.gatherRows(logResp, idx, rows);
+      const exact = classLogLik(m, (await be.download(rows)) as Float32Array, redo.length);
+      redo.forEach((r, i) => out.set(exact.subarray(i * C, (i + 1) * C), r * C));
+    }
+    return out;
+  } finally {
+    for (const t of made) be.dispose(t);
+  }
 }
 
 /** log Σ_k ρ_{c,k} exp(logDens_{ik}) with the class's own max (the underflow-safe path of classLogLik). */

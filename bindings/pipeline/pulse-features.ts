@@ -26,7 +26,9 @@ export function pulseFeatureCount(cols: number): number {
   return cols % PULSE_CHANNELS === 0 && cols >= 4 * PULSE_CHANNELS ? PULSE_CHANNELS * PULSE_FEATURES_PER_CHANNEL : 0;
 }
 
-/** Raw summaries of the listed rows of a raw (un-normalised) rows × cols matrix: [rows.length × P]. */
+/** Raw summaries of the listed rows of a raw (un-normalised) rows × cols matrix: [rows.length × P].
+ *  Training runs this on the host; classify uses the backend op of the same name (backend.ts,
+ *  the same formulas in f32: test/op-pulse-summaries.test.ts compares the two). */
 export function pulseSummaries(raw: Float32Array, cols: number, rows: ArrayLike<number>, asinhScale: number): Float64Array {
   const P = pulseFeatureCount(cols);
   const T = cols / PULSE_CHANNELS;
@@ -55,7 +57,7 @@ export function fitPulseScaler(f: Float64Array, n: number, P: number): PulseScal
 }
 
 /** Concatenates each row's embedding (d values) with its scaled pulse summaries: [n × (d + P)]. */
-export function withPulse(z: ArrayLike<number>, d: number, f: Float64Array, P: number, sc: PulseScaler, n: number): Float64Array {
+export function withPulse(z: ArrayLike<number>, d: number, f: ArrayLike<number>, P: number, sc: PulseScaler, n: number): Float64Array {
   const D = d + P;
   const out = new Float64Array(n * D);
   for (let i = 0; i < n; i++) {

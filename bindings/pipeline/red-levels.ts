@@ -169,8 +169,15 @@ export function classifyRed(L: RedLevels, z: Float64Array, n: number, dens?: Lev
     densB = logGauss(L.b, zB, n);
   }
   // Class log-likelihoods of every event once per level; the EM on a subset picks its rows.
-  const LA = classLogLik(L.a, densA, n);
-  const LB = classLogLik(L.b, densB, n);
+  return classifyRedFromClassLogLik(L, classLogLik(L.a, densA, n), classLogLik(L.b, densB, n), n);
+}
+
+/**
+ * classifyRed from the two levels' class log-likelihoods of every event, [n × 2] each, any per-row
+ * constant allowed (the EM cancels it): at classify time they come from the backend
+ * (mixture.ts classLogLikOnBackend, pipeline/index.ts).
+ */
+export function classifyRedFromClassLogLik(L: RedLevels, LA: ArrayLike<number>, LB: ArrayLike<number>, n: number): (red: number[]) => Float64Array {
   return (red) => {
     const { theta: tA } = proportionsFromClassLogLik(2, selectRows(LA, 2, red), red.length, { init: L.priorA });
     const { post: pA } = proportionsFromClassLogLik(2, LA, n, { init: tA, iterations: 1 });

@@ -623,4 +623,34 @@ export const OP_CASES: OpCase[] = [
       }),
     })),
   },
+  // ---- appended: pulseSummaries (pipeline/pulse-features.ts) ----
+  {
+    // Rows of C channel blocks of T samples: baseline noise around 0, a pulse in some channels
+    // (peaks above and below the scale, so both sides of the width's max(peak, scale) floor are
+    // hit), and some channels entirely negative (peak < 0: a negative height, zero area). T of
+    // 1, 5, 7 (below and off the wasm f32x4 width) and 32 (the analyzer's). Widths are sums of T
+    // non-negative terms (no cancellation): an f32 sum is within T·2^-24 relative (WebGPU),
+    // the wasm kernel sums in f64. Heights are one asinh each.
+    op: 'pulseSummaries', kind: 'reduction',
+    tol: { wasm: 1e-6, webgpu: 1e-5 },
+    variants: cross([[1, 1, 1], [7, 3, 5], [13, 4, 7], [1000, 4, 32], [33, 2, 13]] as const, [16, 3.7]).map(([[n, c, T], scale]) => ({
+      label: `N=${n} C=${c} T=${T} scale ${scale}`,
+      build: (rng: Rng): Built => {
+        const x = new Float64Array(n * c * T);
+        for (let b = 0; b < n * c; b++) {
+          const kind = rng.int(4); // 0: noise, 1: all negative, 2-3: a pulse on noise
+          const height = rng.range(2, 400) * (rng.int(3) ? 1 : 0.05);
+          const at = rng.int(T);
+          for (let t = 0; t < T; t++) {
+            const noise = rng.normal() * 2;
+            x[b * T + t] = kind === 1 ? -Math.abs(noise) - 0.5 : kind === 0 ? noise : noise + height * Math.exp(-((t - at) ** 2) / 8);
+          }
+        }
+        return {
+          tensors: { x: inp([n, c * T], x), out: out([n, 2 * c]) },
+          call: (be, t) => be.pulseSummaries(t.x, scale, t.out),
+        };
+      },
+    })),
+  },
 ];

@@ -116,6 +116,11 @@ export class ReferenceBackend implements ComputeBackend {
     preprocess.asinhStandardize(f64(x), f64(mean), f64(std), scale, f64(out), x.shape[0], x.shape[1]);
   }
 
+  pulseSummaries(x: Tensor, scale: number, out: Tensor): void {
+    checks.pulseSummaries(this, x, scale, out);
+    preprocess.pulseSummaries(f64(x), scale, f64(out), x.shape[0], x.shape[1], out.shape[1] / 2);
+  }
+
   // ---- dense layers ---------------------------------------------------------------------
   gemm(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): void {
     checks.gemm(this, a, b, c, opts);

@@ -184,6 +184,14 @@ export class WasmBackend implements ComputeBackend {
     this.rowJob('asinhStandardize', n, 16 * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);
   }
 
+  pulseSummaries(x: Tensor, scale: number, out: Tensor): void {
+    this.alive();
+    checks.pulseSummaries(this, x, scale, out);
+    const [n, d] = x.shape;
+    // scale travels as f64 (row-job arguments are f64): the kernel divides in f64 like the host.
+    this.rowJob('pulseSummaries', n, n * d, [p(x), p(out), d, out.shape[1] / 2, scale]);
+  }
+
   // ---- dense layers ---------------------------------------------------------------------
   gemm(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): void {
     this.alive();
@@ -376,7 +384,9 @@ export class WasmBackend implements ComputeBackend {
   softmax(x: Tensor, out: Tensor): void {
     this.alive();
     checks.rowwise('softmax', this, { x, out });
-    this.k.softmax(p(x), p(out), x.shape[0], x.shape[1]);
+    const [n, kk] = x.shape;
+    // An exp per element: weighed like asinhStandardize's transcendental per element.
+    this.rowJob('softmax', n, 16 * n * kk, [p(x), p(out), n, kk]);
   }
 
   softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor): void {

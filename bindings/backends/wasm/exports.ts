@@ -11,6 +11,7 @@ export interface KernelExports {
   axpby(x: P, y: P, n: I, alpha: F, beta: F): void;
   gatherRows(src: P, idx: P, out: P, b: I, d: I): void;
   asinhStandardize(x: P, mean: P, std: P, out: P, d: I, invScale: F, r0: I, r1: I): void;
+  pulseSummaries(x: P, out: P, d: I, channels: I, scale: F, r0: I, r1: I): void;
   gemm(a: P, b: P, c: P, m: I, n: I, k: I, transA: I, transB: I, alpha: F, beta: F, packA: P, packB: P, m0: I, m1: I): void;
   gemmPackABytes(): I;
   gemmPackBBytes(): I;
@@ -44,6 +45,6 @@ export interface KernelExports {
   kmeansAssign(x: P, centroids: P, labels: P, minDist: P, n: I, d: I, k: I, r0: I, r1: I): void;
   kmeansUpdate(x: P, labels: P, sums: P, counts: P, n: I, d: I, k: I, accumulate: I, scratch: P): void;
   argmax(x: P, out: P, n: I, k: I): void;
-  softmax(x: P, out: P, n: I, k: I): void;
+  softmax(x: P, out: P, n: I, k: I, r0: I, r1: I): void;
   softmaxBackward(y: P, dy: P, dx: P, n: I, k: I): void;
 }

@@ -157,6 +157,16 @@ export class WebGPUBackend implements ComputeBackend {
       (c) => [u(c.rows * d), u(d), f(1 / scale)], (c) => perThread(c.rows * d));
   }
 
+  pulseSummaries(x: Tensor, scale: number, out: Tensor): void {
+    checks.pulseSummaries(this, x, scale, out);
+    this.ctx.begin();
+    const d = x.shape[1];
+    const channels = out.shape[1] / 2;
+    this.ctx.rowOp(ew('pulseSummaries'), x.shape[0],
+      [{ rows: x as WebGPUTensor, width: d }, { rows: out as WebGPUTensor, width: 2 * channels, write: true }],
+      (c) => [u(c.rows * channels), u(d), u(channels), f(scale)], (c) => perThread(c.rows * channels));
+  }
+
   // ---- dense layers ---------------------------------------------------------------------
   gemm(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): void {
     checks.gemm(this, a, b, c, opts);
