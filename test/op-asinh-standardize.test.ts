@@ -3,38 +3,17 @@
 // analyzer rows; element by element (not only in norm) over asinh's three regimes — the noisy
 // baseline (series / log1p paths), mid-size pulses and huge values (log 2v path); odd sizes; bad
 // arguments rejected with the op's name. WebGPU: skips loudly without an adapter, fails under CI=true.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { ShapeError } from '../bindings/checks.js';
-import { createReferenceBackend } from '../bindings/backends/reference/index.js';
-import { createWasmBackend } from '../bindings/backends/wasm/index.js';
-import { createWebGPUBackend } from '../bindings/backends/webgpu/index.js';
 import { applyPreprocessor, ASINH_SCALE, type Preprocessor } from '../bindings/pipeline/preprocess.js';
+import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
 const SEED = testSeed();
 const hint = reproduceHint(SEED, 'test/op-asinh-standardize.test.ts');
 
-const backends: { name: string; be: ComputeBackend | null }[] = [
-  { name: 'reference', be: null },
-  { name: 'wasm', be: null },
-  { name: 'wasm, 2 threads', be: null },
-  { name: 'webgpu', be: null },
-];
-
-beforeAll(async () => {
-  backends[0].be = createReferenceBackend();
-  backends[1].be = await createWasmBackend({ relaxed: false });
-  backends[2].be = await createWasmBackend({ relaxed: false, threads: 2 });
-  backends[3].be = await createWebGPUBackend();
-  if (!backends[3].be) {
-    if (process.env.CI === 'true') throw new Error('webgpu: no adapter under CI=true: this is a failure, not a skip');
-    console.warn('\n*** SKIPPING the webgpu part of test/op-asinh-standardize.test.ts: no WebGPU adapter. Under CI=true this fails. ***\n');
-  }
-});
-afterAll(() => {
-  for (const b of backends) b.be?.destroy();
-});
+const backends = opTestBackends('test/op-asinh-standardize.test.ts');
 
 /** Runs the op; out is poisoned with NaN first so an unwritten element shows. */
 async function runOp(be: ComputeBackend, x: Float32Array, p: Preprocessor, rows: number, cols: number): Promise<Float32Array> {

@@ -11,40 +11,19 @@
 //              only in summation order, and its asinh is another correctly-rounded-to-1-ulp f64);
 //   webgpu     heights 2e-6 (one f32 asinh, as asinhStandardize's test), widths (T + 4)·2⁻²⁴: an
 //              f32 running sum of T non-negative terms (no cancellation) plus the divide.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { ShapeError } from '../bindings/checks.js';
-import { createReferenceBackend } from '../bindings/backends/reference/index.js';
-import { createWasmBackend } from '../bindings/backends/wasm/index.js';
-import { createWebGPUBackend } from '../bindings/backends/webgpu/index.js';
 import { ASINH_SCALE } from '../bindings/pipeline/preprocess.js';
 import { pulseSummaries } from '../bindings/pipeline/pulse-features.js';
 import { simulateSample } from '../bindings/simulate/sample.js';
+import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
 const SEED = testSeed();
 const hint = reproduceHint(SEED, 'test/op-pulse-summaries.test.ts');
 
-const backends: { name: string; be: ComputeBackend | null }[] = [
-  { name: 'reference', be: null },
-  { name: 'wasm', be: null },
-  { name: 'wasm, 2 threads', be: null },
-  { name: 'webgpu', be: null },
-];
-
-beforeAll(async () => {
-  backends[0].be = createReferenceBackend();
-  backends[1].be = await createWasmBackend({ relaxed: false });
-  backends[2].be = await createWasmBackend({ relaxed: false, threads: 2 });
-  backends[3].be = await createWebGPUBackend();
-  if (!backends[3].be) {
-    if (process.env.CI === 'true') throw new Error('webgpu: no adapter under CI=true: this is a failure, not a skip');
-    console.warn('\n*** SKIPPING the webgpu part of test/op-pulse-summaries.test.ts: no WebGPU adapter. Under CI=true this fails. ***\n');
-  }
-});
-afterAll(() => {
-  for (const b of backends) b.be?.destroy();
-});
+const backends = opTestBackends('test/op-pulse-summaries.test.ts');
 
 /** Runs the op; out is poisoned with NaN first so an unwritten element shows. */
 async function runOp(be: ComputeBackend, x: Float32Array, rows: number, cols: number, channels: number, scale: number): Promise<Float32Array> {

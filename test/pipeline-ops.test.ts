@@ -5,14 +5,11 @@
 //  - the backend's gmmLogResp (uniform π) as component log-densities: logGauss up to a per-row
 //    constant, so the EM on either gives the same θ and posteriors (to the op's f32 rounding);
 //  - subclusterKeep and classifyRed with backend densities against their host versions.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ComputeBackend } from '../bindings/backend.js';
-import { createReferenceBackend } from '../bindings/backends/reference/index.js';
-import { createWasmBackend } from '../bindings/backends/wasm/index.js';
-import { createWebGPUBackend } from '../bindings/backends/webgpu/index.js';
+import { describe, expect, it } from 'vitest';
 import { classLogLik, componentLogDensities, estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
 import { classifyRed, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
 import { subclusterKeep, subclusterKeepOnBackend } from '../bindings/pipeline/stage1.js';
+import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
 const SEED = testSeed();
@@ -126,25 +123,7 @@ describe('estimateProportions / classLogLik without exp in the EM loop', () => {
 });
 
 describe('component densities on the backend (gmmLogResp with uniform π)', () => {
-  const targets: { name: string; be: ComputeBackend | null }[] = [
-    { name: 'reference', be: null },
-    { name: 'wasm', be: null },
-    { name: 'wasm, 2 threads', be: null },
-    { name: 'webgpu', be: null },
-  ];
-  beforeAll(async () => {
-    targets[0].be = createReferenceBackend();
-    targets[1].be = await createWasmBackend({ relaxed: false });
-    targets[2].be = await createWasmBackend({ relaxed: false, threads: 2 });
-    targets[3].be = await createWebGPUBackend();
-    if (!targets[3].be) {
-      if (process.env.CI === 'true') throw new Error('webgpu: no adapter under CI=true: this is a failure, not a skip');
-      console.warn('\n*** SKIPPING the webgpu part of test/pipeline-ops.test.ts: no WebGPU adapter. Under CI=true this fails. ***\n');
-    }
-  });
-  afterAll(() => {
-    for (const t of targets) t.be?.destroy();
-  });
+  const targets = opTestBackends('test/pipeline-ops.test.ts');
 
   /** Mixture parameters rounded to f32 (what the pipeline keeps and the op sees). */
   const f32Mixture = (m: ClassMixture): ClassMixture => ({ ...m, mu: Float64Array.from(Float32Array.from(m.mu)), logVar: Float64Array.from(Float32Array.from(m.logVar)) });

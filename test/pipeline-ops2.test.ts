@@ -7,37 +7,16 @@
 //    rows take the exact host path, so the values are the host's, finite;
 //  - the proportion EM on the backend values gives the host θ and posteriors;
 // and the wasm softmax as a row kernel over the worker pool: 2 threads bit-identical to 1.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ComputeBackend, Tensor } from '../bindings/backend.js';
-import { createReferenceBackend } from '../bindings/backends/reference/index.js';
-import { createWasmBackend } from '../bindings/backends/wasm/index.js';
-import { createWebGPUBackend } from '../bindings/backends/webgpu/index.js';
 import { classLogLik, classLogLikOnBackend, logGauss, proportionsFromClassLogLik, type ClassMixture } from '../bindings/pipeline/mixture.js';
+import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
 const SEED = testSeed();
 const hint = reproduceHint(SEED, 'test/pipeline-ops2.test.ts');
 
-const targets: { name: string; be: ComputeBackend | null }[] = [
-  { name: 'reference', be: null },
-  { name: 'wasm', be: null },
-  { name: 'wasm, 2 threads', be: null },
-  { name: 'webgpu', be: null },
-];
-
-beforeAll(async () => {
-  targets[0].be = createReferenceBackend();
-  targets[1].be = await createWasmBackend({ relaxed: false });
-  targets[2].be = await createWasmBackend({ relaxed: false, threads: 2 });
-  targets[3].be = await createWebGPUBackend();
-  if (!targets[3].be) {
-    if (process.env.CI === 'true') throw new Error('webgpu: no adapter under CI=true: this is a failure, not a skip');
-    console.warn('\n*** SKIPPING the webgpu part of test/pipeline-ops2.test.ts: no WebGPU adapter. Under CI=true this fails. ***\n');
-  }
-});
-afterAll(() => {
-  for (const t of targets) t.be?.destroy();
-});
+const targets = opTestBackends('test/pipeline-ops2.test.ts');
 
 /** A random class mixture with f32-rounded parameters (what the pipeline keeps and the ops see);
  *  `hard`: every component belongs to one class (exact zeros elsewhere). */

@@ -3,6 +3,7 @@
 // `create()` returns null when the backend cannot run here (no WebGPU adapter). Then the suite skips
 // it LOUDLY (console.warn) — unless `required` is true or process.env.CI === 'true', where a null is
 // a failure, never a skip.
+import { afterAll, beforeAll } from 'vitest';
 import type { ComputeBackend } from '../../bindings/backend.js';
 import { createReferenceBackend } from '../../bindings/backends/reference/index.js';
 
@@ -28,3 +29,34 @@ export const TARGET_BACKENDS: TargetBackend[] = [
 
 /** Whether a backend that could not be created must fail the run instead of being skipped. */
 export const mustRun = (b: TargetBackend): boolean => b.required || process.env.CI === 'true';
+
+/**
+ * The backends a per-op or pipeline-op test compares element by element: reference, wasm on 1 and on 2
+ * threads (the row split must not change a result), webgpu. Registers beforeAll/afterAll in the
+ * calling suite; `be` is null until beforeAll ran, and stays null for webgpu without an adapter (a
+ * loud skip outside CI, a failure under CI=true).
+ */
+export function opTestBackends(file: string): { name: string; be: ComputeBackend | null }[] {
+  const list: { name: string; be: ComputeBackend | null }[] = [
+    { name: 'reference', be: null },
+    { name: 'wasm', be: null },
+    { name: 'wasm, 2 threads', be: null },
+    { name: 'webgpu', be: null },
+  ];
+  beforeAll(async () => {
+    const { createWasmBackend } = await import('../../bindings/backends/wasm/index.js');
+    const { createWebGPUBackend } = await import('../../bindings/backends/webgpu/index.js');
+    list[0].be = createReferenceBackend();
+    list[1].be = await createWasmBackend({ relaxed: false });
+    list[2].be = await createWasmBackend({ relaxed: false, threads: 2 });
+    list[3].be = await createWebGPUBackend();
+    if (!list[3].be) {
+      if (process.env.CI === 'true') throw new Error('webgpu: no adapter under CI=true: this is a failure, not a skip');
+      console.warn(`\n*** SKIPPING the webgpu part of ${file}: no WebGPU adapter. Under CI=true this fails. ***\n`);
+    }
+  });
+  afterAll(() => {
+    for (const b of list) b.be?.destroy();
+  });
+  return list;
+}
