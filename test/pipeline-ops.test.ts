@@ -4,10 +4,11 @@
 //    relative, including rows where a class's components underflow the shared sum;
 //  - the backend's gmmLogResp (uniform π) as component log-densities: logGauss up to a per-row
 //    constant, so the EM on either gives the same θ and posteriors (to the op's f32 rounding);
-//  - subclusterKeep and classifyRed with backend densities against their host versions.
+//  - subclusterKeep on the backend, and classify's level path (class log-likelihoods on the backend,
+//    classifyRedFromClassLogLik), against their host versions.
 import { describe, expect, it } from 'vitest';
-import { classLogLik, componentLogDensities, estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
-import { classifyRed, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
+import { classLogLik, classLogLikOnBackend, componentLogDensities, estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
+import { classifyRed, classifyRedFromClassLogLik, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
 import { subclusterKeep, subclusterKeepOnBackend } from '../bindings/pipeline/stage1.js';
 import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
@@ -182,8 +183,8 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
       const keep = await subclusterKeepOnBackend(be, sub, z, n);
       for (let i = 0; i < n; i++) expect(Math.abs(keep[i] - wantKeep[i]), `${name} keep[${i}]; ${hint}`).toBeLessThanOrEqual(1e-5);
       const { zA, zB } = levelInputs(L, zl, n);
-      const dens = { a: await componentLogDensities(be, L.a, zA, n), b: await componentLogDensities(be, L.b, zB, n) };
-      const post = classifyRed(L, zl, n, dens)(red);
+      // The classify path: class log-likelihoods on the backend, the EM on the host.
+      const post = classifyRedFromClassLogLik(L, await classLogLikOnBackend(be, L.a, zA, n), await classLogLikOnBackend(be, L.b, zB, n), n)(red);
       let worst = 0;
       for (let i = 0; i < post.length; i++) worst = Math.max(worst, Math.abs(post[i] - wantPost[i]));
       expect(worst, `${name} classifyRed posteriors; ${hint}`).toBeLessThanOrEqual(1e-4);

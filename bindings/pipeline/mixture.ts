@@ -16,7 +16,7 @@
 //    re-estimation of class priors on a new data set (Saerens, Latinne & Decaestecker 2002,
 //    eq. 2.9–2.10) with class likelihoods p(z | c) = Σ_k ρ_{c,k} N(z | μ_k, σ²_k).
 
-import type { ComputeBackend } from '../backend.js';
+import type { ComputeBackend, Tensor } from '../backend.js';
 
 export interface ClassMixture {
   k: number;
@@ -63,32 +63,34 @@ function rowsOf(z: ArrayLike<number>, size: number): Float32Array | Float64Array
 }
 
 /**
- * Per-cell work at classify time, on the backend: log N(z_i | μ_k, σ²_k) up to a per-row constant,
- * [n × k], from the `gmmLogResp` op with the given mixing logits (default: all zero, i.e. uniform π).
- * With uniform π the op's log γ_ik = log N_ik − logsumexp_k' log N_ik' is exactly logGauss minus a
- * per-row constant, and every consumer here cancels per-row constants (class likelihoods in
- * estimateProportions, the component softmax of subclusterKeep); with logits log ρ it is the
- * component posterior itself. The op runs in f32 (wasm: f64 inside, f32 out); the EM then reads the
- * f32 values in float64.
+ * Uploads rows z [n × d], mixing logits (default all zero: uniform π) and the components, runs the
+ * backend's `gmmLogResp` and hands its output tensor [n × k] to `use` (before every tensor made here
+ * is disposed). With uniform π the op's log γ_ik = log N_ik − logsumexp_k' log N_ik' is logGauss
+ * minus a per-row constant; with logits log ρ it is the component posterior itself. The op runs in
+ * f32 (wasm: f64 inside, f32 out). The one place classify's component densities are computed.
  */
-export async function componentLogDensities(be: ComputeBackend, m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>,
-  z: ArrayLike<number>, n: number, piLogits?: ArrayLike<number>): Promise<Float32Array> {
+async function withComponentLogResp<T>(be: ComputeBackend, m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: ArrayLike<number>,
+  n: number, piLogits: ArrayLike<number> | undefined, use: (logResp: Tensor) => Promise<T>): Promise<T> {
   const { k, d } = m;
-  const tz = be.create([n, d]);
-  const tpi = be.create([k]);
-  const tmu = be.create([k, d]);
-  const tlv = be.create([k, d]);
-  const out = be.create([n, k]);
+  const made = [be.create([n, d]), be.create([k]), be.create([k, d]), be.create([k, d]), be.create([n, k])];
+  const [tz, tpi, tmu, tlv, logResp] = made;
   try {
     be.upload(tz, rowsOf(z, n * d));
     be.upload(tpi, piLogits ? Float32Array.from(piLogits) : new Float32Array(k));
     be.upload(tmu, m.mu);
     be.upload(tlv, m.logVar);
-    be.gmmLogResp(tz, tpi, tmu, tlv, out);
-    return (await be.download(out)) as Float32Array;
+    be.gmmLogResp(tz, tpi, tmu, tlv, logResp);
+    return await use(logResp);
   } finally {
-    for (const t of [tz, tpi, tmu, tlv, out]) be.dispose(t);
+    for (const t of made) be.dispose(t);
   }
+}
+
+/** Component log-densities up to a per-row constant (uniform π), or with logits log ρ the component
+ *  posteriors in log space, [n × k], computed on the backend (see withComponentLogResp). */
+export async function componentLogDensities(be: ComputeBackend, m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>,
+  z: ArrayLike<number>, n: number, piLogits?: ArrayLike<number>): Promise<Float32Array> {
+  return withComponentLogResp(be, m, z, n, piLogits, async (logResp) => (await be.download(logResp)) as Float32Array);
 }
 
 /** Normalises rows of log-weights in place into probabilities (log-sum-exp); returns Σ log-normalisers. */
@@ -393,7 +395,7 @@ const F32_TRUSTED_SUM = 1e-30;
  * classLogLik — the same per-row constant (log γ = log N − log Σ N), so rows of both kinds mix.
  */
 export async function classLogLikOnBackend(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number): Promise<Float64Array> {
-  const { k, d, classes: C } = m;
+  const { k, classes: C } = m;
   const rho = Float64Array.from(m.rho, (v) => Math.max(v, 1e-300));
   const logMax = new Float64Array(C);
   for (let c = 0; c < C; c++) {
@@ -402,49 +404,41 @@ export async function classLogLikOnBackend(be: ComputeBackend, m: ClassMixture, 
     logMax[c] = Math.log(mx);
     for (let j = 0; j < k; j++) rho[c * k + j] /= mx;
   }
-  const tz = be.create([n, d]);
-  const tpi = be.create([k]);
-  const tmu = be.create([k, d]);
-  const tlv = be.create([k, d]);
-  const tRho = be.create([C, k]);
-  const logResp = be.create([n, k]);
-  const gamma = be.create([n, k]);
-  const sums = be.create([n, C]);
-  const made = [tz, tpi, tmu, tlv, tRho, logResp, gamma, sums];
-  try {
-    be.upload(tz, rowsOf(z, n * d));
-    be.upload(tpi, new Float32Array(k));
-    be.upload(tmu, m.mu);
-    be.upload(tlv, m.logVar);
-    be.upload(tRho, rho);
-    be.gmmLogResp(tz, tpi, tmu, tlv, logResp);
-    be.softmax(logResp, gamma);
-    be.gemm(gamma, tRho, sums, { transB: true });
-    const s = (await be.download(sums)) as Float32Array;
-    const out = new Float64Array(n * C);
-    const redo: number[] = [];
-    for (let i = 0; i < n; i++) {
-      let trusted = true;
-      for (let c = 0; c < C; c++) {
-        const v = s[i * C + c];
-        if (!(v >= F32_TRUSTED_SUM && v < Infinity)) trusted = false;
-        out[i * C + c] = Math.log(v) + logMax[c];
+  return withComponentLogResp(be, m, z, n, undefined, async (logResp) => {
+    const tRho = be.create([C, k]);
+    const gamma = be.create([n, k]);
+    const sums = be.create([n, C]);
+    const made = [tRho, gamma, sums];
+    try {
+      be.upload(tRho, rho);
+      be.softmax(logResp, gamma);
+      be.gemm(gamma, tRho, sums, { transB: true });
+      const s = (await be.download(sums)) as Float32Array;
+      const out = new Float64Array(n * C);
+      const redo: number[] = [];
+      for (let i = 0; i < n; i++) {
+        let trusted = true;
+        for (let c = 0; c < C; c++) {
+          const v = s[i * C + c];
+          if (!(v >= F32_TRUSTED_SUM && v < Infinity)) trusted = false;
+          out[i * C + c] = Math.log(v) + logMax[c];
+        }
+        if (!trusted) redo.push(i);
       }
-      if (!trusted) redo.push(i);
+      if (redo.length) {
+        const idx = be.create([redo.length], 'i32');
+        const rows = be.create([redo.length, k]);
+        made.push(idx, rows);
+        be.upload(idx, Int32Array.from(redo));
+        be.gatherRows(logResp, idx, rows);
+        const exact = classLogLik(m, (await be.download(rows)) as Float32Array, redo.length);
+        redo.forEach((r, i) => out.set(exact.subarray(i * C, (i + 1) * C), r * C));
+      }
+      return out;
+    } finally {
+      for (const t of made) be.dispose(t);
     }
-    if (redo.length) {
-      const idx = be.create([redo.length], 'i32');
-      const rows = be.create([redo.length, k]);
-      made.push(idx, rows);
-      be.upload(idx, Int32Array.from(redo));
-      be.gatherRows(logResp, idx, rows);
-      const exact = classLogLik(m, (await be.download(rows)) as Float32Array, redo.length);
-      redo.forEach((r, i) => out.set(exact.subarray(i * C, (i + 1) * C), r * C));
-    }
-    return out;
-  } finally {
-    for (const t of made) be.dispose(t);
-  }
+  });
 }
 
 /** log Σ_k ρ_{c,k} exp(logDens_{ik}) with the class's own max (the underflow-safe path of classLogLik). */

@@ -145,31 +145,17 @@ export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Flo
   return { zA: selectColumns(z, D, n, levelAColumns(d)), zB: selectColumns(z, D, n, levelBColumns(d)) };
 }
 
-/** Component log-densities of both levels (any per-row constant allowed), [n × k_A] and [n × k_B]. */
-export interface LevelDensities {
-  a: ArrayLike<number>;
-  b: ArrayLike<number>;
-}
-
 /**
  * Inference for one sample: `z` all its events as [embedding, pulse] (n × D), `red` the events
  * stage 1 calls red cells. Proportions are re-estimated on the sample (level A on its red events,
  * level B on those level A calls single); returns (rbc, retic, clump) posteriors for every event.
- * `dens`: the levels' component log-densities when the caller computed them already (on the
- * backend: pipeline/index.ts); by default they are computed here on the host (logGauss).
+ * All on the host; classify computes the class log-likelihoods on the backend and calls
+ * classifyRedFromClassLogLik (pipeline/index.ts).
  */
-export function classifyRed(L: RedLevels, z: Float64Array, n: number, dens?: LevelDensities): (red: number[]) => Float64Array {
-  let densA: ArrayLike<number>;
-  let densB: ArrayLike<number>;
-  if (dens) {
-    ({ a: densA, b: densB } = dens);
-  } else {
-    const { zA, zB } = levelInputs(L, z, n);
-    densA = logGauss(L.a, zA, n);
-    densB = logGauss(L.b, zB, n);
-  }
+export function classifyRed(L: RedLevels, z: Float64Array, n: number): (red: number[]) => Float64Array {
+  const { zA, zB } = levelInputs(L, z, n);
   // Class log-likelihoods of every event once per level; the EM on a subset picks its rows.
-  return classifyRedFromClassLogLik(L, classLogLik(L.a, densA, n), classLogLik(L.b, densB, n), n);
+  return classifyRedFromClassLogLik(L, classLogLik(L.a, logGauss(L.a, zA, n), n), classLogLik(L.b, logGauss(L.b, zB, n), n), n);
 }
 
 /**
