@@ -12,7 +12,7 @@ import type { Tensor } from '../bindings/backend.js';
 import { ShapeError } from '../bindings/checks.js';
 import { philox4x32 } from '../bindings/philox.js';
 import { createWasmBackend, OutOfMemoryError, WasmAllocator, wasmUrl, type WasmBackend } from '../bindings/backends/wasm/index.js';
-import { splitRows } from '../bindings/backends/wasm/threads.js';
+import { rowChunks } from '../bindings/backends/wasm/threads.js';
 import { relativeNormError } from './ops/run.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
@@ -220,16 +220,14 @@ describe('wasm ops beyond the harness', () => {
 });
 
 describe('wasm threads', () => {
-  it('splits rows on multiples of 4 that cover [0, m)', () => {
-    for (const [m, parts] of [[1, 2], [7, 2], [13, 3], [4096, 2], [9, 4]]) {
-      const s = splitRows(m, parts);
-      expect(s.length).toBe(parts);
-      expect(s[0][0]).toBe(0);
-      expect(s[parts - 1][1]).toBe(m);
-      for (let i = 1; i < parts; i++) {
-        expect(s[i][0]).toBe(s[i - 1][1]);
-        expect(s[i][0] % 4 === 0 || s[i][0] === m).toBe(true);
-      }
+  it('cuts rows into chunks on multiples of 4 that cover [0, m)', () => {
+    for (const [m, threads] of [[1, 2], [7, 2], [13, 3], [4096, 2], [9, 4]]) {
+      const { chunk, chunks } = rowChunks(m, threads);
+      expect(chunk % 4).toBe(0);
+      // Chunk c is [c·chunk, min(m, (c+1)·chunk)): every row once, none past m, none empty.
+      expect((chunks - 1) * chunk).toBeLessThan(m);
+      expect(chunks * chunk).toBeGreaterThanOrEqual(m);
+      expect(chunks).toBeLessThanOrEqual(4 * threads + 1);
     }
   });
 

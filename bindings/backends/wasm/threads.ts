@@ -195,17 +195,11 @@ async function startWorker(init: Record<string, unknown>): Promise<AnyWorker> {
   return w;
 }
 
-/** Equal row slices for `parts` threads, boundaries on multiples of 4 (the microkernel's MR). The
- *  pool itself hands out smaller chunks from a counter (see the header); this fixed split is for
- *  callers that divide rows up front. */
-export function splitRows(m: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  const per = Math.ceil(m / parts / 4) * 4;
-  for (let t = 0; t < parts; t++) {
-    const m0 = Math.min(m, t * per);
-    out.push([m0, Math.min(m, m0 + per)]);
-  }
-  return out;
+/** How the pool cuts rows [0, m) for `threads` threads (caller included): chunks of a multiple of
+ *  4 rows (gemm's microkernel height), about 4 per thread, the last one possibly shorter. */
+export function rowChunks(m: number, threads: number): { chunk: number; chunks: number } {
+  const chunk = Math.max(4, Math.ceil(m / (4 * threads) / 4) * 4);
+  return { chunk, chunks: Math.ceil(m / chunk) };
 }
 
 export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
@@ -244,14 +238,13 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
   };
 
   /**
-   * Runs rows [0, m) in chunks of a multiple of 4 rows (gemm's microkernel height), about 4 per
-   * thread, taken by the caller and the workers from the shared counter; returns when all are done.
+   * Runs rows [0, m) in the chunks of rowChunks, taken by the caller and the workers from the shared
+   * counter; returns when all are done.
    * The command's arguments must already be in the control block (written while NEXT is closed).
    */
   const launch = (cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void) => {
     const c = ctrl();
-    const chunk = Math.max(4, Math.ceil(m / (4 * (workers + 1)) / 4) * 4);
-    const chunks = Math.ceil(m / chunk);
+    const { chunk, chunks } = rowChunks(m, workers + 1);
     const seq = (c[SEQ] + 1) | 0;
     const tag = seq & TAG_MASK;
     c[JOB] = m;
