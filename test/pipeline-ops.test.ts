@@ -11,6 +11,7 @@ import { classLogLik, classLogLikOnBackend, componentLogDensities, estimatePropo
 import { classifyRed, classifyRedFromClassLogLik, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
 import { subclusterKeep, subclusterKeepOnBackend } from '../bindings/pipeline/stage1.js';
 import { opTestBackends } from './helpers/backends.js';
+import { f32Mixture, randomMixture } from './helpers/mixtures.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
 const SEED = testSeed();
@@ -79,20 +80,6 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-/** A random class mixture: ρ rows on the simplex, some weights exactly 0 (a hard map) when `hard`. */
-function randomMixture(rng: Rng, k: number, d: number, classes: number, hard: boolean): ClassMixture {
-  const rho = rng.simplexRows(classes, k, 1.5);
-  if (hard) {
-    for (let j = 0; j < k; j++) for (let c = 0; c < classes; c++) if (j % classes !== c) rho[c * k + j] = 0;
-    for (let c = 0; c < classes; c++) {
-      let s = 0;
-      for (let j = 0; j < k; j++) s += rho[c * k + j];
-      for (let j = 0; j < k; j++) rho[c * k + j] /= s;
-    }
-  }
-  return { k, d, classes, mu: rng.normals(k * d, 2), logVar: rng.uniforms(k * d, -1, 1), rho };
-}
-
 describe('estimateProportions / classLogLik without exp in the EM loop', () => {
   it('equal the old log-space algorithm to 1e-10 relative on random inputs', () => {
     let compared = 0;
@@ -125,9 +112,6 @@ describe('estimateProportions / classLogLik without exp in the EM loop', () => {
 
 describe('component densities on the backend (gmmLogResp with uniform π)', () => {
   const targets = opTestBackends('test/pipeline-ops.test.ts');
-
-  /** Mixture parameters rounded to f32 (what the pipeline keeps and the op sees). */
-  const f32Mixture = (m: ClassMixture): ClassMixture => ({ ...m, mu: Float64Array.from(Float32Array.from(m.mu)), logVar: Float64Array.from(Float32Array.from(m.logVar)) });
 
   it('is logGauss up to a per-row constant, and the EM on it gives the host θ and posteriors', async () => {
     let compared = 0;

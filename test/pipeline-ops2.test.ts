@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { ComputeBackend, Tensor } from '../bindings/backend.js';
 import { classLogLik, classLogLikOnBackend, logGauss, proportionsFromClassLogLik, type ClassMixture } from '../bindings/pipeline/mixture.js';
 import { opTestBackends } from './helpers/backends.js';
+import { f32Mixture, randomMixture } from './helpers/mixtures.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
 const SEED = testSeed();
@@ -18,21 +19,8 @@ const hint = reproduceHint(SEED, 'test/pipeline-ops2.test.ts');
 
 const targets = opTestBackends('test/pipeline-ops2.test.ts');
 
-/** A random class mixture with f32-rounded parameters (what the pipeline keeps and the ops see);
- *  `hard`: every component belongs to one class (exact zeros elsewhere). */
-function randomMixture(rng: Rng, k: number, d: number, classes: number, hard: boolean): ClassMixture {
-  const rho = rng.simplexRows(classes, k, 1.5);
-  if (hard) {
-    for (let j = 0; j < k; j++) for (let c = 0; c < classes; c++) if (j % classes !== c) rho[c * k + j] = 0;
-    for (let c = 0; c < classes; c++) {
-      let s = 0;
-      for (let j = 0; j < k; j++) s += rho[c * k + j];
-      for (let j = 0; j < k; j++) rho[c * k + j] /= s;
-    }
-  }
-  const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
-  return { k, d, classes, mu: f32(rng.normals(k * d, 2)), logVar: f32(rng.uniforms(k * d, -1, 1)), rho };
-}
+/** A random class mixture with f32-rounded parameters (what the pipeline keeps and the ops see). */
+const randomF32Mixture = (rng: Rng, k: number, d: number, classes: number, hard: boolean) => f32Mixture(randomMixture(rng, k, d, classes, hard));
 
 /** Rows near the components (the EM's data), as f32 like the embeddings. */
 const nearRows = (rng: Rng, m: ClassMixture, n: number) =>
@@ -104,7 +92,7 @@ describe('classLogLikOnBackend is the host classLogLik up to a per-row constant'
   for (const [n, k, d, C, hard] of [[1, 1, 1, 1, false], [13, 5, 3, 2, false], [13, 6, 2, 3, true], [1031, 24, 6, 2, true], [517, 24, 10, 3, false]] as const) {
     it(`n=${n} k=${k} d=${d} classes=${C}${hard ? ' (hard map)' : ''}`, async () => {
       const rng = Rng.forCase(SEED, `classLogLik ${n} ${k} ${d} ${C} ${hard}`);
-      const m = randomMixture(rng, k, d, C, hard);
+      const m = randomF32Mixture(rng, k, d, C, hard);
       await checkAll(`n=${n} k=${k}`, m, nearRows(rng, m, n), n);
     });
   }
@@ -113,7 +101,7 @@ describe('classLogLikOnBackend is the host classLogLik up to a per-row constant'
     const rng = Rng.forCase(SEED, 'classLogLik tiny class');
     const [n, k, d] = [301, 12, 4];
     for (const tiny of [1e-300, 1e-200, 1e-45, 0]) {
-      const m = randomMixture(rng, k, d, 3, false);
+      const m = randomF32Mixture(rng, k, d, 3, false);
       for (let j = 0; j < k; j++) m.rho[k + j] *= tiny; // class 1: every weight tiny (or 0: the 1e-300 floor)
       const redone = await checkAll(`class 1 weights × ${tiny}`, m, nearRows(rng, m, n), n);
       // The per-class scale keeps these weights in f32 range: no row needs the host path.
@@ -124,7 +112,7 @@ describe('classLogLikOnBackend is the host classLogLik up to a per-row constant'
   it('a class far below every row (f32 sum underflows) takes the exact path: finite, equal', async () => {
     const rng = Rng.forCase(SEED, 'classLogLik far class');
     const [n, k, d] = [257, 8, 3];
-    const m = randomMixture(rng, k, d, 2, true);
+    const m = randomF32Mixture(rng, k, d, 2, true);
     // Class 1's components (odd j) moved 30–60 units away with narrow variances: hundreds to
     // thousands of nats below class 0 for every row near class 0's components, which are the rows.
     for (let j = 1; j < k; j += 2) {
@@ -146,7 +134,7 @@ describe('classLogLikOnBackend is the host classLogLik up to a per-row constant'
   it('the proportion EM on the backend values gives the host θ and posteriors', async () => {
     const rng = Rng.forCase(SEED, 'classLogLik EM');
     const [n, k, d, C] = [2003, 24, 6, 3];
-    const m = randomMixture(rng, k, d, C, true);
+    const m = randomF32Mixture(rng, k, d, C, true);
     const z = nearRows(rng, m, n);
     const want = proportionsFromClassLogLik(C, classLogLik(m, logGauss(m, z, n), n), n);
     for (const { name, be } of targets) {
