@@ -144,8 +144,9 @@ struct PulseParams { n: u32, d: u32, channels: u32, scale: f32 }
 
 // Per (row, channel) of x [rows, d], d = channels·T: peak = max_t x, area = Σ_t max(x, 0);
 // out[row, 2c] = asinh(peak / scale), out[row, 2c + 1] = area / max(peak, scale). (Samples are
-// finite: validateSample rejects others, and WGSL does not promise NaN semantics.) The area is an f32 running sum of T non-negative
-// terms: relative error ≤ T·2⁻²⁴ (no cancellation), the documented tolerance of this kernel.
+// finite: validateSample rejects others, and WGSL does not promise NaN semantics.) The area is an
+// f32 running sum of T non-negative terms: relative error ≤ T·2⁻²⁴ (no cancellation), the
+// documented tolerance of this kernel.
 @compute @workgroup_size(256)
 fn pulseSummaries(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let e = groupIndex(wid, nwg) * 256u + li;
