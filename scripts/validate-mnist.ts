@@ -9,6 +9,8 @@
 //                             [--augment SHIFT,ROTATE|none] [--batch B] [--methods AE+k-means,DEC,IDEC,VaDE]
 //                             [--first-seed S] [--tag NAME] [--vade-from idec|ae] [--vade-lr LR]
 //                             [--simd relaxed|baseline]
+// Defaults: 400 pretraining epochs, 50 clustering epochs, 5 seeds, wasm on every core, relaxed SIMD —
+// about 2 h on 2 cores of an AMD EPYC (Zen 5). A partial table is rewritten after every seed.
 // Every training minibatch (pretraining and clustering) is augmented by default with random shifts
 // ≤ 3 px and rotations ≤ 10° (DEC-DA, Guo et al. 2018); scores are always on the clean digits.
 // Published (full 70k MNIST): AE+k-means 0.818, DEC 0.866 (Xie 2016), IDEC 0.881 (Guo 2017),
@@ -40,11 +42,13 @@ const simd = values.simd ?? 'relaxed';
 if (simd !== 'relaxed' && simd !== 'baseline') throw new Error(`--simd: expected relaxed or baseline, got '${simd}'`);
 if (simd === 'relaxed') v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 const digits = Number(values.digits ?? 10000);
-const epochs = Number(values.epochs ?? 50);
+// 400 pretraining epochs by default: the embedding's quality decides every clustering method here,
+// and it was still improving at 150 (seed 1, AE+k-means ACC 0.797 at 150 epochs → 0.853 at 400).
+const epochs = Number(values.epochs ?? 400);
 const seeds = Number(values.seeds ?? 5);
 const clusterEpochs = Number(values['cluster-epochs'] ?? 50);
 const backendKind = (values.backend ?? 'wasm') as BackendKind;
-const threads = Number(values.threads ?? 1);
+const threads = Number(values.threads ?? os.availableParallelism());
 const dims = values.dims ? values.dims.split(',').map(Number) : [...DEC_DIMS];
 const batchSize = Number(values.batch ?? 256);
 const firstSeed = Number(values['first-seed'] ?? 1);
