@@ -8,8 +8,9 @@
 //
 // Supervision: ONLY the sample-level references (plt %, retic %, clump %). `train` takes no
 // per-cell labels at all. At inference a new sample's red-cell class proportions are estimated by
-// EM over its cells with the mixture components fixed (mixture.ts: estimateProportions), and the
-// per-cell posteriors use them as that sample's prior.
+// EM over its cells with the mixture components fixed (mixture.ts: estimateProportions; the EM,
+// SQUAREM-accelerated, in proportions.ts), and the per-cell posteriors use them as that sample's
+// prior.
 //
 // Debris and coincidence events are no class of their own: every event gets probabilities over
 // the 4 classes. Debris (small fragments) falls on the platelet side of stage 1 but outside the
@@ -25,8 +26,9 @@ import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, type Preprocessor } from './preprocess.js';
 import { trainStage1, subclusterKeepOnBackend, type PlateletSubclusters } from './stage1.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
-import { classLogLikOnBackend, proportionsFromClassLogLik, type ClassMixture } from './mixture.js';
-import { classifyRedFromClassLogLik, fitRedLevels, levelAColumns, levelBColumns, levelInputs, type RedLevels } from './red-levels.js';
+import { classLogLikOnBackend, type ClassMixture } from './mixture.js';
+import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
+import { classifyRedFromClassLogLik, fitRedLevels, levelAColumns, levelBColumns, levelInputsFromPulse, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse, type PulseScaler } from './pulse-features.js';
 import { fitPca2, project2, type Projection2d } from './pca.js';
 
@@ -330,9 +332,13 @@ export class BloodCellPipeline {
         const c = (await be.download(z2)) as Float32Array;
         emb1.set(a.subarray(0, rows * d), start * d);
         emb2.set(c.subarray(0, rows * d), start * d);
+        // Plain copies: two subarray views per event were the loop's main cost (allocation, GC).
         for (let i = 0; i < rows; i++) {
-          joint.set(a.subarray(i * d, i * d + d), (start + i) * 2 * d);
-          joint.set(c.subarray(i * d, i * d + d), (start + i) * 2 * d + d);
+          const o = (start + i) * 2 * d;
+          for (let t = 0; t < d; t++) {
+            joint[o + t] = a[i * d + t];
+            joint[o + d + t] = c[i * d + t];
+          }
         }
       }
     } finally {
@@ -344,20 +350,19 @@ export class BloodCellPipeline {
     // red events.
     let redPosterior: (red: number[]) => Float64Array;
     if (pulse && levels) {
-      const z = withPulse(emb2, d, summaries, P, pulse, n);
-      const { zA, zB } = levelInputs(levels, z, n);
+      const { zA, zB } = levelInputsFromPulse(levels, summaries, pulse, n);
       const LA = await classLogLikOnBackend(be, levels.a, zA, n);
       const LB = await classLogLikOnBackend(be, levels.b, zB, n);
       redPosterior = classifyRedFromClassLogLik(levels, LA, LB, n);
     } else {
-      // Class log-likelihoods of every event once; the EM on the red events picks their rows.
-      const L = await classLogLikOnBackend(be, m, emb2, n);
+      // Class likelihoods of every event exponentiated once; the EM on the red events picks their rows.
       const C = m.classes;
+      const e = relativeLikelihoods(await classLogLikOnBackend(be, m, emb2, n), n, C);
       redPosterior = (red) => {
-        const redL = new Float64Array(red.length * C);
-        red.forEach((r, i) => redL.set(L.subarray(r * C, (r + 1) * C), i * C));
-        const { theta } = proportionsFromClassLogLik(C, redL, red.length, { init: st.stage2.thetaPrior });
-        return proportionsFromClassLogLik(C, L, n, { init: theta, iterations: 1 }).post;
+        const redE = new Float64Array(red.length * C);
+        red.forEach((r, i) => redE.set(e.subarray(r * C, (r + 1) * C), i * C));
+        const { theta } = proportionsFromRelativeLik(C, redE, red.length, { init: st.stage2.thetaPrior, accelerate: true });
+        return proportionsFromRelativeLik(C, e, n, { init: theta, iterations: 1 }).post;
       };
     }
     return { q, redPosterior, joint, jointDim: 2 * d, emb1 };
@@ -556,9 +561,22 @@ export function validateSample(s: SampleInput, features: number): void {
   if (!Number.isInteger(s.rows) || s.rows < 1) throw new RangeError(`sample '${id}' is empty (${s.rows} events)`);
   if (s.cols !== features) throw new RangeError(`sample '${id}' has ${s.cols} features per event, the model expects ${features}`);
   if (s.data.length !== s.rows * s.cols) throw new RangeError(`sample '${id}': ${s.data.length} values do not form ${s.rows} × ${s.cols}`);
+  if (allFinite(s.data)) return;
   for (let i = 0; i < s.data.length; i++) {
     if (!Number.isFinite(s.data[i])) {
       throw new RangeError(`sample '${id}': value at event ${Math.floor(i / s.cols)}, feature ${i % s.cols} is ${s.data[i]} (not finite)`);
     }
   }
+}
+
+/**
+ * Whether every value is finite, by integer ops on the f32 bit patterns (no float compare and
+ * branch per value: validateSample's scan of every sample). An f32 is NaN or ±∞ iff its 8 exponent
+ * bits are all ones; adding 1 to the isolated exponent field then carries into bit 31, and only then.
+ */
+function allFinite(data: Float32Array): boolean {
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
+  let carry = 0;
+  for (let i = 0; i < bits.length; i++) carry |= ((bits[i] & 0x7f800000) + 0x00800000) | 0;
+  return carry >= 0;
 }

@@ -17,6 +17,9 @@
 //    eq. 2.9–2.10) with class likelihoods p(z | c) = Σ_k ρ_{c,k} N(z | μ_k, σ²_k).
 
 import type { ComputeBackend, Tensor } from '../backend.js';
+import { proportionsFromClassLogLik, type ProportionOptions, type ProportionResult } from './proportions.js';
+
+export { proportionsFromClassLogLik, type ProportionOptions, type ProportionResult };
 
 export interface ClassMixture {
   k: number;
@@ -309,7 +312,7 @@ export function referenceFit(m: ClassMixture, z: ArrayLike<number>, n: number, s
     if (!rows.length) continue;
     const dens = new Float64Array(rows.length * m.k);
     rows.forEach((r, i) => dens.set(ld.subarray(r * m.k, (r + 1) * m.k), i * m.k));
-    const { theta: est } = estimateProportions(m, dens, rows.length, { init: theta[s] });
+    const { theta: est } = estimateProportions(m, dens, rows.length, { init: theta[s], accelerate: true });
     for (let c = 0; c < C; c++) err += weight[c] * (est[c] - theta[s][c]) ** 2;
   }
   return err;
@@ -454,69 +457,14 @@ function classLogLikSlow(rho: Float64Array, logDens: ArrayLike<number>, i: numbe
 /**
  * One sample's class proportions θ by EM with the components fixed (prior re-estimation), from
  * per-row component log-densities `logDens` [n × k] (any per-row constant may be added: it cancels).
- * Returns θ and the class posteriors [n × classes] under it.
- *
- * The class likelihoods do not change across iterations, only θ does, so each row's likelihoods are
- * exponentiated once, relative to the row's best class: e_ic = exp(L_ic − max_c L_ic). The E-step is
- * then post_ic = w_c e_ic / Σ_c' w_c' e_ic' with w = max(θ, floor) — multiplies and one divide per
- * row, no exp in the loop. The posteriors are those of a log-space E-step to rounding; the two
- * forms can differ only where a posterior is below ~1e-300 (w ≥ floor bounds log w, so the
- * underflow points differ by at most |log floor| nats).
+ * Returns θ and the class posteriors [n × classes] under it. The EM itself (exp-free, and its
+ * SQUAREM acceleration) is proportions.ts. The posteriors are those of a log-space E-step to
+ * rounding; the two forms can differ only where a posterior is below ~1e-300 (w ≥ floor bounds
+ * log w, so the underflow points differ by at most |log floor| nats).
  */
 export function estimateProportions(m: ClassMixture, logDens: ArrayLike<number>, n: number,
-  opts: ProportionOptions = {}): { theta: Float64Array; post: Float64Array } {
+  opts: ProportionOptions = {}): ProportionResult {
   return proportionsFromClassLogLik(m.classes, classLogLik(m, logDens, n), n, opts);
-}
-
-export interface ProportionOptions {
-  init?: ArrayLike<number>;
-  iterations?: number;
-  tol?: number;
-  floor?: number;
-}
-
-/** estimateProportions from the class log-likelihoods L = classLogLik(…) [n × classes] (callers that
- *  run the EM on several row subsets of one sample compute L once; per-row constants cancel). */
-export function proportionsFromClassLogLik(classes: number, L: ArrayLike<number>, n: number,
-  opts: ProportionOptions = {}): { theta: Float64Array; post: Float64Array } {
-  const floor = opts.floor ?? 1e-6;
-  const e = new Float64Array(n * classes);
-  for (let i = 0; i < n; i++) {
-    let mx = -Infinity;
-    for (let c = 0; c < classes; c++) mx = Math.max(mx, L[i * classes + c]);
-    for (let c = 0; c < classes; c++) e[i * classes + c] = Math.exp(L[i * classes + c] - mx);
-  }
-  let theta = Float64Array.from({ length: classes }, (_, c) => opts.init?.[c] ?? 1 / classes);
-  const post = new Float64Array(n * classes);
-  const w = new Float64Array(classes);
-  const eStep = () => {
-    for (let c = 0; c < classes; c++) w[c] = Math.max(theta[c], floor);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let c = 0; c < classes; c++) s += (post[i * classes + c] = w[c] * e[i * classes + c]);
-      const inv = 1 / s;
-      for (let c = 0; c < classes; c++) post[i * classes + c] *= inv;
-    }
-  };
-  const iterations = opts.iterations ?? 200;
-  for (let it = 0; it < iterations; it++) {
-    eStep();
-    if (it === iterations - 1) break;
-    const next = new Float64Array(classes);
-    for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) next[c] += post[i * classes + c];
-    let change = 0;
-    for (let c = 0; c < classes; c++) {
-      next[c] = n > 0 ? next[c] / n : theta[c];
-      change = Math.max(change, Math.abs(next[c] - theta[c]));
-    }
-    theta = next;
-    if (change < (opts.tol ?? 1e-7)) {
-      // One more E-step so `post` matches the returned θ.
-      eStep();
-      break;
-    }
-  }
-  return { theta, post };
 }
 
 /**

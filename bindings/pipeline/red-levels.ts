@@ -11,8 +11,9 @@
 // Supervision stays the references only: level A's per-sample proportions are (1 − clump, clump),
 // level B's (rbc, retic) renormalised to the single cells. Both start from the trained VaDE's
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
-import { classLogLik, estimateProportions, fitClassMap, liftMixture, logGauss, proportionsFromClassLogLik, type ClassMixture } from './mixture.js';
-import { PULSE_FEATURES_PER_CHANNEL } from './pulse-features.js';
+import { classLogLik, estimateProportions, fitClassMap, liftMixture, logGauss, type ClassMixture } from './mixture.js';
+import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
+import { PULSE_FEATURES_PER_CHANNEL, type PulseScaler } from './pulse-features.js';
 
 /** Pulse-summary columns of level A: channels FSC (0), SSC (1), IMP (3), height and width each. */
 export const LEVEL_A_CHANNELS = [0, 1, 3];
@@ -52,17 +53,17 @@ function channelColumns(d: number, channels: number[]): number[] {
   return channels.flatMap((ch) => Array.from({ length: PULSE_FEATURES_PER_CHANNEL }, (_, j) => d + ch * PULSE_FEATURES_PER_CHANNEL + j));
 }
 
+// Plain loops, no closure per row: at classify time these run over every event of a sample.
 function selectColumns(z: ArrayLike<number>, D: number, n: number, cols: number[]): Float64Array {
-  const out = new Float64Array(n * cols.length);
-  for (let i = 0; i < n; i++) cols.forEach((c, j) => (out[i * cols.length + j] = z[i * D + c]));
+  const w = cols.length;
+  const out = new Float64Array(n * w);
+  for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) out[i * w + j] = z[i * D + cols[j]];
   return out;
 }
 
 function selectRows(z: ArrayLike<number>, D: number, rows: number[]): Float64Array {
   const out = new Float64Array(rows.length * D);
-  rows.forEach((r, i) => {
-    for (let t = 0; t < D; t++) out[i * D + t] = z[r * D + t];
-  });
+  for (let i = 0; i < rows.length; i++) for (let t = 0; t < D; t++) out[i * D + t] = z[rows[i] * D + t];
   return out;
 }
 
@@ -146,6 +147,26 @@ export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Flo
 }
 
 /**
+ * levelInputs(L, withPulse(emb, d, f, P, sc, n), n) without building the joint rows: both levels
+ * read pulse columns only, so each value is the same z-score (f − mean) / std, straight from the
+ * raw summaries `f` [n × P] (classify's path: it never needs the embedding columns here).
+ */
+export function levelInputsFromPulse(L: RedLevels, f: ArrayLike<number>, sc: PulseScaler, n: number): { zA: Float64Array; zB: Float64Array } {
+  const d = L.embeddingDim;
+  const P = L.pulseFeatures;
+  const pick = (cols: number[]) => {
+    const ps = cols.map((c) => c - d);
+    const w = ps.length;
+    const out = new Float64Array(n * w);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < w; j++) out[i * w + j] = (f[i * P + ps[j]] - sc.mean[ps[j]]) / sc.std[ps[j]];
+    }
+    return out;
+  };
+  return { zA: pick(levelAColumns(d)), zB: pick(levelBColumns(d)) };
+}
+
+/**
  * Inference for one sample: `z` all its events as [embedding, pulse] (n × D), `red` the events
  * stage 1 calls red cells. Proportions are re-estimated on the sample (level A on its red events,
  * level B on those level A calls single); returns (rbc, retic, clump) posteriors for every event.
@@ -164,14 +185,17 @@ export function classifyRed(L: RedLevels, z: Float64Array, n: number): (red: num
  * (mixture.ts classLogLikOnBackend, pipeline/index.ts).
  */
 export function classifyRedFromClassLogLik(L: RedLevels, LA: ArrayLike<number>, LB: ArrayLike<number>, n: number): (red: number[]) => Float64Array {
+  // Each event's class likelihoods exponentiated once per level; the EMs on row subsets select them.
+  const eA = relativeLikelihoods(LA, n, 2);
+  const eB = relativeLikelihoods(LB, n, 2);
   return (red) => {
-    const { theta: tA } = proportionsFromClassLogLik(2, selectRows(LA, 2, red), red.length, { init: L.priorA });
-    const { post: pA } = proportionsFromClassLogLik(2, LA, n, { init: tA, iterations: 1 });
+    const { theta: tA } = proportionsFromRelativeLik(2, selectRows(eA, 2, red), red.length, { init: L.priorA, accelerate: true });
+    const { post: pA } = proportionsFromRelativeLik(2, eA, n, { init: tA, iterations: 1 });
     const single = red.filter((i) => pA[i * 2] >= 0.5);
     const { theta: tB } = single.length
-      ? proportionsFromClassLogLik(2, selectRows(LB, 2, single), single.length, { init: L.priorB })
+      ? proportionsFromRelativeLik(2, selectRows(eB, 2, single), single.length, { init: L.priorB, accelerate: true })
       : { theta: Float64Array.from(L.priorB) };
-    const { post: pB } = proportionsFromClassLogLik(2, LB, n, { init: tB, iterations: 1 });
+    const { post: pB } = proportionsFromRelativeLik(2, eB, n, { init: tB, iterations: 1 });
     const out = new Float64Array(n * 3);
     for (let i = 0; i < n; i++) {
       out[i * 3] = pA[i * 2] * pB[i * 2];
