@@ -2,8 +2,8 @@
 //
 // Structure (Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication", ACM TOMS 2008;
 // the BLIS loop nest of Van Zee & van de Geijn 2015):
-//   for jc in N by NC:                 B block  KC×NC  packed once (lives in L2)
-//     for pc in K by KC:
+//   for jc in N by NC:                 B block  KC×NC  packed once (lives in L2/L3)
+//     for pc in K by kc ≤ KC:          K cut into equal blocks (no thin last block)
 //       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide column panels (zero padded)
 //       for ic in [m0,m1) by MC:       A block  MC×KC  packed (L2), MR-tall row panels
 //         for jr over B panels:        one KC×NR micro-panel of B stays in L1
@@ -22,7 +22,10 @@ import { madd } from './common';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
-const KC: i32 = 256;
+// KC: every K block ends in one pass over the C tiles (a read-modify-write of C after the first), so
+// fewer, deeper blocks mean less C traffic per FLOP; 512 still keeps a kc×NR B micro-panel (16 KiB)
+// and a kc×MR A micro-panel (8 KiB) in a 32–48 KiB L1 (bench/NOTES.md §14).
+const KC: i32 = 512;
 const MC: i32 = 128;
 const NC: i32 = 512;
 
@@ -35,61 +38,89 @@ export function gemmPackBBytes(): i32 {
   return KC * NC * 4;
 }
 
+// Row-major sources whose packed panels cut across rows (op(A) with transA: MR floats of each k row;
+// op(B) without transB: NR floats of each k row) are packed PACK_ROWS k rows at a time, all panels
+// of those rows before the next ones: the source is read as PACK_ROWS sequential row streams, each
+// cache line used whole. Panel by panel instead, one panel walks kc rows (up to KC lines, as many
+// pages) at the source's row stride, and its lines must survive in L1 until the neighbouring panels
+// take the rest of them (bench/NOTES.md §14).
+const PACK_ROWS: i32 = 8;
+// op(A) with transA (dW: Xᵀ) is packed panel by panel all the same (PACK_ROWS_A = KC): measured, the
+// row-block order made dW slower at 1 thread (L4 dW 2000×4096×10, where packing A is most of the
+// work, −42%; L1 dW −1%); the panel order with the deeper K blocks: dW 1t +0–8% (bench/NOTES.md §14).
+const PACK_ROWS_A: i32 = KC;
+
+/** Stores the 4×4 block whose rows are r0..r3 transposed: column q of the block goes to d + q·ld. */
+// @ts-ignore: decorator
+@inline function storeTransposed4x4(d: usize, ld: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  // t0 = (r0[0] r1[0] r0[1] r1[1]), t1 = (r2[0] r3[0] r2[1] r3[1]), t2/t3 the same for lanes 2, 3.
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(d + ld, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(d + 2 * ld, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * ld, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
 /** Pack op(A)[i0:i0+mc, p0:p0+kc] into ceil(mc/MR) panels of kc×MR (k-major), rows past mc zeroed. */
 function packA(a: usize, lda: i32, transA: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: usize): void {
+  if (transA) {
+    packARowBlocks(a, lda, i0, p0, mc, kc, dst);
+    return;
+  }
   for (let ip = 0; ip < mc; ip += MR) {
     const rows = min(MR, mc - ip);
     const panel = dst + (<usize>(ip * kc) << 2);
-    if (transA) {
-      // op(A)[i][k] = A[k][i]: MR consecutive floats per k.
-      const src = a + (<usize>(p0 * lda + i0 + ip) << 2);
-      if (rows == MR) {
-        for (let kk = 0; kk < kc; kk++) {
-          v128.store(panel + (<usize>kk << 4), v128.load(src + (<usize>(kk * lda) << 2)));
-        }
-      } else {
-        for (let kk = 0; kk < kc; kk++) {
-          const s = src + (<usize>(kk * lda) << 2);
-          const d = panel + (<usize>kk << 4);
-          for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + (<usize>r << 2)) : 0);
-        }
+    // op(A)[i][k] = A[i][k]: rows are contiguous in k; transpose 4×4 blocks through registers.
+    const src = a + (<usize>((i0 + ip) * lda + p0) << 2);
+    const ld = <usize>lda << 2;
+    if (rows == MR) {
+      let kk = 0;
+      for (; kk + 4 <= kc; kk += 4) {
+        const s = src + (<usize>kk << 2);
+        const r0 = v128.load(s);
+        const r1 = v128.load(s + ld);
+        const r2 = v128.load(s + 2 * ld);
+        const r3 = v128.load(s + 3 * ld);
+        storeTransposed4x4(panel + (<usize>kk << 4), 16, r0, r1, r2, r3);
+      }
+      for (; kk < kc; kk++) {
+        const s = src + (<usize>kk << 2);
+        const d = panel + (<usize>kk << 4);
+        store<f32>(d, load<f32>(s));
+        store<f32>(d, load<f32>(s + ld), 4);
+        store<f32>(d, load<f32>(s + 2 * ld), 8);
+        store<f32>(d, load<f32>(s + 3 * ld), 12);
       }
     } else {
-      // op(A)[i][k] = A[i][k]: rows are contiguous in k; transpose 4×4 blocks through registers.
-      const src = a + (<usize>((i0 + ip) * lda + p0) << 2);
-      const ld = <usize>lda << 2;
+      for (let kk = 0; kk < kc; kk++) {
+        const s = src + (<usize>kk << 2);
+        const d = panel + (<usize>kk << 4);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * ld) : 0);
+      }
+    }
+  }
+}
+
+/** packA for transA: op(A)[i][k] = A[k][i], MR consecutive floats of row k per panel, by row blocks. */
+function packARowBlocks(a: usize, lda: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: usize): void {
+  const ld = <usize>lda << 2;
+  for (let kb = 0; kb < kc; kb += PACK_ROWS_A) {
+    const kr = min(PACK_ROWS_A, kc - kb);
+    const srcRows = a + (<usize>((p0 + kb) * lda + i0) << 2);
+    for (let ip = 0; ip < mc; ip += MR) {
+      const rows = min(MR, mc - ip);
+      const s = srcRows + (<usize>ip << 2);
+      const d = dst + (<usize>(ip * kc + kb * MR) << 2); // panel ip/MR, its row kb
       if (rows == MR) {
-        let kk = 0;
-        for (; kk + 4 <= kc; kk += 4) {
-          const s = src + (<usize>kk << 2);
-          const r0 = v128.load(s);
-          const r1 = v128.load(s + ld);
-          const r2 = v128.load(s + 2 * ld);
-          const r3 = v128.load(s + 3 * ld);
-          // 4×4 transpose: t0 = (r0[0] r1[0] r0[1] r1[1]) ...
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const d = panel + (<usize>kk << 4);
-          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
-        }
-        for (; kk < kc; kk++) {
-          const s = src + (<usize>kk << 2);
-          const d = panel + (<usize>kk << 4);
-          store<f32>(d, load<f32>(s));
-          store<f32>(d, load<f32>(s + ld), 4);
-          store<f32>(d, load<f32>(s + 2 * ld), 8);
-          store<f32>(d, load<f32>(s + 3 * ld), 12);
-        }
+        for (let r = 0; r < kr; r++) v128.store(d + (<usize>r << 4), v128.load(s + <usize>r * ld));
       } else {
-        for (let kk = 0; kk < kc; kk++) {
-          const s = src + (<usize>kk << 2);
-          const d = panel + (<usize>kk << 4);
-          for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * ld) : 0);
+        for (let r = 0; r < kr; r++) {
+          const sr = s + <usize>r * ld;
+          const dr = d + (<usize>r << 4);
+          for (let q = 0; q < MR; q++) store<f32>(dr + (<usize>q << 2), q < rows ? load<f32>(sr + (<usize>q << 2)) : 0);
         }
       }
     }
@@ -98,38 +129,68 @@ function packA(a: usize, lda: i32, transA: i32, i0: i32, p0: i32, mc: i32, kc: i
 
 /** Pack op(B)[p0:p0+kc, j0:j0+nc] into ceil(nc/NR) panels of kc×NR (k-major), columns past nc zeroed. */
 function packB(b: usize, ldb: i32, transB: i32, p0: i32, j0: i32, kc: i32, nc: i32, dst: usize): void {
+  if (!transB) {
+    packBRowBlocks(b, ldb, p0, j0, kc, nc, dst);
+    return;
+  }
+  // op(B)[k][j] = B[j][k]: each of the NR columns is a contiguous row of B. A full panel reads its
+  // NR rows 4 floats at a time and transposes two 4×4 blocks through registers, instead of copying
+  // a float at a time (the dX shapes pack their B once per chunk, bench/NOTES.md §14).
+  const ld = <usize>ldb << 2;
   for (let jp = 0; jp < nc; jp += NR) {
     const cols = min(NR, nc - jp);
     const panel = dst + (<usize>(jp * kc) << 2);
-    if (!transB) {
-      // op(B)[k][j] = B[k][j]: NR consecutive floats per k.
-      const src = b + (<usize>(p0 * ldb + j0 + jp) << 2);
-      const ld = <usize>ldb << 2;
+    const src = b + (<usize>((j0 + jp) * ldb + p0) << 2);
+    if (cols == NR) {
+      let kk = 0;
+      for (; kk + 4 <= kc; kk += 4) {
+        const s = src + (<usize>kk << 2);
+        const d = panel + (<usize>kk << 5);
+        storeTransposed4x4(d, 32, v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld));
+        const s4 = s + 4 * ld;
+        storeTransposed4x4(d + 16, 32, v128.load(s4), v128.load(s4 + ld), v128.load(s4 + 2 * ld), v128.load(s4 + 3 * ld));
+      }
+      for (; kk < kc; kk++) {
+        const s = src + (<usize>kk << 2);
+        const d = panel + (<usize>kk << 5);
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + <usize>c * ld));
+      }
+      continue;
+    }
+    for (let c = 0; c < NR; c++) {
+      const d = panel + (<usize>c << 2);
+      if (c < cols) {
+        const s = src + <usize>c * ld;
+        for (let kk = 0; kk < kc; kk++) store<f32>(d + (<usize>kk << 5), load<f32>(s + (<usize>kk << 2)));
+      } else {
+        for (let kk = 0; kk < kc; kk++) store<f32>(d + (<usize>kk << 5), 0);
+      }
+    }
+  }
+}
+
+/** packB without transB: op(B)[k][j] = B[k][j], NR consecutive floats of row k per panel, by row blocks. */
+function packBRowBlocks(b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i32, dst: usize): void {
+  const ld = <usize>ldb << 2;
+  for (let kb = 0; kb < kc; kb += PACK_ROWS) {
+    const kr = min(PACK_ROWS, kc - kb);
+    const srcRows = b + (<usize>((p0 + kb) * ldb + j0) << 2);
+    for (let jp = 0; jp < nc; jp += NR) {
+      const cols = min(NR, nc - jp);
+      const s = srcRows + (<usize>jp << 2);
+      const d = dst + (<usize>(jp * kc + kb * NR) << 2); // panel jp/NR, its row kb
       if (cols == NR) {
-        for (let kk = 0; kk < kc; kk++) {
-          const s = src + <usize>kk * ld;
-          const d = panel + (<usize>kk << 5);
-          v128.store(d, v128.load(s));
-          v128.store(d, v128.load(s, 16), 16);
+        for (let r = 0; r < kr; r++) {
+          const sr = s + <usize>r * ld;
+          const dr = d + (<usize>r << 5);
+          v128.store(dr, v128.load(sr));
+          v128.store(dr, v128.load(sr, 16), 16);
         }
       } else {
-        for (let kk = 0; kk < kc; kk++) {
-          const s = src + <usize>kk * ld;
-          const d = panel + (<usize>kk << 5);
-          for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < cols ? load<f32>(s + (<usize>c << 2)) : 0);
-        }
-      }
-    } else {
-      // op(B)[k][j] = B[j][k]: each of the NR columns is a contiguous row of B.
-      const src = b + (<usize>((j0 + jp) * ldb + p0) << 2);
-      const ld = <usize>ldb << 2;
-      for (let c = 0; c < NR; c++) {
-        const d = panel + (<usize>c << 2);
-        if (c < cols) {
-          const s = src + <usize>c * ld;
-          for (let kk = 0; kk < kc; kk++) store<f32>(d + (<usize>kk << 5), load<f32>(s + (<usize>kk << 2)));
-        } else {
-          for (let kk = 0; kk < kc; kk++) store<f32>(d + (<usize>kk << 5), 0);
+        for (let r = 0; r < kr; r++) {
+          const sr = s + <usize>r * ld;
+          const dr = d + (<usize>r << 5);
+          for (let q = 0; q < NR; q++) store<f32>(dr + (<usize>q << 2), q < cols ? load<f32>(sr + (<usize>q << 2)) : 0);
         }
       }
     }
@@ -193,10 +254,14 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
   const ldcB = <usize>n << 2;
   const tile = packABuf + (<usize>(MC * KC) << 2); // MR×NR edge tile
   const tileLd: usize = <usize>NR << 2;
+  // K in ceil(k/KC) blocks of equal depth: K = 784 is two passes of 392, not 512 + a 272-deep one
+  // (the tile write-back costs the same for a thin block as for a deep one).
+  const kBlocks = max(1, (k + KC - 1) / KC);
+  const kcStep = (k + kBlocks - 1) / kBlocks;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
+    for (let pc = 0; pc < k; pc += kcStep) {
+      const kc = min(kcStep, k - pc);
       const mode = pc > 0 ? 2 : beta == 0 ? 0 : 1;
       packB(b, ldb, transB, pc, jc, kc, nc, packBBuf);
       for (let ic = m0; ic < m1; ic += MC) {

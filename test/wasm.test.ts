@@ -12,7 +12,7 @@ import type { Tensor } from '../bindings/backend.js';
 import { ShapeError } from '../bindings/checks.js';
 import { philox4x32 } from '../bindings/philox.js';
 import { createWasmBackend, OutOfMemoryError, WasmAllocator, wasmUrl, type WasmBackend } from '../bindings/backends/wasm/index.js';
-import { rowChunks } from '../bindings/backends/wasm/threads.js';
+import { GEMM_MIN_CHUNK_ROWS, gemmChunks, rowChunks } from '../bindings/backends/wasm/threads.js';
 import { relativeNormError } from './ops/run.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
@@ -151,7 +151,7 @@ describe('wasm ops beyond the harness', () => {
 
   it('gemm over several K, M and N blocks matches a float64 loop (all transposes)', async () => {
     const rng = Rng.forCase(SEED, 'wasm big gemm');
-    const [m, n, k] = [131, 517, 601]; // > MC=128, > NC=512, > 2·KC=512; none a multiple of the tile
+    const [m, n, k] = [131, 517, 601]; // > MC=128, > NC=512, > KC=512 (two K blocks); none a multiple of the tile
     for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       const a = rng.normals(m * k);
       const b = rng.normals(k * n);
@@ -229,6 +229,19 @@ describe('wasm threads', () => {
       expect(chunks * chunk).toBeGreaterThanOrEqual(m);
       expect(chunks).toBeLessThanOrEqual(4 * threads + 1);
     }
+  });
+
+  it('cuts a gemm into fewer, taller chunks (each repacks op(B)), still covering [0, m)', () => {
+    for (const [m, threads] of [[1, 2], [7, 2], [256, 2], [500, 2], [784, 2], [2000, 3], [4096, 2], [9, 4]]) {
+      const { chunk, chunks } = gemmChunks(m, threads);
+      expect(chunk % 4).toBe(0);
+      expect((chunks - 1) * chunk).toBeLessThan(m);
+      expect(chunks * chunk).toBeGreaterThanOrEqual(m);
+      expect(chunks).toBeLessThanOrEqual(4 * threads);
+      // Chunks under the minimum height only where there are too few rows for one per thread.
+      if (m >= threads * GEMM_MIN_CHUNK_ROWS) expect(chunk).toBeGreaterThanOrEqual(GEMM_MIN_CHUNK_ROWS - 4);
+    }
+    expect(gemmChunks(500, 2).chunks).toBe(2); // the 500-row dW: one repack of op(B) per thread
   });
 
   it('gemm on 3 threads is bit-identical to 1 thread (shared memory, row slices)', async () => {

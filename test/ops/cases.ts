@@ -208,7 +208,10 @@ export const OP_CASES: OpCase[] = [
   {
     op: 'gemm', kind: 'reduction',
     variants: cross(
-      [[1, 1, 1], [7, 13, 1], [13, 7, 65], [64, 65, 129], [65, 64, 7], [129, 1, 300], [300, 129, 64], [1, 300, 13]],
+      [[1, 1, 1], [7, 13, 1], [13, 7, 65], [64, 65, 129], [65, 64, 7], [129, 1, 300], [300, 129, 64], [1, 300, 13],
+        // K over the kernel's K block (512: three blocks of 344, 344, 343), N over its N block (512),
+        // M over its M block (128), each with a ragged edge tile
+        [37, 523, 1031], [131, 17, 1031]],
       [[false, false], [true, false], [false, true], [true, true]] as const,
     ).map(([[m, n, k], [transA, transB]], idx) => {
       // Every shape meets all four (alpha, beta) pairs across its four transpose variants.

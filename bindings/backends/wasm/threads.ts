@@ -10,7 +10,8 @@
 // per thread: on a machine where a worker is descheduled (another process on the cores), the caller
 // takes the chunks that worker would have waited on, instead of waiting for it (measured: the
 // caller spent ~30% of classify waiting with fixed slices, bench/NOTES.md §10). The caller returns
-// when every chunk is done; a worker that wakes late finds none left. The counter carries the job's
+// when every chunk is done; a worker that wakes late finds none left. A gemm is cut into fewer,
+// taller chunks (gemmChunks): each chunk repacks op(B). The counter carries the job's
 // number in its high bits and is taken by compare-exchange, so a late worker can neither take a
 // chunk of the next job with the previous job's arguments nor lose one. A chunk's rows, and so the
 // results, do not depend on which thread runs it (every kernel here computes a row the same way
@@ -202,6 +203,21 @@ export function rowChunks(m: number, threads: number): { chunk: number; chunks: 
   return { chunk, chunks: Math.ceil(m / chunk) };
 }
 
+/** Rows a gemm chunk should have at least. Every chunk is a gemm call of its own and packs all of
+ *  op(B) (K×N) again, so a chunk of r rows spends about 1/r of its time packing: little for the
+ *  forward shapes (M = batch), much for dW (M = in, K = batch), where 8 chunks of 64 rows of a
+ *  500-row dW packed the 4096×500 B four times per thread (bench/NOTES.md §14). */
+export const GEMM_MIN_CHUNK_ROWS = 192;
+
+/** How the pool cuts a gemm's rows [0, m): like rowChunks, but only as many chunks (a multiple of
+ *  the thread count, at most 4 per thread) as keep each at GEMM_MIN_CHUNK_ROWS rows, at least one
+ *  per thread; equal chunks of a multiple of 4 rows, the last one possibly shorter. */
+export function gemmChunks(m: number, threads: number): { chunk: number; chunks: number } {
+  const perThread = Math.max(1, Math.min(4, Math.floor(m / (threads * GEMM_MIN_CHUNK_ROWS))));
+  const chunk = Math.max(4, Math.ceil(m / (perThread * threads) / 4) * 4);
+  return { chunk, chunks: Math.ceil(m / chunk) };
+}
+
 export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
   alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
   if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
@@ -238,13 +254,14 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
   };
 
   /**
-   * Runs rows [0, m) in the chunks of rowChunks, taken by the caller and the workers from the shared
-   * counter; returns when all are done.
+   * Runs rows [0, m) in the chunks `cut` (rowChunks unless given), taken by the caller and the
+   * workers from the shared counter; returns when all are done.
    * The command's arguments must already be in the control block (written while NEXT is closed).
    */
-  const launch = (cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void) => {
+  const launch = (cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void,
+    cut = rowChunks(m, workers + 1)) => {
     const c = ctrl();
-    const { chunk, chunks } = rowChunks(m, workers + 1);
+    const { chunk, chunks } = cut;
     const seq = (c[SEQ] + 1) | 0;
     const tag = seq & TAG_MASK;
     c[JOB] = m;
@@ -285,7 +302,8 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
       c.set([a, b, cp, m, n, k, transA, transB], ARGS);
       f[ARGS + 8] = alpha;
       f[ARGS + 9] = beta;
-      launch(CMD_GEMM, m, 'gemm', (m0, m1) => kernels.gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB, m0, m1));
+      launch(CMD_GEMM, m, 'gemm', (m0, m1) => kernels.gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB, m0, m1),
+        gemmChunks(m, workers + 1));
     },
     rows(kernel, rows, args, scratch) {
       if (args.length > RJ_MAX_ARGS) throw new Error(`wasm: row job ${kernel} has ${args.length} arguments (at most ${RJ_MAX_ARGS})`);
