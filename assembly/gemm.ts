@@ -104,7 +104,8 @@ function packA(a: usize, lda: i32, transA: i32, i0: i32, p0: i32, mc: i32, kc: i
   }
 }
 
-/** packA for transA: op(A)[i][k] = A[k][i], MR consecutive floats of row k per panel, by row blocks. */
+/** packA for transA: op(A)[i][k] = A[k][i], MR consecutive floats of row k per panel, in blocks of
+ *  PACK_ROWS_A rows (= KC: one panel after another; the same loop as packBRowBlocks at width MR). */
 function packARowBlocks(a: usize, lda: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: usize): void {
   const ld = <usize>lda << 2;
   for (let kb = 0; kb < kc; kb += PACK_ROWS_A) {
