@@ -26,7 +26,7 @@ import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, type Preprocessor } from './preprocess.js';
 import { trainStage1, subclusterKeepOnBackend, type PlateletSubclusters } from './stage1.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
-import { classLogLikOnBackend, type ClassMixture } from './mixture.js';
+import { classLogLikOnBackend, selectRows, type ClassMixture } from './mixture.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import { classifyRedFromClassLogLik, fitRedLevels, levelAColumns, levelBColumns, levelInputsFromPulse, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse, type PulseScaler } from './pulse-features.js';
@@ -359,9 +359,7 @@ export class BloodCellPipeline {
       const C = m.classes;
       const e = relativeLikelihoods(await classLogLikOnBackend(be, m, emb2, n), n, C);
       redPosterior = (red) => {
-        const redE = new Float64Array(red.length * C);
-        red.forEach((r, i) => redE.set(e.subarray(r * C, (r + 1) * C), i * C));
-        const { theta } = proportionsFromRelativeLik(C, redE, red.length, { init: st.stage2.thetaPrior, accelerate: true });
+        const { theta } = proportionsFromRelativeLik(C, selectRows(e, C, red), red.length, { init: st.stage2.thetaPrior, accelerate: true });
         return proportionsFromRelativeLik(C, e, n, { init: theta, iterations: 1 }).post;
       };
     }

@@ -57,6 +57,14 @@ export function logGauss(m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: 
   return out;
 }
 
+/** Rows `rows` of z [· × D] as a new float64 matrix [rows.length × D] (plain loops: the callers run
+ *  it over every event of a sample at classify time). */
+export function selectRows(z: ArrayLike<number>, D: number, rows: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows.length * D);
+  for (let i = 0; i < rows.length; i++) for (let t = 0; t < D; t++) out[i * D + t] = z[rows[i] * D + t];
+  return out;
+}
+
 /** The first `size` values of z as an upload source: typed arrays as views (the backends round
  *  float64 to f32 in one bulk copy), anything else copied (an element-by-element callback copy of
  *  the level inputs was 2% of classify: bench/NOTES.md §10). */
@@ -310,9 +318,7 @@ export function referenceFit(m: ClassMixture, z: ArrayLike<number>, n: number, s
   for (let s = 0; s < S; s++) {
     const rows = rowsOf[s];
     if (!rows.length) continue;
-    const dens = new Float64Array(rows.length * m.k);
-    rows.forEach((r, i) => dens.set(ld.subarray(r * m.k, (r + 1) * m.k), i * m.k));
-    const { theta: est } = estimateProportions(m, dens, rows.length, { init: theta[s], accelerate: true });
+    const { theta: est } = estimateProportions(m, selectRows(ld, m.k, rows), rows.length, { init: theta[s], accelerate: true });
     for (let c = 0; c < C; c++) err += weight[c] * (est[c] - theta[s][c]) ** 2;
   }
   return err;

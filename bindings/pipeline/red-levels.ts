@@ -11,7 +11,7 @@
 // Supervision stays the references only: level A's per-sample proportions are (1 − clump, clump),
 // level B's (rbc, retic) renormalised to the single cells. Both start from the trained VaDE's
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
-import { classLogLik, estimateProportions, fitClassMap, liftMixture, logGauss, type ClassMixture } from './mixture.js';
+import { classLogLik, estimateProportions, fitClassMap, liftMixture, logGauss, selectRows, type ClassMixture } from './mixture.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import { PULSE_FEATURES_PER_CHANNEL, type PulseScaler } from './pulse-features.js';
 
@@ -58,12 +58,6 @@ function selectColumns(z: ArrayLike<number>, D: number, n: number, cols: number[
   const w = cols.length;
   const out = new Float64Array(n * w);
   for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) out[i * w + j] = z[i * D + cols[j]];
-  return out;
-}
-
-function selectRows(z: ArrayLike<number>, D: number, rows: number[]): Float64Array {
-  const out = new Float64Array(rows.length * D);
-  for (let i = 0; i < rows.length; i++) for (let t = 0; t < D; t++) out[i * D + t] = z[rows[i] * D + t];
   return out;
 }
 
