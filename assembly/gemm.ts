@@ -19,6 +19,7 @@
 //   1. baseline SIMD128: 4×8 microkernel, f32x4.mul + f32x4.add (8 accumulators)
 //   2. relaxed-simd:     the same with f32x4.relaxed_madd (FMA where the CPU has it)
 import { madd } from './common';
+import { gemmNarrow, NARROW_MAX_N } from './gemm-narrow';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -250,6 +251,12 @@ function micro4x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, alpha: f3
 
 export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
   alpha: f32, beta: f32, packABuf: usize, packBBuf: usize, m0: i32, m1: i32): void {
+  // Narrow C (the 10-wide latent layers): no op(A) pack, lanes along K or M (gemm-narrow.ts), its
+  // packed op(B) in the packed-B buffer. (N = 0 stays here: nothing to do.)
+  if (n > 0 && n <= NARROW_MAX_N) {
+    gemmNarrow(a, b, c, m, n, k, transA, transB, alpha, beta, packBBuf, gemmPackBBytes(), m0, m1);
+    return;
+  }
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
   const ldcB = <usize>n << 2;

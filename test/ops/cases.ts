@@ -657,3 +657,34 @@ export const OP_CASES: OpCase[] = [
     })),
   },
 ];
+
+// ---- appended: gemm's narrow-N path (assembly/gemm-narrow.ts, taken for N ≤ 16) ----
+// Its own tile shapes and tails: N in passes of 2 columns, odd N with a padded one (1, 3, 5, 7, 10,
+// 13, the threshold 16 and 15, 17 beside it); lanes along K without transA (4-row tiles: M % 4 ≠ 0;
+// 4-k steps: K % 4 ≠ 0; column passes taking turns every 128 k) and along M with transA (16-row
+// tiles, a last one of 4, 8 or 12 rows — M % 16 = 4, 8, 12 below —, then scalar rows: M % 4 ≠ 0,
+// M < 4). K = 1031 and 513 run several K blocks of ≤ 512 (the later ones add to C). Every shape meets
+// all four transposes and, across them, all four (alpha, beta) pairs; beta = 0 gets a NaN-poisoned C.
+// 1000×10×600 is big enough for the wasm pool to split it across threads; K = 16500 at N = 16 is more
+// op(B) than one packing pass holds (the path then packs it twice).
+OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...cross(
+  [[1, 1, 1], [3, 3, 5], [7, 5, 3], [13, 7, 17], [37, 10, 1031], [29, 13, 513], [12, 15, 260], [21, 16, 77],
+    [9, 17, 9], [6, 1, 1031], [45, 3, 4], [1000, 10, 600], [7, 16, 16500]],
+  [[false, false], [true, false], [false, true], [true, true]] as const,
+).map(([[m, n, k], [transA, transB]], idx): Variant => {
+  const [alpha, beta] = ([[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25]] as const)[(Math.floor(idx / 4) + idx) % 4];
+  return {
+    label: `narrow M=${m} N=${n} K=${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta}`,
+    build: (rng: Rng): Built => {
+      const a = rng.normals(m * k), b = rng.normals(k * n);
+      return {
+        tensors: {
+          a: inp(transA ? [k, m] : [m, k], a),
+          b: inp(transB ? [n, k] : [k, n], b),
+          c: beta === 0 ? out([m, n]) : io([m, n], keepApart(matmul(a, b, m, n, k, transA, transB), rng.normals(m * n), beta, alpha)),
+        },
+        call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
+      };
+    },
+  };
+}));
