@@ -7,6 +7,7 @@ export { createBackend, isSoftwareAdapter, BACKEND_KINDS, type BackendKind, type
 export * from './models/index.js';
 export * from './metrics/index.js';
 export { BloodCellPipeline, CLASSES, validateSample } from './pipeline/index.js';
+export { ClassifyWorkers, type ClassifyWorkersOptions } from './pipeline/classify-workers.js'; // Node only: worker threads
 export type { SampleInput, SampleSummary, ClassifyResult, Reference, PipelineMeta, PipelineProgress, ClassName } from './pipeline/index.js';
 export { readMatrix, parseMatrix, detectFormat, FormatError, parseNpy, encodeNpy, readNpyFile, writeNpyFile, parseCsv, readCsvFile, parseFcs, encodeFcs, streamFcsEvents, type MatrixFormat } from './io/index.js';
 export { simulateSample, simulateCohort } from './simulate/index.js';

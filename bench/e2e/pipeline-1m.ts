@@ -6,9 +6,16 @@
 // widths (256-64-10, 24 stage-2 components) so inference does the work of a real model; its
 // accuracy is irrelevant here. The cells come from a pool of 4 simulated 50k-cell samples cycled
 // through (simulating 1M distinct cells costs ~10 s and 512 MB and adds nothing to what is timed).
+// Sample-parallel rows ("wasm 2t: 2 workers × 1t (sample-parallel)"): the same calls' samples given
+// all at once to ClassifyWorkers, one pipeline per core, each on a 1-thread backend of that
+// flavour; what classify on a batch of samples can reach, where in-op threading is capped by
+// classify's serial host work (bench/NOTES.md §17). Their label starts "<flavour> <cores>t" so the
+// runner scales the ceiling by all the threads they use.
 // Also exports the helpers fcs-10m.ts shares (the runner only reads the default export).
+import { availableParallelism } from 'node:os';
 import type { ComputeBackend } from '../../bindings/backend.js';
 import { BloodCellPipeline, type Reference, type SampleInput, type TrainOptions } from '../../bindings/pipeline/index.js';
+import { ClassifyWorkers } from '../../bindings/pipeline/classify-workers.js';
 import { simulateSample } from '../../bindings/simulate/index.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
 
@@ -47,20 +54,45 @@ export function classifyFlop(quick: boolean): { perCell: number; counted: string
 /** Why these rows have no peer ratio. */
 export const NO_PIPELINE_PEER = 'no peer runs the two-stage pipeline (encoder-1m compares the encoder part)';
 
-async function timeClassify(pipe: BloodCellPipeline, pool: Float32Array[], cells: number, chunk: number): Promise<number> {
+/** The timed calls: `cells` cells as samples of `chunk` rows cycled from the pool. */
+function callSamples(pool: Float32Array[], cells: number, chunk: number): SampleInput[] {
   const poolRows = pool[0].length / FEATURES;
-  const sampleOf = (k: number, rows: number): SampleInput => ({ id: `c${k}`, rows, cols: FEATURES, data: pool[k % pool.length].subarray(0, rows * FEATURES) });
-  await pipe.classify(sampleOf(0, Math.min(chunk, poolRows, 4096))); // warm-up: JIT tiers, first-touch pages
-  let sink = 0;
-  const t0 = performance.now();
+  const out: SampleInput[] = [];
   for (let done = 0, k = 0; done < cells; k++) {
     const rows = Math.min(chunk, poolRows, cells - done);
-    const r = await pipe.classify(sampleOf(k, rows));
-    sink += r.summary.counts.platelet;
+    out.push({ id: `c${k}`, rows, cols: FEATURES, data: pool[k % pool.length].subarray(0, rows * FEATURES) });
     done += rows;
   }
+  return out;
+}
+
+/** A small first sample per thread: JIT tiers, first-touch pages. */
+const warmUp = (calls: SampleInput[]) => ({ ...calls[0], rows: Math.min(calls[0].rows, 4096), data: calls[0].data.subarray(0, Math.min(calls[0].rows, 4096) * FEATURES) });
+
+async function timeClassify(pipe: BloodCellPipeline, calls: SampleInput[]): Promise<number> {
+  await pipe.classify(warmUp(calls));
+  let sink = 0;
+  const t0 = performance.now();
+  for (const c of calls) sink += (await pipe.classify(c)).summary.counts.platelet;
   const s = (performance.now() - t0) / 1e3;
   if (!(sink >= 0)) throw new Error('classify returned no counts');
+  return s;
+}
+
+/** Full-size samples each worker classifies untimed first: a worker's isolate starts with a cold
+ *  JIT, while the in-process rows run in the isolate that trained the pipeline. Cold workers spent
+ *  ≈ 20% more CPU per sample over their first 6 samples and were warm after 4 (bench/NOTES.md §17). */
+const WORKER_WARM_UP_SAMPLES = 4;
+
+/** The same calls, all given at once to the workers (each sample copied to its worker: timed). */
+async function timeSampleParallel(workers: ClassifyWorkers, calls: SampleInput[]): Promise<number> {
+  for (let r = 0; r < WORKER_WARM_UP_SAMPLES; r++) {
+    await Promise.all(Array.from({ length: workers.size }, (_, i) => workers.classify(calls[(r * workers.size + i) % calls.length])));
+  }
+  const t0 = performance.now();
+  const rs = await Promise.all(calls.map((c) => workers.classify(c)));
+  const s = (performance.now() - t0) / 1e3;
+  if (!rs.every((r, i) => r.summary.id === calls[i].id && r.summary.cells === calls[i].rows)) throw new Error('sample-parallel classify returned wrong samples');
   return s;
 }
 
@@ -86,18 +118,39 @@ const bench: E2EBench = {
     const trainS = (performance.now() - t0) / 1e3;
     const bytes = trained.toBytes();
     trained.dispose();
-    const pool = cellPool(ctx.quick ? 2 : 4, chunk);
+    const calls = callSamples(cellPool(ctx.quick ? 2 : 4, chunk), cells, chunk);
+    const fl = classifyFlop(ctx.quick);
+    const note = `classify only; training (${trainS.toFixed(0)} s, tiny cohort, few epochs, dims ${(benchTrainOptions(ctx.quick).dims ?? [256, 64, 10]).join('-')}) not timed; cells cycle a pool of simulated samples`;
+    const row = (backend: string, s: number, extra = ''): E2EResult => ({ scenario: label, backend, metric: 'cells/s', value: cells / s, seconds: s, peakRssMiB: peakRssMiB(),
+      gflops: (cells * fl.perCell) / s / 1e9, counted: fl.counted, noPeer: NO_PIPELINE_PEER, note: note + extra });
     for (const lb of targets) {
       ctx.log(`e2e ${label} on ${lb.config.label}`);
       const pipe = BloodCellPipeline.fromBytes(bytes, lb.be!, 'bench pipeline');
       try {
-        const s = await timeClassify(pipe, pool, cells, chunk);
-        const fl = classifyFlop(ctx.quick);
-        out.push({ scenario: label, backend: lb.config.label, metric: 'cells/s', value: cells / s, seconds: s, peakRssMiB: peakRssMiB(),
-          gflops: (cells * fl.perCell) / s / 1e9, counted: fl.counted, noPeer: NO_PIPELINE_PEER,
-          note: `classify only; training (${trainS.toFixed(0)} s, tiny cohort, few epochs, dims ${(benchTrainOptions(ctx.quick).dims ?? [256, 64, 10]).join('-')}) not timed; cells cycle a pool of simulated samples` });
+        out.push(row(lb.config.label, await timeClassify(pipe, calls)));
       } finally {
         pipe.dispose();
+      }
+    }
+    // Sample-parallel: one row per wasm flavour measured above, workers = cores, 1 thread each.
+    const cores = availableParallelism();
+    for (const flavour of ['wasm', 'wasm-relaxed'] as const) {
+      if (!targets.some((lb) => lb.config.choice === flavour)) continue;
+      const backend = `${flavour} ${cores}t: ${cores} workers × 1t (sample-parallel)`;
+      ctx.log(`e2e ${label} on ${backend}`);
+      let workers: ClassifyWorkers | null = null;
+      try {
+        workers = await ClassifyWorkers.start(bytes, { workers: cores, threadsPerWorker: 1, relaxed: flavour === 'wasm-relaxed' });
+        const s = await timeSampleParallel(workers, calls);
+        const one = out.find((r) => r.backend === `${flavour} 1t` && !r.na);
+        const scaling = one ? `; ${((cells / s) / one.value).toFixed(2)}× ${flavour} 1t of this run` : '';
+        out.push(row(backend, s, `; the ${calls.length} samples given at once to ClassifyWorkers: ${cores} worker threads, each its own pipeline on a 1-thread ${flavour} backend ` +
+          `(${workers.devices[0]}), a sample per idle worker, sample copied to it (timed), each worker warmed by ${WORKER_WARM_UP_SAMPLES} untimed samples${scaling}` +
+          (flavour === 'wasm-relaxed' ? '; its % ceiling is against the baseline mul+add peak (the runner loaded no config of this label)' : '')));
+      } catch (e) {
+        out.push({ scenario: label, backend, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.slice(0, 200) });
+      } finally {
+        await workers?.close();
       }
     }
     return out;

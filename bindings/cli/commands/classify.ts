@@ -1,6 +1,7 @@
 // `hemaclust classify`: per-sample counts/percentages (summary.csv + summary.json) and per-event
 // class probabilities (<id>.probabilities.npy, cells × 4 in CLASSES order) for each data file.
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../main.js';
 import { UsageError } from '../main.js';
@@ -9,11 +10,12 @@ import { createBackend } from '../../backends/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { formatCsv } from '../../io/csv.js';
 import { encodeNpy } from '../../io/npy.js';
-import { BloodCellPipeline, CLASSES, type SampleSummary } from '../../pipeline/index.js';
+import { BloodCellPipeline, CLASSES, type ClassifyResult, type SampleInput, type SampleSummary } from '../../pipeline/index.js';
+import { ClassifyWorkers } from '../../pipeline/classify-workers.js';
 import { readSample } from '../../pipeline/node.js';
 import { ProgressRenderer } from '../progress.js';
 
-const usage = 'hemaclust classify --model M FILE... --out DIR [--backend auto|wasm|webgpu|reference] [--threads T] [--json]';
+const usage = 'hemaclust classify --model M FILE... --out DIR [--backend auto|wasm|webgpu|reference] [--threads T] [--workers N] [--json]';
 
 export function summaryCsv(summaries: SampleSummary[]): string {
   return formatCsv(
@@ -32,10 +34,14 @@ export const classify: Command = {
   --out DIR      writes summary.csv, summary.json and <id>.probabilities.npy (cells × 4:
                  ${CLASSES.join(', ')})
   --backend B    auto (default) | wasm | webgpu | reference
+  --threads T    threads of the wasm backend (default 1), per worker with --workers
+  --workers N    classify N files at a time, each worker thread with its own pipeline and backend
+                 (wasm or reference). Default with wasm: min(#FILEs, cores ÷ T); otherwise 1 (in
+                 this thread). Summaries stay in FILE order.
   --json         print the summaries as JSON on stdout, no progress output`,
   async run(argv) {
     const { values, positionals } = parse(argv, {
-      model: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+      model: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' },
     }, true);
     if (!values.model) throw new UsageError('--model M is required');
     if (!values.out) throw new UsageError('--out DIR is required');
@@ -44,20 +50,42 @@ export const classify: Command = {
     const threads = intOpt('threads', values.threads, 1);
     const progress = new ProgressRenderer({ silent: values.json });
     const be = await createBackend(kind, { log: values.json ? () => undefined : (m) => progress.line(m), threads });
+    let pool: ClassifyWorkers | null = null;
     try {
       const pipe = await BloodCellPipeline.load(values.model, be);
+      const name = be.info().name;
+      const workers = values.workers === undefined
+        ? (name === 'wasm' ? Math.max(1, Math.min(positionals.length, Math.floor(availableParallelism() / threads))) : 1)
+        : intOpt('workers', values.workers, 1);
+      if (workers > 1 && name !== 'wasm' && name !== 'reference') throw new UsageError(`--workers ${workers} needs the wasm or reference backend (this one is ${name})`);
+      if (workers > 1) {
+        if (!values.json) progress.line(`classify: ${workers} files at a time on worker threads (${name}${name === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''})`);
+        pool = await ClassifyWorkers.start(pipe.toBytes(), { workers, backend: name === 'reference' ? 'reference' : 'wasm', threadsPerWorker: threads });
+      }
+      const run = pool ? (s: SampleInput) => pool!.classify(s) : (s: SampleInput) => pipe.classify(s);
       await mkdir(values.out, { recursive: true });
       const summaries: SampleSummary[] = [];
       const ids = new Set<string>();
-      for (let i = 0; i < positionals.length; i++) {
+      // Up to `workers` + 1 files in flight (one read ahead while the workers are busy); each
+      // task settles without throwing so no rejection goes unhandled, and the first error is rethrown.
+      const inFlight = new Set<Promise<void>>();
+      let failure: unknown = null;
+      let done = 0;
+      progress.bar('classify', 0, positionals.length);
+      for (let i = 0; i < positionals.length && !failure; i++) {
         const sample = await readSample(positionals[i]);
         if (ids.has(sample.id)) throw new UsageError(`two files give the sample id '${sample.id}'`);
         ids.add(sample.id);
-        progress.bar('classify', i, positionals.length, sample.id);
-        const r = await pipe.classify(sample);
-        await writeFileAtomic(join(values.out, `${sample.id}.probabilities.npy`), encodeNpy([sample.rows, CLASSES.length], r.probabilities));
-        summaries.push(r.summary);
+        const task: Promise<void> = run(sample).then(async (r: ClassifyResult) => {
+          await writeFileAtomic(join(values.out!, `${sample.id}.probabilities.npy`), encodeNpy([sample.rows, CLASSES.length], r.probabilities));
+          summaries[i] = r.summary;
+          progress.bar('classify', ++done, positionals.length, sample.id);
+        }).catch((e: unknown) => void (failure ??= e)).finally(() => inFlight.delete(task));
+        inFlight.add(task);
+        if (inFlight.size > (pool ? workers : 0)) await Promise.race(inFlight);
       }
+      await Promise.all(inFlight);
+      if (failure) throw failure;
       progress.bar('classify', positionals.length, positionals.length);
       progress.finish();
       await writeFileAtomic(join(values.out, 'summary.csv'), summaryCsv(summaries));
@@ -75,6 +103,7 @@ export const classify: Command = {
       pipe.dispose();
       return 0;
     } finally {
+      await pool?.close();
       be.destroy();
     }
   },
