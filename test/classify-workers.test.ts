@@ -88,6 +88,25 @@ describe('ClassifyWorkers', () => {
     expect(Buffer.from(view.data.buffer, view.data.byteOffset, view.data.byteLength).equals(bits(s.data)!)).toBe(true);
   });
 
+  it('reads shared-memory data in place and moves a transferred array, with the same results', async () => {
+    const [a, b] = samples([800, 650], 24);
+    const F = a.cols;
+    // A view into the middle of a SharedArrayBuffer with NaN around it: a wrong offset fails.
+    const sab = new Float32Array(new SharedArrayBuffer((a.rows + 6) * F * 4)).fill(NaN);
+    sab.set(a.data, 3 * F);
+    const shared = { ...a, data: sab.subarray(3 * F, (3 + a.rows) * F) };
+    expectIdentical(await pool.classify(shared), await local.classify(a));
+    expect(Buffer.from(sab.buffer, 3 * F * 4, a.rows * F * 4).equals(bits(a.data)!)).toBe(true);
+    const want = await local.classify(b);
+    const moved = { ...b, data: b.data.slice() };
+    expectIdentical(await pool.classify(moved, { transfer: true }), want);
+    expect(moved.data.length).toBe(0); // detached: the events went to the worker
+    // Without `transfer` a whole array is copied, the caller keeps it.
+    const kept = { ...b, data: b.data.slice() };
+    expectIdentical(await pool.classify(kept), want);
+    expect(kept.data.length).toBe(b.rows * F);
+  });
+
   it('rejects a bad sample with in-process classify\'s error and stays usable', async () => {
     const [good, wide] = samples([400, 30], 23);
     const wrongWidth: SampleInput = { id: 'narrow', rows: 30, cols: wide.cols - 1, data: wide.data.subarray(0, 30 * (wide.cols - 1)) };

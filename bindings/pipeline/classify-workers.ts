@@ -48,6 +48,7 @@ export type FromWorker =
 
 interface Job {
   sample: SampleInput;
+  transfer: boolean;
   resolve(r: ClassifyResult): void;
   reject(e: Error): void;
 }
@@ -114,12 +115,16 @@ export class ClassifyWorkers {
     return this.slots.filter((s) => s.alive).length;
   }
 
-  /** The same result as BloodCellPipeline#classify on this sample (its data is copied to a worker). */
-  classify(sample: SampleInput): Promise<ClassifyResult> {
+  /** The same result as BloodCellPipeline#classify on this sample. Its data reaches the worker
+   *  without a copy when it lies on a SharedArrayBuffer (read in place: leave it unchanged until the
+   *  promise settles) or when `transfer` is set and the data is a whole ArrayBuffer (it moves to the
+   *  worker: the caller's array is detached, length 0, once a worker takes the sample); otherwise it
+   *  is copied. */
+  classify(sample: SampleInput, opts: { transfer?: boolean } = {}): Promise<ClassifyResult> {
     return new Promise<ClassifyResult>((resolve, reject) => {
       if (this.closed) return reject(new Error('ClassifyWorkers is closed'));
       if (this.size === 0) return reject(new Error(this.deathNote));
-      this.queue.push({ sample, resolve, reject });
+      this.queue.push({ sample, transfer: opts.transfer === true, resolve, reject });
       this.pump();
     });
   }
@@ -141,7 +146,7 @@ export class ClassifyWorkers {
       if (!slot) return;
       const job = this.queue.shift()!;
       try {
-        const { message, transfer } = classifyMessage(job.sample);
+        const { message, transfer } = classifyMessage(job.sample, job.transfer);
         slot.worker.postMessage(message, transfer);
       } catch (e) {
         job.reject(e as Error); // e.g. data that cannot be cloned; the worker stays idle for the next
@@ -180,14 +185,17 @@ export class ClassifyWorkers {
   }
 }
 
-/** The sample as a message: a typed-array view over part of a larger buffer is copied out first
- *  (cloning a view clones its whole buffer) and that copy is transferred; other data is cloned. */
-function classifyMessage(sample: SampleInput): { message: ToWorker; transfer: ArrayBuffer[] } {
+/** The sample as a message. Data on a SharedArrayBuffer is shared as it is (no copy); a view over a
+ *  whole ArrayBuffer is transferred when the caller allows it; a view over part of a larger buffer
+ *  is copied out first (cloning a view clones its whole buffer) and that copy is transferred; other
+ *  data is cloned. */
+function classifyMessage(sample: SampleInput, allowTransfer: boolean): { message: ToWorker; transfer: ArrayBuffer[] } {
   let data = sample?.data;
   const transfer: ArrayBuffer[] = [];
-  if (ArrayBuffer.isView(data) && (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || !(data.buffer instanceof ArrayBuffer))) {
-    data = data.slice() as typeof data;
-    transfer.push(data.buffer as ArrayBuffer);
+  if (ArrayBuffer.isView(data) && !(data.buffer instanceof SharedArrayBuffer)) {
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    if (!whole) data = data.slice() as typeof data;
+    if (!whole || allowTransfer) transfer.push(data.buffer as ArrayBuffer);
   }
   return { message: { type: 'classify', sample: { id: sample?.id, rows: sample?.rows, cols: sample?.cols, data } }, transfer };
 }

@@ -62,7 +62,8 @@ export const classify: Command = {
         if (!values.json) progress.line(`classify: ${workers} files at a time on worker threads (${name}${name === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'} each` : ''})`);
         pool = await ClassifyWorkers.start(pipe.toBytes(), { workers, backend: name === 'reference' ? 'reference' : 'wasm', threadsPerWorker: threads });
       }
-      const run = pool ? (s: SampleInput) => pool!.classify(s) : (s: SampleInput) => pipe.classify(s);
+      // The file's events move to the worker (transfer, no copy): nothing here reads them afterwards.
+      const run = pool ? (s: SampleInput) => pool!.classify(s, { transfer: true }) : (s: SampleInput) => pipe.classify(s);
       await mkdir(values.out, { recursive: true });
       const summaries: SampleSummary[] = [];
       const ids = new Set<string>();
