@@ -191,7 +191,7 @@ for (let s = 0; s < seeds; s++) {
         // The labels only feed the progress log (ACC every 10 epochs, to show the trajectory); the
         // run's settings and the scored prediction do not depend on them.
         await model.fit(x, {
-          pretrained: fromIdec.ae ?? ae, augment, labels: y,
+          pretrained: fromIdec.ae ?? ae, augment, labels: y, metricsEvery: 10,
           onProgress: (p) => p.stage === 'elbo' && p.epoch % 10 === 0 && log(`seed ${seed} VaDE ${p.epoch}: ${JSON.stringify(p.losses)} components ${p.metrics?.components.toFixed(2)} ACC ${p.metrics?.acc.toFixed(4)}`),
         });
         record('VaDE', await model.predict(x));

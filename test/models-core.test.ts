@@ -169,6 +169,22 @@ describe.each([
   });
 });
 
+describe('VaDE metricsEvery', () => {
+  it('scores the labels only every N epochs and at the last one, and rejects a bad N before training', async () => {
+    const log: Progress[] = [];
+    const m = new VaDE(be, { ...small, seed: 5, k: 3, batchSize: 30, epochs: 5 });
+    await m.fit(x, { labels: y, metricsEvery: 2, onProgress: (p) => p.stage === 'elbo' && log.push(p) });
+    expect(log.map((p) => p.epoch)).toEqual([1, 2, 3, 4, 5]);
+    expect(log.map((p) => 'acc' in p.metrics!)).toEqual([false, true, false, true, true]);
+    // The collapse guard's component count is reported on every epoch all the same.
+    expect(log.every((p) => Number.isFinite(p.metrics!.components))).toBe(true);
+    const seen: string[] = [];
+    await expect(new VaDE(be, { ...small, seed: 5, k: 3, batchSize: 30, epochs: 2 })
+      .fit(x, { labels: y, metricsEvery: 0, onProgress: (p) => seen.push(p.stage) })).rejects.toThrow(/metricsEvery must be a whole number ≥ 1 \(got 0\)/);
+    expect(seen).toEqual([]);
+  });
+});
+
 describe('model files', () => {
   it('round-trips KMeans and a plain Autoencoder, and rejects a model of the wrong kind', async () => {
     const km = await new KMeans(be, { k: 3, seed: 1, nInit: 2 }).fit(x);

@@ -42,6 +42,9 @@ export function checkLosses(model: string, epoch: number, losses: Record<string,
 export interface FitOptions {
   /** Ground-truth labels (only for progress metrics; training never sees them). */
   labels?: ArrayLike<number>;
+  /** With labels: score them every this many epochs and at the last one (default 1). Models that
+   *  must predict the whole set to score (VaDE) skip that pass on the other epochs. */
+  metricsEvery?: number;
   onProgress?: ProgressCallback;
   /** Transforms each training minibatch on the host (see augment.ts); whole-set passes (targets,
    *  initialisation, predictions) always use the clean rows. */
@@ -49,6 +52,12 @@ export interface FitOptions {
 }
 
 /** Learning-rate schedules over epochs (1-based). */
+/** Whether epoch `epoch` of `epochs` scores the labels under `metricsEvery` (see FitOptions). */
+export function scoresEpoch(epoch: number, epochs: number, metricsEvery = 1): boolean {
+  if (!(Number.isInteger(metricsEvery) && metricsEvery >= 1)) throw new Error(`metricsEvery must be a whole number ≥ 1 (got ${metricsEvery})`);
+  return epoch % metricsEvery === 0 || epoch === epochs;
+}
+
 export type LrSchedule = 'constant' | 'step' | 'cosine';
 
 export function learningRate(base: number, schedule: LrSchedule, epoch: number, epochs: number,
