@@ -93,6 +93,30 @@ describe('wasm row jobs on 3 threads are bit-identical to 1 thread', () => {
     }
   });
 
+  it('adamUpdate and sgdUpdate (elements are the rows; in place on param and state)', async () => {
+    // Sizes below the split threshold (ROW_SPLIT_MIN_WORK elements), and above it with a remainder
+    // that is not a multiple of 4 (the scalar tail of the last chunk). In place: a chunk no thread
+    // ran keeps its old values and differs from the 1-thread result.
+    const rng = Rng.forCase(SEED, 'row split optimisers');
+    for (const n of [5, 4099, 40_003, 131_077]) {
+      for (const weightDecay of [0, 0.01]) {
+        const state = () => ({
+          param: { shape: [n], data: f32(rng.normals(n)) }, grad: { shape: [n], data: f32(rng.normals(n)) },
+          m: { shape: [n], data: f32(rng.normals(n, 0.1)) }, v: { shape: [n], data: f32(rng.uniforms(n, 0, 0.01)) },
+        });
+        await sameOnBoth(`adamUpdate n=${n} wd=${weightDecay}`, state(), (be, t) => {
+          for (let step = 1; step <= 3; step++) be.adamUpdate(t.param, t.grad, t.m, t.v, { lr: 1e-2, step, weightDecay });
+        }, ['param', 'm', 'v']);
+      }
+      await sameOnBoth(`sgdUpdate n=${n}`, {
+        param: { shape: [n], data: f32(rng.normals(n)) }, grad: { shape: [n], data: f32(rng.normals(n)) },
+        vel: { shape: [n], data: f32(rng.normals(n, 0.1)) },
+      }, (be, t) => {
+        for (let step = 0; step < 3; step++) be.sgdUpdate(t.param, t.grad, t.vel, { lr: 0.05, momentum: 0.9 });
+      }, ['param', 'vel']);
+    }
+  });
+
   it('many back-to-back jobs of alternating kernels and sizes (no job runs with another job\'s arguments)', async () => {
     // Workers take chunks from a shared counter and may wake late; a stale worker must never run a
     // chunk with the arguments of the job before or after. Alternate two ops with different

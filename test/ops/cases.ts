@@ -57,8 +57,8 @@ const io = (shape: number[], data: Float64Array): TensorDecl => ({ shape, dtype:
 const out = (shape: number[], dtype: DType = 'f32'): TensorDecl => ({ shape, dtype, role: 'out' });
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-/** [rows, cols] for elementwise and row-wise ops: 1, 7, 13 and 1000 rows, odd column counts. */
-const ND: [number, number][] = [[1, 1], [7, 5], [13, 17], [1000, 12]];
+/** [rows, cols] for elementwise and row-wise ops: 1 to 1000 rows, odd column counts (39: nine v128 steps, then 3 scalars). */
+const ND: [number, number][] = [[1, 1], [7, 5], [13, 17], [3, 39], [1000, 12]];
 /** [N, D, K] for the clustering ops. */
 const NDK: [number, number, number][] = [[1, 1, 1], [7, 3, 2], [13, 10, 5], [1000, 10, 3]];
 

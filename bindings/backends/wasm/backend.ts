@@ -265,14 +265,15 @@ export class WasmBackend implements ComputeBackend {
     const bc1 = 1 - Math.pow(beta1, o.step);
     const bc2 = 1 - Math.pow(beta2, o.step);
     // 1 − β in f64 here: in f32 from a rounded β it is off by up to 1.3e-5 relative (see assembly/optim.ts).
-    this.k.adamUpdate(p(param), p(grad), p(m), p(v), param.size, o.lr, beta1, beta2, o.eps ?? 1e-8, bc1, bc2, o.weightDecay ?? 0,
-      1 - beta1, 1 - beta2);
+    // Elements are the rows of the job: a large update is shared by the worker pool (memory-bound).
+    this.rowJob('adamUpdate', param.size, param.size, [p(param), p(grad), p(m), p(v), o.lr, beta1, beta2, o.eps ?? 1e-8, bc1, bc2,
+      o.weightDecay ?? 0, 1 - beta1, 1 - beta2]);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
     this.alive();
     checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
-    this.k.sgdUpdate(p(param), p(grad), p(vel), param.size, o.lr, o.momentum ?? 0.9);
+    this.rowJob('sgdUpdate', param.size, param.size, [p(param), p(grad), p(vel), o.lr, o.momentum ?? 0.9]);
   }
 
   // ---- DEC / IDEC -----------------------------------------------------------------------

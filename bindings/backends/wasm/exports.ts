@@ -24,9 +24,9 @@ export interface KernelExports {
   bceLogitsLossBackward(logits: P, target: P, dlogits: P, n: I, coef: F): void;
   proportionXentLoss(pred: P, target: P, loss: P, n: I, s: I): void;
   proportionXentLossBackward(pred: P, target: P, dpred: P, n: I, coef: F): void;
-  adamUpdate(param: P, grad: P, m: P, v: P, n: I, lr: F, beta1: F, beta2: F, eps: F, bc1: F, bc2: F, wd: F,
-    oneMinusBeta1: F, oneMinusBeta2: F): void;
-  sgdUpdate(param: P, grad: P, vel: P, n: I, lr: F, momentum: F): void;
+  adamUpdate(param: P, grad: P, m: P, v: P, lr: F, beta1: F, beta2: F, eps: F, bc1: F, bc2: F, wd: F,
+    oneMinusBeta1: F, oneMinusBeta2: F, i0: I, i1: I): void;
+  sgdUpdate(param: P, grad: P, vel: P, lr: F, momentum: F, i0: I, i1: I): void;
   softAssign(z: P, mu: P, q: P, n: I, d: I, k: I, alpha: F, r0: I, r1: I): void;
   targetDistribution(q: P, f: P, p: P, n: I, k: I): void;
   klDivLoss(p: P, q: P, loss: P, n: I, k: I): void;

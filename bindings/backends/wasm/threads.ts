@@ -40,8 +40,10 @@ export interface WorkerPool {
   terminate(): void;
 }
 
-/** Kernels whose rows are independent and whose last two arguments are a row range [r0, r1). */
-export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAssign', 'pulseSummaries', 'softmax'] as const;
+/** Kernels whose rows are independent and whose last two arguments are a row range [r0, r1). The
+ *  optimisers' "rows" are single elements (assembly/optim.ts). */
+export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAssign', 'pulseSummaries', 'softmax',
+  'adamUpdate', 'sgdUpdate'] as const;
 export type RowKernel = (typeof ROW_KERNELS)[number];
 /** A row job is worth waking the workers when it touches at least this many elements·terms. */
 export const ROW_SPLIT_MIN_WORK = 1 << 15;
@@ -72,7 +74,7 @@ const RJ_SCRATCH_ARG = 1;
 const RJ_SCRATCH_BASE = 2;
 const RJ_SCRATCH_STRIDE = 3;
 const RJ_ARGS = 4; // i32 slot offset of the first f64 argument
-const RJ_MAX_ARGS = 12;
+const RJ_MAX_ARGS = 16; // adamUpdate has 13 before its range
 const SLOTS = RJ + RJ_ARGS + 2 * RJ_MAX_ARGS;
 
 /** Runs in every worker (Node worker_threads with eval, or a browser Worker). Plain JS. */
