@@ -13,25 +13,25 @@ export function softAssign(z: usize, mu: usize, q: usize, n: i32, d: i32, k: i32
   for (let i = r0; i < r1; i++) {
     const zi = z + <usize>i * zLd;
     const qi = q + (<usize>i * <usize>k << 2);
-    // pass 1: t_j = 1 + d²/α (kept in q), and the smallest t (largest weight) for scaling
+    // pass 1: t_j = 1 + d²/α (kept in q as f32), and the smallest t (largest weight) for scaling,
+    // taken from the same f32 values, so that w = 1 exactly for the nearest centre
     let tmin = Infinity;
     for (let j = 0; j < k; j++) {
-      const t = 1 + <f64>sqDist(zi, mu + <usize>j * zLd, d) / alpha;
-      store<f32>(qi + (<usize>j << 2), <f32>t);
-      if (t < tmin) tmin = t;
+      const t = <f32>(1 + <f64>sqDist(zi, mu + <usize>j * zLd, d) / alpha);
+      store<f32>(qi + (<usize>j << 2), t);
+      if (<f64>t < tmin) tmin = <f64>t;
     }
     // pass 2: w_j = (t_j/t_min)^ex ∈ (0,1] (scaling by t_min keeps the general-α power from
-    // underflowing); α = 1 is the common case and needs no pow.
+    // underflowing); α = 1 is the common case and needs no pow. t_j is read back from its f32 copy
+    // in q (t ≥ 1: a relative 6e-8), not recomputed (a second distance pass per component:
+    // bench/NOTES.md §21). Pass 3 uses the same w_j, so the row sums to 1 before the f32 rounding.
     let sum: f64 = 0;
     for (let j = 0; j < k; j++) {
       const t = <f64>load<f32>(qi + (<usize>j << 2));
-      const w = alpha == 1 ? tmin / t : Math.pow(t / tmin, ex);
-      store<f32>(qi + (<usize>j << 2), <f32>w);
-      sum += w;
+      sum += alpha == 1 ? tmin / t : Math.pow(t / tmin, ex);
     }
-    // Recompute w in f64 rather than trusting its f32 copy, so the row sums to 1 to f64 accuracy.
     for (let j = 0; j < k; j++) {
-      const t = 1 + <f64>sqDist(zi, mu + <usize>j * zLd, d) / alpha;
+      const t = <f64>load<f32>(qi + (<usize>j << 2));
       const w = alpha == 1 ? tmin / t : Math.pow(t / tmin, ex);
       store<f32>(qi + (<usize>j << 2), <f32>(w / sum));
     }
