@@ -12,8 +12,9 @@
 //     packed up front), so A is read as 4 sequential row streams, its column passes taking turns
 //     every 128 k (sums kept in a small scratch between turns).
 //   transA = 1 (op(A)[i][k] = A[k][i], contiguous in i): lanes along M. A 16-row × 2-column tile:
-//     per k, 4 loads (one 64-byte line of A's row k), 2 splats of op(B)[k][j] (packed [k][j]),
-//     8 multiply-adds; K blocks ≤ 512. Last tiles of 4, 8 or 12 rows, then scalar rows: nothing is
+//     per k, 4 loads (one 64-byte line of A's row k), 2 splats of op(B)[k][j] (packed [k][j]; at an
+//     even N without transB, B itself is that layout and is read in place), 8 multiply-adds; K
+//     blocks ≤ 512. Last tiles of 4, 8 or 12 rows, then scalar rows: nothing is
 //     read past the matrix end.
 // Why 2 columns × 4 vectors: V8 keeps 15 xmm registers for wasm and loads each step's operands
 // before the multiplies; 10 accumulators (2×5 tiles) spilled three of them to the stack, 8 plus
@@ -84,8 +85,13 @@ export function gemmNarrow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
   if (transA) {
     for (let pc = 0; pc < k; pc += kcStep) {
       const kc = min(kcStep, k - pc);
-      packRows(b, ldb, transB, pc, kc, n, np, buf);
-      lanesAlongM(a, lda, pc, kc, buf, n, np, c, alpha, beta, pc > 0 ? 2 : beta == 0 ? 0 : 1, m0, m1);
+      // op(B) without transB at an even N already is kc rows of np floats: read in place. The copy
+      // (a float at a time, with per-element tests) was made by every call, at 2 threads by each of
+      // L4 dW's 8 row chunks (measured: +4–6% on TN 256×4096×10 in cache, bench/NOTES.md §20).
+      const inPlace = !transB && n == np;
+      if (!inPlace) packRows(b, ldb, transB, pc, kc, n, np, buf);
+      const bk = inPlace ? b + (<usize>(pc * ldb) << 2) : buf;
+      lanesAlongM(a, lda, pc, kc, bk, n, np, c, alpha, beta, pc > 0 ? 2 : beta == 0 ? 0 : 1, m0, m1);
     }
     return;
   }

@@ -20,6 +20,7 @@
 //   2. relaxed-simd:     the same with f32x4.relaxed_madd (FMA where the CPU has it)
 import { madd } from './common';
 import { gemmNarrow, NARROW_MAX_N } from './gemm-narrow';
+import { gemmShallow, SHALLOW_MAX_K } from './gemm-shallow';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -255,6 +256,13 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
   // packed op(B) in the packed-B buffer. (N = 0 stays here: nothing to do.)
   if (n > 0 && n <= NARROW_MAX_N) {
     gemmNarrow(a, b, c, m, n, k, transA, transB, alpha, beta, packBBuf, gemmPackBBytes(), m0, m1);
+    return;
+  }
+  // Shallow K (≤ 32: the 10-deep layers' dX, a decoder's first layer, narrow hidden layers): op(A)
+  // splatted per 4-row strip, each strip sweeping all of C's width (gemm-shallow.ts). (K = 0 stays
+  // here: C is left alone.)
+  if (k > 0 && k <= SHALLOW_MAX_K) {
+    gemmShallow(a, b, c, m, n, k, transA, transB, alpha, beta, packABuf, packBBuf, gemmPackBBytes(), m0, m1);
     return;
   }
   const lda = transA ? m : k;

@@ -688,3 +688,31 @@ OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...cross(
     },
   };
 }));
+
+// ---- appended: gemm's shallow-K path (assembly/gemm-shallow.ts, taken for 1 ≤ K ≤ 32 and N > 16) ----
+// K = 1, 2, 3, 5, 10, 13, 16, 17, the threshold 32 and 31, 33 beside it (the general kernel);
+// 4-row strips with a last one of 1–3 rows (M % 4 ≠ 0, M < 4) that goes through the edge tile; 8-wide
+// panels with a zero-padded last one (N % 8 ≠ 0) and N % 8 = 0; N = 2100 is two op(B) packs (2048
+// columns, then 52). Every shape meets all four transposes and, across them, all four (alpha, beta)
+// pairs (alpha = 1, beta = 0 is the plain-store loop); beta = 0 gets a NaN-poisoned C.
+OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...cross(
+  [[1, 17, 1], [2, 33, 2], [3, 250, 3], [5, 24, 5], [13, 2100, 10], [22, 41, 13], [7, 64, 16], [11, 19, 17],
+    [6, 45, 31], [10, 40, 32], [9, 31, 33], [64, 200, 10]],
+  [[false, false], [true, false], [false, true], [true, true]] as const,
+).map(([[m, n, k], [transA, transB]], idx): Variant => {
+  const [alpha, beta] = ([[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25]] as const)[(Math.floor(idx / 4) + idx) % 4];
+  return {
+    label: `shallow M=${m} N=${n} K=${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta}`,
+    build: (rng: Rng): Built => {
+      const a = rng.normals(m * k), b = rng.normals(k * n);
+      return {
+        tensors: {
+          a: inp(transA ? [k, m] : [m, k], a),
+          b: inp(transB ? [n, k] : [k, n], b),
+          c: beta === 0 ? out([m, n]) : io([m, n], keepApart(matmul(a, b, m, n, k, transA, transB), rng.normals(m * n), beta, alpha)),
+        },
+        call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
+      };
+    },
+  };
+}));
