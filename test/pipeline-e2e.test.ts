@@ -103,6 +103,11 @@ describe('BloodCellPipeline', () => {
     expect(t['stage2.a.rho'].shape).toEqual([2, QUICK.stage2Components]);
     expect(t['stage2.a.mu'].shape).toEqual([QUICK.stage2Components, 6]);
     expect(t['stage2.b.mu'].shape).toEqual([QUICK.stage2Components, 2]);
+    // The reticulocyte count scale (retic-count.ts) too; a stored scale that is not positive is refused.
+    expect(arch.stage2.reticScale).toBeGreaterThan(0);
+    const meta0 = decodeSafetensors(bytes, 'model').metadata;
+    const badScale = encodeSafetensors(t, { ...meta0, architecture: JSON.stringify({ ...arch, stage2: { ...arch.stage2, reticScale: -1 } }) });
+    expect(() => BloodCellPipeline.fromBytes(badScale, be, 'scale.safetensors')).toThrow(/scale\.safetensors: stage 2 reticulocyte scale must be a positive number \(got -1\)/);
     // A file of the previous layout is refused with a message naming the formats.
     const { tensors, metadata } = decodeSafetensors(bytes, 'model');
     const old = encodeSafetensors(tensors, { ...metadata, format: 'hemaclust-pipeline/2' });

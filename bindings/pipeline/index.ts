@@ -18,6 +18,8 @@
 // platelet nor a flagged red cell); coincidences (two cells in one event) mostly land in "rbc".
 // Percentages use the analyzer's denominators (sample.ts): plt % over all events, retic % and
 // clump % over the events classified as red cells (which therefore include debris).
+// The reticulocyte count is the argmax count scaled by a factor fitted at training from the
+// training samples' references (retic-count.ts; bench/NOTES-pipeline.md §19).
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { encoderLayers, type ResolvedAeConfig } from '../models/autoencoder.js';
 import { Mlp } from '../models/mlp.js';
@@ -31,6 +33,7 @@ import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.j
 import { classifyRedFromClassLogLik, fitRedLevels, levelAColumns, levelBColumns, levelInputsFromPulse, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse, type PulseScaler } from './pulse-features.js';
 import { fitPca2, project2, type Projection2d } from './pca.js';
+import { fitReticScale, scaleReticCount } from './retic-count.js';
 
 export const CLASSES = ['platelet', 'rbc', 'reticulocyte', 'clumped_rbc'] as const;
 export type ClassName = (typeof CLASSES)[number];
@@ -62,6 +65,9 @@ export interface Reference {
 export interface SampleSummary {
   id: string;
   cells: number;
+  /** Events per class by each event's most probable class, except that the rbc | reticulocyte
+   *  split is scaled by the model's reticulocyte count scale (retic-count.ts): argmax counting
+   *  under-calls reticulocytes. */
   counts: Record<ClassName, number>;
   percentages: Reference;
 }
@@ -126,7 +132,9 @@ interface PipelineState {
   stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; sub: PlateletSubclusters | null };
   /** mixture: VaDE's, over the embedding (the decision when the input has no channel blocks);
    *  levels: the decision over [embedding, pulse summaries] (red-levels.ts), with the pulse scaler. */
-  stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[]; pulse: PulseScaler | null; levels: RedLevels | null };
+  stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[]; pulse: PulseScaler | null; levels: RedLevels | null;
+    /** Scale of the counted reticulocytes (retic-count.ts); 1 = the per-event argmax counts as they are. */
+    reticScale: number };
   pca: Projection2d | null;
 }
 
@@ -276,7 +284,7 @@ export class BloodCellPipeline {
         },
         pre, dims,
         stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },
-        stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior, pulse, levels },
+        stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior, pulse, levels, reticScale: 1 },
         pca: null,
       };
       const pipe = new BloodCellPipeline(be, state);
@@ -286,6 +294,11 @@ export class BloodCellPipeline {
       sub.forEach((r, i) => xs.set(raw.subarray(r * features, (r + 1) * features), i * features));
       const emb = await pipe.infer({ id: 'pca', rows: sub.length, cols: features, data: xs });
       state.pca = fitPca2(emb.joint, sub.length, emb.jointDim);
+      // The reticulocyte count's scale, from the training samples' references (retic-count.ts).
+      const counted: number[] = [];
+      for (const s of samples) counted.push((await pipe.classify(s)).summary.percentages.retic_pct);
+      state.stage2.reticScale = fitReticScale(counted, refs.map((r) => r.retic_pct));
+      progress({ stage: 'stage2-map', message: `reticulocyte count scale ${state.stage2.reticScale.toFixed(4)} (training references vs argmax counts)` });
       progress({ stage: 'done', message: 'training finished' });
       return pipe;
     } finally {
@@ -406,6 +419,7 @@ export class BloodCellPipeline {
       perClass[best]++;
     }
     CLASSES.forEach((name, c) => (counts[name] = perClass[c]));
+    scaleReticCount(counts, st.stage2.reticScale);
     const red = counts.rbc + counts.reticulocyte + counts.clumped_rbc;
     const pct = (a: number, b: number) => (b > 0 ? (100 * a) / b : 0);
     const summary: SampleSummary = {
@@ -458,7 +472,7 @@ export class BloodCellPipeline {
       version: LIBRARY_VERSION,
       meta: JSON.stringify(st.meta),
       architecture: JSON.stringify({ dims: st.dims, asinhScale: st.pre.scale, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers, sub: sub ? { k: sub.mixture.k, members: sub.members, sse: sub.sse } : null },
-        stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior,
+        stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior, reticScale: st.stage2.reticScale,
           levels: pulse && levels ? { pulseFeatures: pulse.mean.length, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB } : null } }),
     });
   }
@@ -470,7 +484,7 @@ export class BloodCellPipeline {
     };
     if (metadata.format !== PIPELINE_FORMAT) bad(`not a hemaclust pipeline model (format ${JSON.stringify(metadata.format ?? null)}, expected ${PIPELINE_FORMAT})`);
     let meta: PipelineMeta;
-    let arch: { dims: number[]; asinhScale: number; stage1: { k: number; alpha: number; pltMembers: boolean[]; sub?: { k: number; members: boolean[]; sse: number } | null }; stage2: { k: number; thetaPrior: number[];
+    let arch: { dims: number[]; asinhScale: number; stage1: { k: number; alpha: number; pltMembers: boolean[]; sub?: { k: number; members: boolean[]; sse: number } | null }; stage2: { k: number; thetaPrior: number[]; reticScale?: number;
       levels?: { pulseFeatures: number; ka: number; kb: number; priorA: number[]; priorB: number[] } | null } };
     try {
       meta = JSON.parse(metadata.meta ?? 'null');
@@ -517,6 +531,7 @@ export class BloodCellPipeline {
           rho: Float64Array.from(need('stage2.gmm.rho', [RED_CLASSES.length, K])),
         },
         thetaPrior: arch.stage2.thetaPrior,
+        reticScale: reticScaleOf(arch.stage2.reticScale, bad),
         pulse: lv ? { mean: need('stage2.pulse.mean', [lv.pulseFeatures]), std: need('stage2.pulse.std', [lv.pulseFeatures]) } : null,
         levels: lv ? {
           embeddingDim: d, pulseFeatures: lv.pulseFeatures, a: levelMixture('a', lv.ka, levelAColumns(d).length), b: levelMixture('b', lv.kb, levelBColumns(d).length),
@@ -546,6 +561,13 @@ export class BloodCellPipeline {
     this.backend.dispose(this.preMean);
     this.backend.dispose(this.preStd);
   }
+}
+
+/** The stored reticulocyte count scale; files written before it existed count as unscaled (1). */
+function reticScaleOf(v: unknown, bad: (msg: string) => never): number {
+  if (v === undefined) return 1;
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) bad(`stage 2 reticulocyte scale must be a positive number (got ${JSON.stringify(v)})`);
+  return v as number;
 }
 
 function resolvedConfig(inputDim: number, dims: number[]): ResolvedAeConfig {
