@@ -92,9 +92,10 @@ function packPanels(b: usize, ldb: i32, transB: i32, k: i32, j0: i32, nc: i32, d
 }
 
 /** op(A)[i0+r][kk] for r < rows as splatted vectors at dst + kk·64 + r·16; rows past `rows` zero.
+ *  (gemm.ts's deep-K strips call it per K block with `a` moved to the block's first k.)
  *  A whole strip has no per-element tests: it costs ≈ 3 instructions a value, against a strip's ≈ 28
  *  per k and 8-column panel (it is ≈ 1/(2·panels) of the strip's work: small N pays it most). */
-function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, dst: usize): void {
+export function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, dst: usize): void {
   const ld = <usize>lda << 2;
   if (rows == MR && !transA) { // op(A)[i][kk] = A[i][kk]: 4 rows, each k contiguous
     const r0 = a + <usize>i0 * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
@@ -129,18 +130,26 @@ function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, 
   }
 }
 
-/** One C row of 8 from two accumulators: plain store (alpha = 1, beta = 0), or as writeRow in gemm.ts. */
+/** One C row of 8 from two accumulators, as writeRow in gemm.ts: mode 0: C = alpha*acc; 1: C =
+ *  alpha*acc + beta*C; 2 (gemm.ts's later K blocks): C += alpha*acc. `plain` (alpha = 1, mode 0 or 2)
+ *  skips the multiply by alpha. */
 // @ts-ignore: decorator
 @inline function putRow(c: usize, x0: v128, x1: v128, va: v128, vb: v128, plain: bool, mode: i32): void {
-  if (plain) {
+  if (plain && mode == 0) {
     v128.store(c, x0);
     v128.store(c, x1, 16);
+  } else if (plain && mode == 2) {
+    v128.store(c, f32x4.add(v128.load(c), x0));
+    v128.store(c, f32x4.add(v128.load(c, 16), x1), 16);
   } else if (mode == 0) {
     v128.store(c, f32x4.mul(x0, va));
     v128.store(c, f32x4.mul(x1, va), 16);
-  } else {
+  } else if (mode == 1) {
     v128.store(c, madd(v128.load(c), vb, f32x4.mul(x0, va)));
     v128.store(c, madd(v128.load(c, 16), vb, f32x4.mul(x1, va)), 16);
+  } else {
+    v128.store(c, madd(x0, va, v128.load(c)));
+    v128.store(c, madd(x1, va, v128.load(c, 16)), 16);
   }
 }
 
@@ -149,7 +158,7 @@ function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, 
  *  14 of V8's 15 xmm registers), written as putRow. One k per loop turn: V8 issues a turn's loads
  *  before its arithmetic, so two k per turn (12 operands) spilled accumulators to the stack. */
 // @ts-ignore: decorator
-@inline function stripBody(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32,
+@inline export function stripBody(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32,
   plain: bool, mode: i32): void {
   const va = f32x4.splat(alpha);
   const vb = f32x4.splat(beta);
@@ -188,13 +197,29 @@ function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, 
 }
 
 /** stripBody for alpha = 1, beta = 0: the accumulators stored as they are. */
-function stripPlain(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
+export function stripPlain(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
   stripBody(pa, pb, k, panels, c, ldc, 1, 0, true, 0);
 }
 
-/** stripBody with C = alpha*acc (mode 0) or alpha*acc + beta*C (mode 1). */
-function stripScaled(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32, mode: i32): void {
+/** stripBody with C = alpha*acc (mode 0), alpha*acc + beta*C (mode 1) or C + alpha*acc (mode 2). */
+export function stripScaled(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32, mode: i32): void {
   stripBody(pa, pb, k, panels, c, ldc, alpha, beta, false, mode);
+}
+
+/** The valid rows × cols of an edge tile (row stride tileLd bytes) into C at c (row stride ldc):
+ *  C = alpha*t (mode 0), alpha*t + beta*C (mode 1) or C + alpha*t (mode 2, a later K block). */
+export function edgeToC(tile: usize, tileLd: usize, c: usize, ldc: usize, rows: i32, cols: i32, alpha: f32, beta: f32, mode: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const cr = c + <usize>r * ldc;
+    const tr = tile + <usize>r * tileLd;
+    for (let q = 0; q < cols; q++) {
+      const o = <usize>q << 2;
+      const v = alpha * load<f32>(tr + o);
+      if (mode == 0) store<f32>(cr + o, v);
+      else if (mode == 1) store<f32>(cr + o, v + beta * load<f32>(cr + o));
+      else store<f32>(cr + o, load<f32>(cr + o) + v);
+    }
+  }
 }
 
 export function gemmShallow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
@@ -226,17 +251,7 @@ export function gemmShallow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32
       // computed into the scratch tile, then only the valid rows and columns go to C.
       for (let jp = rows == MR ? full : 0; jp * NR < nc; jp++) {
         stripPlain(pa, packB + (<usize>(jp * k) << 5), k, 1, edge, edgeLd);
-        const cols = min(NR, nc - jp * NR);
-        for (let r = 0; r < rows; r++) {
-          const cr = crow + <usize>r * ldc + (<usize>(jp * NR) << 2);
-          const tr = edge + <usize>r * edgeLd;
-          for (let qq = 0; qq < cols; qq++) {
-            const o = <usize>qq << 2;
-            const v = alpha * load<f32>(tr + o);
-            if (mode == 0) store<f32>(cr + o, v);
-            else store<f32>(cr + o, v + beta * load<f32>(cr + o));
-          }
-        }
+        edgeToC(edge, edgeLd, crow + (<usize>(jp * NR) << 2), ldc, rows, min(NR, nc - jp * NR), alpha, beta, mode);
       }
     }
   }

@@ -16,11 +16,13 @@
 // scratch panels over the same shared memory.
 //
 // Kernel variants (selected by the build, both checked against the reference by the op tests):
-//   1. baseline SIMD128: 4×8 microkernel, f32x4.mul + f32x4.add (8 accumulators)
-//   2. relaxed-simd:     the same with f32x4.relaxed_madd (FMA where the CPU has it)
+//   1. baseline SIMD128: gemmStrips below (K > 32): §20's splatted-A whole-strip loop per 384-deep K
+//      block, f32x4.mul + f32x4.add — 15–20% faster than the nest above in this build (NOTES §22)
+//   2. relaxed-simd:     the nest above, 4×8 microkernel with f32x4.relaxed_madd (FMA where the CPU
+//      has it; the strips lost 1.5–3% here)
 import { madd } from './common';
 import { gemmNarrow, NARROW_MAX_N } from './gemm-narrow';
-import { gemmShallow, SHALLOW_MAX_K } from './gemm-shallow';
+import { edgeToC, gemmShallow, SHALLOW_MAX_K, splatRows, stripBody, stripPlain, stripScaled } from './gemm-shallow';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -30,6 +32,17 @@ const NR: i32 = 8;
 const KC: i32 = 512;
 const MC: i32 = 128;
 const NC: i32 = 512;
+
+// Deep-K strips (gemmStrips, bench/NOTES.md §22): §20's shallow-K loop run per K block. One 4-row
+// strip of op(A) is splatted (4 vectors per k: KS·64 bytes = 24 KiB, in the 48 KiB L1 beside the B
+// panel that streams past it) and sweeps every 8-wide panel of a KS×NS op(B) block (768 KiB, in L2).
+// KS measured at 256 / 384 / 512: 384 best on the dW rows (K = 4096), the others within noise.
+const KS: i32 = 384;
+const NS: i32 = 512;
+/** Whether gemm() takes gemmStrips for K > SHALLOW_MAX_K, else the BLIS nest with micro4x8: the
+ *  baseline build only. Measured (§22), strips are 15–20% faster there; in the relaxed build (FMA:
+ *  half the FP instructions, so less to save) they lost 1.5–3% on the forward and dX rows. */
+const DEEP_STRIPS: bool = !ASC_FEATURE_RELAXED_SIMD;
 
 /** Bytes of scratch one gemm call (or one thread) needs for the packed A block (+ an edge tile). */
 export function gemmPackABytes(): i32 {
@@ -250,6 +263,57 @@ function micro4x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, alpha: f3
   writeRow(c + 3 * ldc, c30, c31, va, vb, mode);
 }
 
+/** stripBody with C += acc (a later K block, alpha = 1). */
+function stripPlainAdd(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
+  stripBody(pa, pb, k, panels, c, ldc, 1, 0, true, 2);
+}
+
+/** The deep-K path: for each KS×NS block of op(B) (packed once per call and block, as in the BLIS nest),
+ *  every 4-row strip of [m0, m1) splats its KS values of op(A) and sweeps all the block's panels in
+ *  one loop (gemm-shallow.ts's stripBody: no call or zeroing per 4×8 tile, plain v128 loads of A at
+ *  immediate offsets). K is cut into equal blocks; the first writes C with alpha/beta, later ones add. */
+function gemmStrips(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
+  alpha: f32, beta: f32, scratch: usize, packBBuf: usize, m0: i32, m1: i32): void {
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  const ldc = <usize>n << 2;
+  const pa = scratch; // splatted 4×kc strip of op(A)
+  const edge = scratch + (<usize>(MR * KS) << 4); // MR×NR tile for rows or columns past C's edge
+  const edgeLd: usize = <usize>NR << 2;
+  const kBlocks = (k + KS - 1) / KS;
+  const kcStep = (k + kBlocks - 1) / kBlocks;
+  for (let jc = 0; jc < n; jc += NS) {
+    const nc = min(NS, n - jc);
+    const full = nc / NR; // whole panels
+    const tail = nc - full * NR; // columns of a last, zero-padded panel
+    for (let pc = 0; pc < k; pc += kcStep) {
+      const kc = min(kcStep, k - pc);
+      const mode = pc > 0 ? 2 : beta == 0 ? 0 : 1;
+      const plain = alpha == 1 && mode != 1;
+      packB(b, ldb, transB, pc, jc, kc, nc, packBBuf);
+      // op(A)[i][pc + kk]: the block's first k is column pc of A, or row pc with transA.
+      const aBlock = a + (transA ? <usize>pc * (<usize>lda << 2) : <usize>pc << 2);
+      for (let i = m0; i < m1; i += MR) {
+        const rows = min(MR, m1 - i);
+        splatRows(aBlock, lda, transA, i, rows, kc, pa);
+        const crow = c + <usize>i * ldc + (<usize>jc << 2);
+        if (rows == MR) {
+          if (plain && mode == 0) stripPlain(pa, packBBuf, kc, full, crow, ldc);
+          else if (plain) stripPlainAdd(pa, packBBuf, kc, full, crow, ldc);
+          else stripScaled(pa, packBBuf, kc, full, crow, ldc, alpha, beta, mode);
+          if (tail == 0) continue;
+        }
+        // Edge panels (columns past a whole panel, or every panel of a last strip of 1–3 rows):
+        // computed into the scratch tile, then only the valid rows and columns go to C.
+        for (let jp = rows == MR ? full : 0; jp * NR < nc; jp++) {
+          stripPlain(pa, packBBuf + (<usize>(jp * kc) << 5), kc, 1, edge, edgeLd);
+          edgeToC(edge, edgeLd, crow + (<usize>(jp * NR) << 2), ldc, rows, min(NR, nc - jp * NR), alpha, beta, mode);
+        }
+      }
+    }
+  }
+}
+
 export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
   alpha: f32, beta: f32, packABuf: usize, packBBuf: usize, m0: i32, m1: i32): void {
   // Narrow C (the 10-wide latent layers): no op(A) pack, lanes along K or M (gemm-narrow.ts), its
@@ -263,6 +327,10 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
   // here: C is left alone.)
   if (k > 0 && k <= SHALLOW_MAX_K) {
     gemmShallow(a, b, c, m, n, k, transA, transB, alpha, beta, packABuf, packBBuf, gemmPackBBytes(), m0, m1);
+    return;
+  }
+  if (DEEP_STRIPS && k > 0) {
+    gemmStrips(a, b, c, m, n, k, transA, transB, alpha, beta, packABuf, packBBuf, m0, m1);
     return;
   }
   const lda = transA ? m : k;
@@ -295,17 +363,7 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, trans
             } else {
               // Ragged edge: full tile into scratch, then only the valid part goes to C.
               micro4x8(pa, pb, kc, tile, tileLd, 1, 0, 0);
-              for (let r = 0; r < rows; r++) {
-                const crow = cp + <usize>r * ldcB;
-                const trow = tile + <usize>r * tileLd;
-                for (let q = 0; q < cols; q++) {
-                  const o = <usize>q << 2;
-                  const v = alpha * load<f32>(trow + o);
-                  if (mode == 0) store<f32>(crow + o, v);
-                  else if (mode == 1) store<f32>(crow + o, v + beta * load<f32>(crow + o));
-                  else store<f32>(crow + o, load<f32>(crow + o) + v);
-                }
-              }
+              edgeToC(tile, tileLd, cp, ldcB, rows, cols, alpha, beta, mode);
             }
           }
         }

@@ -252,13 +252,15 @@ describe('wasm threads', () => {
     // [1003, 10, 530] and [613, 3, 37] are narrow (N ≤ 16: gemm-narrow.ts, lanes along K or M) with M, K
     // tails; the last three shallow (K ≤ 32: gemm-shallow.ts) with M, N tails (4-row strips, 8-wide
     // panels), the last one at the threshold.
+    // Every path: deep K (several K blocks and op(B) blocks with tails: 1030×1030×520, 203×45×4100),
+    // narrow N, shallow K; alpha = 1 with transA takes the deep path's plain-add loop for later K blocks.
     for (const [m, n, k] of [[301, 129, 257], [1000, 517, 33], [97, 600, 300], [1003, 10, 530], [613, 3, 37],
-      [1003, 250, 10], [517, 530, 13], [405, 301, 32]]) {
+      [1003, 250, 10], [517, 530, 13], [405, 301, 32], [1030, 1030, 520], [203, 45, 4100]]) {
       for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         const a = f32(rng.normals(m * k));
         const b = f32(rng.normals(k * n));
         const c0 = f32(rng.normals(m * n));
-        const opts = { transA: tA, transB: tB, alpha: 1.25, beta: tB ? 0.5 : 0 };
+        const opts = { transA: tA, transB: tB, alpha: tA ? 1 : 1.25, beta: tB ? 0.5 : 0 };
         const results: Float32Array[] = [];
         for (const be of [one, three]) {
           const ta = upload(be, tA ? [k, m] : [m, k], a);

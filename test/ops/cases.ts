@@ -658,6 +658,29 @@ export const OP_CASES: OpCase[] = [
   },
 ];
 
+/** GEMM cases for one of gemm()'s paths: every shape meets all four transposes and, across them,
+ *  all four (alpha, beta) pairs (alpha = 1, beta = 0 is the plain-store loop); beta = 0 gets a
+ *  NaN-poisoned C. Shared by the appended path blocks below. */
+function gemmPathVariants(shapes: [number, number, number][], path: string): Variant[] {
+  return cross(shapes, [[false, false], [true, false], [false, true], [true, true]] as const).map(([[m, n, k], [transA, transB]], idx): Variant => {
+    const [alpha, beta] = ([[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25]] as const)[(Math.floor(idx / 4) + idx) % 4];
+    return {
+      label: `${path} M=${m} N=${n} K=${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta}`,
+      build: (rng: Rng): Built => {
+        const a = rng.normals(m * k), b = rng.normals(k * n);
+        return {
+          tensors: {
+            a: inp(transA ? [k, m] : [m, k], a),
+            b: inp(transB ? [n, k] : [k, n], b),
+            c: beta === 0 ? out([m, n]) : io([m, n], keepApart(matmul(a, b, m, n, k, transA, transB), rng.normals(m * n), beta, alpha)),
+          },
+          call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
+        };
+      },
+    };
+  });
+}
+
 // ---- appended: gemm's narrow-N path (assembly/gemm-narrow.ts, taken for N ≤ 16) ----
 // Its own tile shapes and tails: N in passes of 2 columns, odd N with a padded one (1, 3, 5, 7, 10,
 // 13, the threshold 16 and 15, 17 beside it); lanes along K without transA (4-row tiles: M % 4 ≠ 0;
@@ -667,27 +690,9 @@ export const OP_CASES: OpCase[] = [
 // all four transposes and, across them, all four (alpha, beta) pairs; beta = 0 gets a NaN-poisoned C.
 // 1000×10×600 is big enough for the wasm pool to split it across threads; K = 16500 at N = 16 is more
 // op(B) than one packing pass holds (the path then packs it twice).
-OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...cross(
+OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...gemmPathVariants(
   [[1, 1, 1], [3, 3, 5], [7, 5, 3], [13, 7, 17], [37, 10, 1031], [29, 13, 513], [12, 15, 260], [21, 16, 77],
-    [9, 17, 9], [6, 1, 1031], [45, 3, 4], [1000, 10, 600], [7, 16, 16500]],
-  [[false, false], [true, false], [false, true], [true, true]] as const,
-).map(([[m, n, k], [transA, transB]], idx): Variant => {
-  const [alpha, beta] = ([[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25]] as const)[(Math.floor(idx / 4) + idx) % 4];
-  return {
-    label: `narrow M=${m} N=${n} K=${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta}`,
-    build: (rng: Rng): Built => {
-      const a = rng.normals(m * k), b = rng.normals(k * n);
-      return {
-        tensors: {
-          a: inp(transA ? [k, m] : [m, k], a),
-          b: inp(transB ? [n, k] : [k, n], b),
-          c: beta === 0 ? out([m, n]) : io([m, n], keepApart(matmul(a, b, m, n, k, transA, transB), rng.normals(m * n), beta, alpha)),
-        },
-        call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
-      };
-    },
-  };
-}));
+    [9, 17, 9], [6, 1, 1031], [45, 3, 4], [1000, 10, 600], [7, 16, 16500]], 'narrow'));
 
 // ---- appended: gemm's shallow-K path (assembly/gemm-shallow.ts, taken for 1 ≤ K ≤ 32 and N > 16) ----
 // K = 1, 2, 3, 5, 10, 13, 16, 17, the threshold 32 and 31, 33 beside it (the general kernel);
@@ -695,24 +700,15 @@ OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...cross(
 // panels with a zero-padded last one (N % 8 ≠ 0) and N % 8 = 0; N = 2100 is two op(B) packs (2048
 // columns, then 52). Every shape meets all four transposes and, across them, all four (alpha, beta)
 // pairs (alpha = 1, beta = 0 is the plain-store loop); beta = 0 gets a NaN-poisoned C.
-OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...cross(
+OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...gemmPathVariants(
   [[1, 17, 1], [2, 33, 2], [3, 250, 3], [5, 24, 5], [13, 2100, 10], [22, 41, 13], [7, 64, 16], [11, 19, 17],
-    [6, 45, 31], [10, 40, 32], [9, 31, 33], [64, 200, 10]],
-  [[false, false], [true, false], [false, true], [true, true]] as const,
-).map(([[m, n, k], [transA, transB]], idx): Variant => {
-  const [alpha, beta] = ([[1, 0], [0.5, 0], [1, 1], [-1.5, 0.25]] as const)[(Math.floor(idx / 4) + idx) % 4];
-  return {
-    label: `shallow M=${m} N=${n} K=${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta}`,
-    build: (rng: Rng): Built => {
-      const a = rng.normals(m * k), b = rng.normals(k * n);
-      return {
-        tensors: {
-          a: inp(transA ? [k, m] : [m, k], a),
-          b: inp(transB ? [n, k] : [k, n], b),
-          c: beta === 0 ? out([m, n]) : io([m, n], keepApart(matmul(a, b, m, n, k, transA, transB), rng.normals(m * n), beta, alpha)),
-        },
-        call: (be, t) => be.gemm(t.a, t.b, t.c, { transA, transB, alpha, beta }),
-      };
-    },
-  };
-}));
+    [6, 45, 31], [10, 40, 32], [9, 31, 33], [64, 200, 10]], 'shallow'));
+
+// ---- appended: gemm's deep-K strips (assembly/gemm.ts gemmStrips, taken for K > 32 and N > 16) ----
+// K in equal blocks of ≤ 384 (the later ones add to C, alpha = 1 through the plain add loop): 769 →
+// 257 + 256 + 256, 600 → 2 × 300, 300 one block, 4100 → 11 blocks; N over the 512-column op(B)
+// block (1030: two whole blocks and a third of 6 columns, no whole panel in it); 4-row strips with
+// a last one of 1–3 rows (M = 3: only that edge strip; M = 6, 130). Every shape meets all four
+// transposes and, across them, all four (alpha, beta) pairs; beta = 0 gets a NaN-poisoned C.
+OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...gemmPathVariants(
+  [[3, 24, 769], [6, 40, 600], [45, 1030, 300], [130, 33, 513], [33, 100, 4100]], 'deep'));
