@@ -295,3 +295,76 @@ function tileM(pa: usize, ldaB: usize, pb: usize, np: i32, kc: i32, c: usize, ld
   if (rows > 8) putCols(c + 8 * ldc, ldc, cols, s20, s21, alpha, beta, mode);
   if (rows > 12) putCols(c + 12 * ldc, ldc, cols, s30, s31, alpha, beta, mode);
 }
+
+// ---- Split K for the worker pool (transA only; bench/NOTES.md §24) ----
+// At 2 threads the pool's row chunks of L4 dW (TN 2000×4096×10) each read 1 KB of every 8 KB row of
+// A; here each of the K blocks above is a chunk instead (a whole run of A rows, read end to end):
+// block kb writes alpha*acc (mode 0: exactly the value put() would scale) into its own partial
+// buffer, then gemmNarrowReduce folds the partials into C in block order with the scalar write-back's
+// operations, so C is bit-identical to gemmNarrow's, whichever thread ran which block.
+
+/** The K block depth gemmNarrow uses for this K (equal blocks, a multiple of 4 but the last). */
+function narrowKcStep(k: i32): i32 {
+  const kBlocks = max(1, (k + NKC - 1) / NKC);
+  return ((k + kBlocks - 1) / kBlocks + 3) & ~3;
+}
+
+/** Number of K blocks gemmNarrow runs for this K (the split path's chunk count). */
+export function gemmNarrowKBlocks(k: i32): i32 {
+  const step = narrowKcStep(k);
+  return (k + step - 1) / step;
+}
+
+/** Bytes of one block's scratch: its M×N partial (16-byte aligned), then room for its packed op(B). */
+export function gemmNarrowPartBytes(m: i32, n: i32, k: i32): i32 {
+  const np = (n + NP - 1) / NP * NP;
+  return ((m * n + 3) & ~3) * 4 + narrowKcStep(k) * np * 4;
+}
+
+// @ts-ignore: decorator
+@inline function partBytesOf(m: i32, n: i32, k: i32): usize {
+  return <usize>gemmNarrowPartBytes(m, n, k);
+}
+
+/** K blocks [kb0, kb1) of op(A)·op(B) (transA = 1), each scaled by alpha into its own partial
+ *  (scratch + kb·gemmNarrowPartBytes). A row kernel for the pool: blocks are its "rows". */
+export function gemmNarrowSplitK(a: usize, b: usize, m: i32, n: i32, k: i32, transB: i32, alpha: f32, scratch: usize,
+  kb0: i32, kb1: i32): void {
+  const ldb = transB ? k : n;
+  const np = (n + NP - 1) / NP * NP;
+  const kcStep = narrowKcStep(k);
+  const part = partBytesOf(m, n, k);
+  const packAt = <usize>(((m * n + 3) & ~3) * 4);
+  for (let kb = kb0; kb < kb1; kb++) {
+    const pc = kb * kcStep;
+    const kc = min(kcStep, k - pc);
+    const dst = scratch + <usize>kb * part;
+    const inPlace = !transB && n == np; // as in gemmNarrow
+    if (!inPlace) packRows(b, ldb, transB, pc, kc, n, np, dst + packAt);
+    const bk = inPlace ? b + (<usize>(pc * ldb) << 2) : dst + packAt;
+    lanesAlongM(a, m, pc, kc, bk, n, np, dst, alpha, 0, 0, 0, m);
+  }
+}
+
+/** Rows [r0, r1) of C from the partials of gemmNarrowSplitK, in block order: block 0 as mode 0
+ *  (C = x; beta = 0 never reads C) or mode 1 (C = x + beta*C), the others as mode 2 (C = C + x) —
+ *  put()'s expressions lane by lane (plain f32 mul and add, never fused: put() is scalar). */
+export function gemmNarrowReduce(c: usize, m: i32, n: i32, k: i32, beta: f32, scratch: usize, r0: i32, r1: i32): void {
+  const blocks = gemmNarrowKBlocks(k);
+  const part = partBytesOf(m, n, k);
+  const e0 = <usize>(r0 * n) << 2, e1 = <usize>(r1 * n) << 2;
+  const e4 = e0 + ((e1 - e0) & ~15);
+  const vb = f32x4.splat(beta);
+  for (let o = e0; o < e4; o += 16) {
+    let x = v128.load(scratch + o);
+    if (beta != 0) x = f32x4.add(x, f32x4.mul(vb, v128.load(c + o)));
+    for (let kb = 1; kb < blocks; kb++) x = f32x4.add(x, v128.load(scratch + <usize>kb * part + o));
+    v128.store(c + o, x);
+  }
+  for (let o = e4; o < e1; o += 4) {
+    let x = load<f32>(scratch + o);
+    if (beta != 0) x = x + beta * load<f32>(c + o);
+    for (let kb = 1; kb < blocks; kb++) x = load<f32>(scratch + <usize>kb * part + o) + x;
+    store<f32>(c + o, x);
+  }
+}

@@ -5,6 +5,7 @@ export { heapBase, isRelaxed } from './common';
 export { fill, axpby, gatherRows } from './elementwise';
 export { asinhStandardize, pulseSummaries } from './preprocess';
 export { gemm, gemmPackABytes, gemmPackBBytes } from './gemm';
+export { gemmNarrowKBlocks, gemmNarrowPartBytes, gemmNarrowSplitK, gemmNarrowReduce } from './gemm-narrow';
 export { biasAct, biasActBackward, colSum } from './dense';
 export {
   mseLoss, mseLossBackward, bceLogitsLoss, bceLogitsLossBackward, proportionXentLoss, proportionXentLossBackward,

@@ -255,7 +255,9 @@ describe('wasm threads', () => {
     // Every path: deep K (several K blocks and op(B) blocks with tails: 1030×1030×520, 203×45×4100),
     // narrow N, shallow K; alpha = 1 with transA takes the deep path's plain-add loop for later K blocks.
     for (const [m, n, k] of [[301, 129, 257], [1000, 517, 33], [97, 600, 300], [1003, 10, 530], [613, 3, 37],
-      [1003, 250, 10], [517, 530, 13], [405, 301, 32], [1030, 1030, 520], [203, 45, 4100]]) {
+      [1003, 250, 10], [517, 530, 13], [405, 301, 32], [1030, 1030, 520], [203, 45, 4100],
+      // split K (narrow, transA, K ≥ 2048: K blocks as chunks, partials folded in block order, §24).
+      [52, 10, 4100], [2000, 10, 2100], [203, 13, 2050]]) {
       for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         const a = f32(rng.normals(m * k));
         const b = f32(rng.normals(k * n));
@@ -272,6 +274,30 @@ describe('wasm threads', () => {
         }
         expect(results[1].some(Number.isNaN)).toBe(false);
         expect(Buffer.from(results[1].buffer).equals(Buffer.from(results[0].buffer)), `[${m},${n},${k}] tA=${tA} tB=${tB}; ${hint}`).toBe(true);
+      }
+    }
+    // The split-K path (narrow TN, K ≥ 2048) at other alphas and betas: its partials hold alpha*acc
+    // and the fold applies beta, so both must round as the 1-thread write-back does.
+    for (const [m, n, k] of [[52, 10, 4100], [203, 13, 2050], [37, 16, 8200]]) {
+      for (const [alpha, beta] of [[0.1, 0], [-1.5, 0.25], [0.75, -3], [1, 1]]) {
+        for (const tB of [false, true]) {
+          const a = f32(rng.normals(m * k));
+          const b = f32(rng.normals(k * n));
+          const c0 = f32(rng.normals(m * n));
+          const opts = { transA: true, transB: tB, alpha, beta };
+          const results: Float32Array[] = [];
+          for (const be of [one, three]) {
+            const ta = upload(be, [k, m], a);
+            const tb = upload(be, tB ? [n, k] : [k, n], b);
+            const tc = upload(be, [m, n], beta ? c0 : new Float32Array(m * n).fill(NaN));
+            be.gemm(ta, tb, tc, opts);
+            results.push((await be.download(tc)) as Float32Array);
+            for (const t of [ta, tb, tc]) be.dispose(t);
+          }
+          expect(results[1].some(Number.isNaN)).toBe(false);
+          expect(Buffer.from(results[1].buffer).equals(Buffer.from(results[0].buffer)),
+            `split K [${m},${n},${k}] tB=${tB} alpha=${alpha} beta=${beta}; ${hint}`).toBe(true);
+        }
       }
     }
     one.destroy();

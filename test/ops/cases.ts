@@ -712,3 +712,12 @@ OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...gemmPathVariants(
 // transposes and, across them, all four (alpha, beta) pairs; beta = 0 gets a NaN-poisoned C.
 OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...gemmPathVariants(
   [[3, 24, 769], [6, 40, 600], [45, 1030, 300], [130, 33, 513], [33, 100, 4100]], 'deep'));
+
+// ---- appended: gemm's split-K path (pool only: narrow N, transA, K ≥ 2048; bench/NOTES.md §24) ----
+// With worker threads, these narrow shapes run their K blocks as the pool's chunks (partials folded
+// into C in block order); on 1 thread they are the narrow path's deep-K cases. K = 4100 → 9 blocks
+// of 456 (the last 452), 2050 → 5 of 412 (the last 402), 2048 → 4 whole ones; odd N packs
+// op(B) per block (13), even N without transB reads it in place (10, 16). All four (alpha, beta)
+// pairs across the transposes; beta = 0 gets a NaN-poisoned C.
+OP_CASES.find((c) => c.op === 'gemm')!.variants.push(...gemmPathVariants(
+  [[52, 10, 4100], [203, 13, 2050], [37, 16, 8200], [300, 10, 2048]], 'split-K'));

@@ -203,6 +203,12 @@ export class WasmBackend implements ComputeBackend {
     const kk = transA ? a.shape[0] : a.shape[1];
     const alpha = opts.alpha ?? 1;
     const beta = opts.beta ?? 0;
+    if (this.pool && this.pool.splitsK(m, n, kk, transA)) {
+      // Narrow TN with deep K (L4 dW): K blocks as chunks, one partial each (bench/NOTES.md §24).
+      const scratch = this.scratch(this.k.gemmNarrowKBlocks(kk) * this.k.gemmNarrowPartBytes(m, n, kk), 'gemm (split K)');
+      this.pool.gemmSplitK(p(a), p(b), p(c), m, n, kk, transB, alpha, beta, scratch);
+      return;
+    }
     if (this.pool && this.pool.worthSplitting(m, n, kk)) {
       this.pool.gemm(p(a), p(b), p(c), m, n, kk, transA, transB, alpha, beta, this.packA, this.packB);
       return;

@@ -15,6 +15,10 @@ export interface KernelExports {
   gemm(a: P, b: P, c: P, m: I, n: I, k: I, transA: I, transB: I, alpha: F, beta: F, packA: P, packB: P, m0: I, m1: I): void;
   gemmPackABytes(): I;
   gemmPackBBytes(): I;
+  gemmNarrowKBlocks(k: I): I;
+  gemmNarrowPartBytes(m: I, n: I, k: I): I;
+  gemmNarrowSplitK(a: P, b: P, m: I, n: I, k: I, transB: I, alpha: F, scratch: P, kb0: I, kb1: I): void;
+  gemmNarrowReduce(c: P, m: I, n: I, k: I, beta: F, scratch: P, r0: I, r1: I): void;
   biasAct(x: P, bias: P, act: I, out: P, n: I, d: I, r0: I, r1: I): void;
   biasActBackward(dy: P, y: P, act: I, dx: P, n: I): void;
   colSum(x: P, out: P, n: I, d: I, accumulate: I): void;

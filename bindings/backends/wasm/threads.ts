@@ -30,6 +30,15 @@ export interface WorkerPool {
   /** C = alpha*op(A)*op(B) + beta*C over all rows, split across the caller and the workers. */
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, transA: number, transB: number,
     alpha: number, beta: number, packA: number, packB: number): void;
+  /** Whether a gemm of this shape takes the split-K path (gemmSplitK) rather than gemm's row chunks. */
+  splitsK(m: number, n: number, k: number, transA: number): boolean;
+  /**
+   * C = alpha*op(A)*op(B) + beta*C for a narrow TN gemm (splitsK): the K blocks of the narrow kernel
+   * are the chunks, each written to its own partial in `scratch` (gemmNarrowPartBytes per block);
+   * the caller then folds them into C in block order (bit-identical to the 1-thread kernel).
+   */
+  gemmSplitK(a: number, b: number, c: number, m: number, n: number, k: number, transB: number,
+    alpha: number, beta: number, scratch: number): void;
   /**
    * Runs row kernel `kernel` over rows [0, rows) split across the caller and the workers: each
    * thread calls it with `args` followed by its own (r0, r1). With `scratch`, argument
@@ -41,9 +50,10 @@ export interface WorkerPool {
 }
 
 /** Kernels whose rows are independent and whose last two arguments are a row range [r0, r1). The
- *  optimisers' "rows" are single elements (assembly/optim.ts). */
+ *  optimisers' "rows" are single elements (assembly/optim.ts); gemmNarrowSplitK's are K blocks, each
+ *  written to its own partial (run by gemmSplitK, not rows()). */
 export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAssign', 'pulseSummaries', 'softmax',
-  'adamUpdate', 'sgdUpdate'] as const;
+  'adamUpdate', 'sgdUpdate', 'gemmNarrowSplitK'] as const;
 export type RowKernel = (typeof ROW_KERNELS)[number];
 /** A row job is worth waking the workers when it touches at least this many elements·terms. */
 export const ROW_SPLIT_MIN_WORK = 1 << 15;
@@ -220,6 +230,14 @@ export function gemmChunks(m: number, threads: number): { chunk: number; chunks:
   return { chunk, chunks: Math.ceil(m / chunk) };
 }
 
+/** Split K (gemmSplitK) for narrow TN gemms whose K is at least this deep (4+ of the narrow
+ *  kernel's K blocks, so every thread gets whole blocks: L4 dW, K = 4096, is 8; bench/NOTES.md §24). */
+export const SPLIT_K_MIN_K = 2048;
+/** … whose partials (one M×N per K block of ≤ 512) hold at most this many floats (16 MiB) … */
+export const SPLIT_K_MAX_PARTIALS = 1 << 22;
+/** … and whose K blocks fit the chunk counter (below CLOSED). */
+export const SPLIT_K_MAX_K = 1 << 18;
+
 export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
   alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
   if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
@@ -306,6 +324,22 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
       f[ARGS + 9] = beta;
       launch(CMD_GEMM, m, 'gemm', (m0, m1) => kernels.gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB, m0, m1),
         gemmChunks(m, workers + 1));
+    },
+    splitsK(m, n, k, transA) {
+      return alive && transA === 1 && n > 0 && n <= 16 && k >= SPLIT_K_MIN_K && k <= SPLIT_K_MAX_K &&
+        m * n * Math.ceil(k / 512) <= SPLIT_K_MAX_PARTIALS && m * n * k >= 1 << 21;
+    },
+    gemmSplitK(a, b, cp, m, n, k, transB, alpha, beta, scratch) {
+      const args = [a, b, m, n, k, transB, alpha, scratch];
+      const c = ctrl();
+      c[RJ + RJ_NARGS] = args.length;
+      c[RJ + RJ_SCRATCH_ARG] = -1;
+      rjArgs().set(args);
+      // alpha travels as f64 (the caller's number, exact); each call rounds it to the same f32.
+      const blocks = kernels.gemmNarrowKBlocks(k);
+      launch(CMD_ROW0 + ROW_KERNELS.indexOf('gemmNarrowSplitK'), blocks, 'gemm (split K)',
+        (kb0, kb1) => kernels.gemmNarrowSplitK(a, b, m, n, k, transB, alpha, scratch, kb0, kb1), { chunk: 1, chunks: blocks });
+      kernels.gemmNarrowReduce(cp, m, n, k, beta, scratch, 0, m);
     },
     rows(kernel, rows, args, scratch) {
       if (args.length > RJ_MAX_ARGS) throw new Error(`wasm: row job ${kernel} has ${args.length} arguments (at most ${RJ_MAX_ARGS})`);
