@@ -9,7 +9,7 @@
 // in column panels down 128-row blocks (each 4×8 tile 4 lines 8000 B apart, half a line each).
 // Measured (§20), it ran at 61% of the SIMD128 ceiling in cache and 53% with C in memory (and the
 // same fixed costs kept it 12–35% behind this path up to K = 128 in the baseline build). Here:
-//   - op(B) (K × up to 2048 columns) is packed once per call into NR-wide k-major panels, as in gemm.ts;
+//   - op(B) (K × up to 2048 columns) is packed once per call into NR-wide k-major panels (gemm-pack.ts);
 //   - op(A) is never packed into panels: each 4-row tile copies its 4×K values once as splatted
 //     vectors (K·64 bytes), so the inner loop loads them with plain v128 loads (immediate offsets);
 //   - a 4-row tile then sweeps the whole width of C: 4 sequential row streams to memory, one tile
@@ -19,6 +19,7 @@
 // alpha/beta as in gemm.ts: C = alpha*acc (beta = 0: C is never read, NaN in it is ignored) or
 // alpha*acc + beta*C; K is one block, so there is no later pass.
 import { madd } from './common';
+import { packB } from './gemm-pack';
 
 /** Deepest K this path takes. Measured against the general kernel (bench/NOTES.md §20), 1 thread: the
  *  baseline build gains at every K tried up to 128 (+17–90% at K = 10–32, +12–35% at 64–128), the
@@ -34,62 +35,6 @@ const NCS: i32 = 2048;
 
 /** Bytes of the splatted op(A) strip (4 rows × SHALLOW_MAX_K vectors: 2 KiB), before the edge tile. */
 const SPLAT_BYTES: usize = <usize>(MR * SHALLOW_MAX_K) << 4;
-
-/** Stores the 4×4 block whose rows are r0..r3 transposed: column q of the block goes to d + q·ld. */
-// @ts-ignore: decorator
-@inline function storeTransposed4x4(d: usize, ld: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
-  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5); // (r0[0] r1[0] r0[1] r1[1])
-  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-  v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(d + ld, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-  v128.store(d + 2 * ld, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-  v128.store(d + 3 * ld, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
-}
-
-/** op(B)[0:k, j0:j0+nc] into ceil(nc/NR) panels of k×NR floats (k-major), columns past nc zeroed.
- *  With transB each column is a row of B (k contiguous floats): a whole panel loads 4 k of its 8 rows
- *  at a time and transposes them in registers (at 2 threads every row chunk packs op(B) again, and
- *  a float-at-a-time copy was ≈ 15% of a 256-row call, §20). */
-function packPanels(b: usize, ldb: i32, transB: i32, k: i32, j0: i32, nc: i32, dst: usize): void {
-  const ld = <usize>ldb << 2;
-  for (let jp = 0; jp < nc; jp += NR) {
-    const cols = min(NR, nc - jp);
-    const panel = dst + (<usize>(jp * k) << 2);
-    if (cols == NR && transB) {
-      const src = b + (<usize>((j0 + jp) * ldb) << 2);
-      let kk = 0;
-      for (; kk + 4 <= k; kk += 4) {
-        const s = src + (<usize>kk << 2);
-        const d = panel + (<usize>kk << 5);
-        storeTransposed4x4(d, 32, v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld));
-        const s4 = s + 4 * ld;
-        storeTransposed4x4(d + 16, 32, v128.load(s4), v128.load(s4 + ld), v128.load(s4 + 2 * ld), v128.load(s4 + 3 * ld));
-      }
-      for (; kk < k; kk++) {
-        const s = src + (<usize>kk << 2);
-        const d = panel + (<usize>kk << 5);
-        for (let q = 0; q < NR; q++) store<f32>(d + (<usize>q << 2), load<f32>(s + <usize>q * ld));
-      }
-      continue;
-    }
-    for (let kk = 0; kk < k; kk++) {
-      const d = panel + (<usize>(kk * NR) << 2);
-      if (cols == NR) { // !transB: 8 consecutive floats of op(B)'s row kk
-        const s = b + (<usize>(kk * ldb + j0 + jp) << 2);
-        v128.store(d, v128.load(s));
-        v128.store(d, v128.load(s, 16), 16);
-        continue;
-      }
-      for (let q = 0; q < NR; q++) {
-        const j = j0 + jp + q;
-        const v: f32 = q >= cols ? 0 : transB ? load<f32>(b + (<usize>(j * ldb + kk) << 2)) : load<f32>(b + (<usize>(kk * ldb + j) << 2));
-        store<f32>(d + (<usize>q << 2), v);
-      }
-    }
-  }
-}
 
 /** op(A)[i0+r][kk] for r < rows as splatted vectors at dst + kk·64 + r·16; rows past `rows` zero.
  *  (gemm.ts's deep-K strips call it per K block with `a` moved to the block's first k.)
@@ -130,11 +75,11 @@ export function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k
   }
 }
 
-/** One C row of 8 from two accumulators, as writeRow in gemm.ts: mode 0: C = alpha*acc; 1: C =
+/** One C row of 8 from two accumulators (every strip loop and gemm.ts's micro4x8): mode 0: C = alpha*acc; 1: C =
  *  alpha*acc + beta*C; 2 (gemm.ts's later K blocks): C += alpha*acc. `plain` (alpha = 1, mode 0 or 2)
  *  skips the multiply by alpha. */
 // @ts-ignore: decorator
-@inline function putRow(c: usize, x0: v128, x1: v128, va: v128, vb: v128, plain: bool, mode: i32): void {
+@inline export function putRow(c: usize, x0: v128, x1: v128, va: v128, vb: v128, plain: bool, mode: i32): void {
   if (plain && mode == 0) {
     v128.store(c, x0);
     v128.store(c, x1, 16);
@@ -223,7 +168,7 @@ export function edgeToC(tile: usize, tileLd: usize, c: usize, ldc: usize, rows: 
 }
 
 export function gemmShallow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
-  alpha: f32, beta: f32, scratch: usize, packB: usize, packBytes: i32, m0: i32, m1: i32): void {
+  alpha: f32, beta: f32, scratch: usize, packBuf: usize, packBytes: i32, m0: i32, m1: i32): void {
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
   const ldc = <usize>n << 2;
@@ -235,7 +180,7 @@ export function gemmShallow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32
   const ncs = min(NCS, packBytes / (k * NR * 4) * NR); // columns per op(B) pack
   for (let jc = 0; jc < n; jc += ncs) {
     const nc = min(ncs, n - jc);
-    packPanels(b, ldb, transB, k, jc, nc, packB);
+    packB(b, ldb, transB, 0, jc, k, nc, packBuf);
     const full = nc / NR; // whole panels
     const tail = nc - full * NR; // columns of a last, zero-padded panel
     for (let i = m0; i < m1; i += MR) {
@@ -243,14 +188,14 @@ export function gemmShallow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32
       splatRows(a, lda, transA, i, rows, k, pa);
       const crow = c + <usize>i * ldc + (<usize>jc << 2);
       if (rows == MR) {
-        if (plain) stripPlain(pa, packB, k, full, crow, ldc);
-        else stripScaled(pa, packB, k, full, crow, ldc, alpha, beta, mode);
+        if (plain) stripPlain(pa, packBuf, k, full, crow, ldc);
+        else stripScaled(pa, packBuf, k, full, crow, ldc, alpha, beta, mode);
         if (tail == 0) continue;
       }
       // Edge panels (columns past a whole panel, or every panel of a last strip of 1–3 rows):
       // computed into the scratch tile, then only the valid rows and columns go to C.
       for (let jp = rows == MR ? full : 0; jp * NR < nc; jp++) {
-        stripPlain(pa, packB + (<usize>(jp * k) << 5), k, 1, edge, edgeLd);
+        stripPlain(pa, packBuf + (<usize>(jp * k) << 5), k, 1, edge, edgeLd);
         edgeToC(edge, edgeLd, crow + (<usize>(jp * NR) << 2), ldc, rows, min(NR, nc - jp * NR), alpha, beta, mode);
       }
     }
