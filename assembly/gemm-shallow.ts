@@ -40,7 +40,7 @@ const SPLAT_BYTES: usize = <usize>(MR * SHALLOW_MAX_K) << 4;
  *  (gemm.ts's deep-K strips call it per K block with `a` moved to the block's first k.)
  *  A whole strip has no per-element tests: it costs ≈ 3 instructions a value, against a strip's ≈ 28
  *  per k and 8-column panel (it is ≈ 1/(2·panels) of the strip's work: small N pays it most). */
-export function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, dst: usize): void {
+function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k: i32, dst: usize): void {
   const ld = <usize>lda << 2;
   if (rows == MR && !transA) { // op(A)[i][kk] = A[i][kk]: 4 rows, each k contiguous
     const r0 = a + <usize>i0 * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
@@ -103,7 +103,7 @@ export function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k
  *  14 of V8's 15 xmm registers), written as putRow. One k per loop turn: V8 issues a turn's loads
  *  before its arithmetic, so two k per turn (12 operands) spilled accumulators to the stack. */
 // @ts-ignore: decorator
-@inline export function stripBody(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32,
+@inline function stripBody(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32,
   plain: bool, mode: i32): void {
   const va = f32x4.splat(alpha);
   const vb = f32x4.splat(beta);
@@ -142,12 +142,12 @@ export function splatRows(a: usize, lda: i32, transA: i32, i0: i32, rows: i32, k
 }
 
 /** stripBody for alpha = 1, beta = 0: the accumulators stored as they are. */
-export function stripPlain(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
+function stripPlain(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
   stripBody(pa, pb, k, panels, c, ldc, 1, 0, true, 0);
 }
 
 /** stripBody with C = alpha*acc (mode 0), alpha*acc + beta*C (mode 1) or C + alpha*acc (mode 2). */
-export function stripScaled(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32, mode: i32): void {
+function stripScaled(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize, alpha: f32, beta: f32, mode: i32): void {
   stripBody(pa, pb, k, panels, c, ldc, alpha, beta, false, mode);
 }
 
@@ -167,37 +167,50 @@ export function edgeToC(tile: usize, tileLd: usize, c: usize, ldc: usize, rows: 
   }
 }
 
+/** stripBody with C += acc (a later K block, alpha = 1). */
+function stripPlainAdd(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
+  stripBody(pa, pb, k, panels, c, ldc, 1, 0, true, 2);
+}
+
+/** Rows [m0, m1) of C against one packed op(B) block of kc rows and nc columns (`pb`; `c` is C at the
+ *  block's first column, row stride ldc bytes): each 4-row strip splats its kc values of op(A) into
+ *  `pa` and sweeps the block's whole panels in one loop; edge panels (a last zero-padded one, or every
+ *  panel of a last strip of 1–3 rows) go through the scratch tile `edge`. Write mode as putRow. Shared
+ *  by gemmShallow (one K block) and gemm.ts's gemmStrips (K blocks, later ones mode 2). */
+export function sweepStrips(a: usize, lda: i32, transA: i32, m0: i32, m1: i32, kc: i32, pb: usize, nc: i32, c: usize, ldc: usize,
+  alpha: f32, beta: f32, mode: i32, pa: usize, edge: usize): void {
+  const edgeLd: usize = <usize>NR << 2;
+  const plain = alpha == 1 && mode != 1;
+  const full = nc / NR; // whole panels
+  const tail = nc - full * NR; // columns of a last, zero-padded panel
+  for (let i = m0; i < m1; i += MR) {
+    const rows = min(MR, m1 - i);
+    splatRows(a, lda, transA, i, rows, kc, pa);
+    const crow = c + <usize>i * ldc;
+    if (rows == MR) {
+      if (plain && mode == 0) stripPlain(pa, pb, kc, full, crow, ldc);
+      else if (plain) stripPlainAdd(pa, pb, kc, full, crow, ldc);
+      else stripScaled(pa, pb, kc, full, crow, ldc, alpha, beta, mode);
+      if (tail == 0) continue;
+    }
+    for (let jp = rows == MR ? full : 0; jp * NR < nc; jp++) {
+      stripPlain(pa, pb + (<usize>(jp * kc) << 5), kc, 1, edge, edgeLd);
+      edgeToC(edge, edgeLd, crow + (<usize>(jp * NR) << 2), ldc, rows, min(NR, nc - jp * NR), alpha, beta, mode);
+    }
+  }
+}
+
 export function gemmShallow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
   alpha: f32, beta: f32, scratch: usize, packBuf: usize, packBytes: i32, m0: i32, m1: i32): void {
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
   const ldc = <usize>n << 2;
-  const pa = scratch; // splatted 4×k op(A) tile
-  const edge = scratch + SPLAT_BYTES; // MR×NR tile for rows or columns past C's edge
-  const edgeLd: usize = <usize>NR << 2;
   const mode = beta == 0 ? 0 : 1;
-  const plain = mode == 0 && alpha == 1;
   const ncs = min(NCS, packBytes / (k * NR * 4) * NR); // columns per op(B) pack
   for (let jc = 0; jc < n; jc += ncs) {
     const nc = min(ncs, n - jc);
     packB(b, ldb, transB, 0, jc, k, nc, packBuf);
-    const full = nc / NR; // whole panels
-    const tail = nc - full * NR; // columns of a last, zero-padded panel
-    for (let i = m0; i < m1; i += MR) {
-      const rows = min(MR, m1 - i);
-      splatRows(a, lda, transA, i, rows, k, pa);
-      const crow = c + <usize>i * ldc + (<usize>jc << 2);
-      if (rows == MR) {
-        if (plain) stripPlain(pa, packBuf, k, full, crow, ldc);
-        else stripScaled(pa, packBuf, k, full, crow, ldc, alpha, beta, mode);
-        if (tail == 0) continue;
-      }
-      // Edge panels (columns past a whole panel, or every panel of a last strip of 1–3 rows):
-      // computed into the scratch tile, then only the valid rows and columns go to C.
-      for (let jp = rows == MR ? full : 0; jp * NR < nc; jp++) {
-        stripPlain(pa, packBuf + (<usize>(jp * k) << 5), k, 1, edge, edgeLd);
-        edgeToC(edge, edgeLd, crow + (<usize>(jp * NR) << 2), ldc, rows, min(NR, nc - jp * NR), alpha, beta, mode);
-      }
-    }
+    // scratch: the splatted 4×k op(A) strip, then the edge tile
+    sweepStrips(a, lda, transA, m0, m1, k, packBuf, nc, c + (<usize>jc << 2), ldc, alpha, beta, mode, scratch, scratch + SPLAT_BYTES);
   }
 }

@@ -23,7 +23,7 @@
 import { madd } from './common';
 import { packB, storeTransposed4x4 } from './gemm-pack';
 import { gemmNarrow, NARROW_MAX_N } from './gemm-narrow';
-import { edgeToC, gemmShallow, putRow, SHALLOW_MAX_K, splatRows, stripBody, stripPlain, stripScaled } from './gemm-shallow';
+import { edgeToC, gemmShallow, putRow, SHALLOW_MAX_K, sweepStrips } from './gemm-shallow';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -159,53 +159,27 @@ function micro4x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, alpha: f3
   putRow(c + 3 * ldc, c30, c31, va, vb, false, mode);
 }
 
-/** stripBody with C += acc (a later K block, alpha = 1). */
-function stripPlainAdd(pa: usize, pb: usize, k: i32, panels: i32, c: usize, ldc: usize): void {
-  stripBody(pa, pb, k, panels, c, ldc, 1, 0, true, 2);
-}
-
 /** The deep-K path: for each KS×NS block of op(B) (packed once per call and block, as in the BLIS nest),
  *  every 4-row strip of [m0, m1) splats its KS values of op(A) and sweeps all the block's panels in
- *  one loop (gemm-shallow.ts's stripBody: no call or zeroing per 4×8 tile, plain v128 loads of A at
+ *  one loop (gemm-shallow.ts's sweepStrips: no call or zeroing per 4×8 tile, plain v128 loads of A at
  *  immediate offsets). K is cut into equal blocks; the first writes C with alpha/beta, later ones add. */
 function gemmStrips(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: i32, transB: i32,
   alpha: f32, beta: f32, scratch: usize, packBBuf: usize, m0: i32, m1: i32): void {
   const lda = transA ? m : k;
   const ldb = transB ? k : n;
   const ldc = <usize>n << 2;
-  const pa = scratch; // splatted 4×kc strip of op(A)
-  const edge = scratch + (<usize>(MR * KS) << 4); // MR×NR tile for rows or columns past C's edge
-  const edgeLd: usize = <usize>NR << 2;
+  const edge = scratch + (<usize>(MR * KS) << 4); // after the splatted 4×kc strip of op(A)
   const kBlocks = (k + KS - 1) / KS;
   const kcStep = (k + kBlocks - 1) / kBlocks;
   for (let jc = 0; jc < n; jc += NS) {
     const nc = min(NS, n - jc);
-    const full = nc / NR; // whole panels
-    const tail = nc - full * NR; // columns of a last, zero-padded panel
     for (let pc = 0; pc < k; pc += kcStep) {
       const kc = min(kcStep, k - pc);
-      const mode = pc > 0 ? 2 : beta == 0 ? 0 : 1;
-      const plain = alpha == 1 && mode != 1;
       packB(b, ldb, transB, pc, jc, kc, nc, packBBuf);
       // op(A)[i][pc + kk]: the block's first k is column pc of A, or row pc with transA.
       const aBlock = a + (transA ? <usize>pc * (<usize>lda << 2) : <usize>pc << 2);
-      for (let i = m0; i < m1; i += MR) {
-        const rows = min(MR, m1 - i);
-        splatRows(aBlock, lda, transA, i, rows, kc, pa);
-        const crow = c + <usize>i * ldc + (<usize>jc << 2);
-        if (rows == MR) {
-          if (plain && mode == 0) stripPlain(pa, packBBuf, kc, full, crow, ldc);
-          else if (plain) stripPlainAdd(pa, packBBuf, kc, full, crow, ldc);
-          else stripScaled(pa, packBBuf, kc, full, crow, ldc, alpha, beta, mode);
-          if (tail == 0) continue;
-        }
-        // Edge panels (columns past a whole panel, or every panel of a last strip of 1–3 rows):
-        // computed into the scratch tile, then only the valid rows and columns go to C.
-        for (let jp = rows == MR ? full : 0; jp * NR < nc; jp++) {
-          stripPlain(pa, packBBuf + (<usize>(jp * kc) << 5), kc, 1, edge, edgeLd);
-          edgeToC(edge, edgeLd, crow + (<usize>(jp * NR) << 2), ldc, rows, min(NR, nc - jp * NR), alpha, beta, mode);
-        }
-      }
+      sweepStrips(aBlock, lda, transA, m0, m1, kc, packBBuf, nc, c + (<usize>jc << 2), ldc, alpha, beta,
+        pc > 0 ? 2 : beta == 0 ? 0 : 1, scratch, edge);
     }
   }
 }

@@ -308,6 +308,22 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
     if (Atomics.load(c, ERR)) throw new Error(`wasm: ${what} failed in a worker thread`);
   };
 
+  /** A row job (rows()), optionally cut other than rowChunks (gemmSplitK: one K block per chunk). */
+  const runRows = (kernel: RowKernel, rows: number, args: readonly number[], scratch?: { arg: number; base: number; stride: number },
+    cut?: { chunk: number; chunks: number }, what: string = kernel) => {
+    if (args.length > RJ_MAX_ARGS) throw new Error(`wasm: row job ${kernel} has ${args.length} arguments (at most ${RJ_MAX_ARGS})`);
+    const c = ctrl();
+    c[RJ + RJ_NARGS] = args.length;
+    c[RJ + RJ_SCRATCH_ARG] = scratch ? scratch.arg : -1;
+    c[RJ + RJ_SCRATCH_BASE] = scratch ? scratch.base : 0;
+    c[RJ + RJ_SCRATCH_STRIDE] = scratch ? scratch.stride : 0;
+    rjArgs().set(args);
+    const own = [...args];
+    if (scratch) own[scratch.arg] = scratch.base;
+    const fn = kernels[kernel] as (...a: number[]) => void;
+    launch(CMD_ROW0 + ROW_KERNELS.indexOf(kernel), rows, what, (r0, r1) => fn(...own, r0, r1), cut);
+  };
+
   return {
     size: workers,
     worthSplitting(m, n, k) {
@@ -326,33 +342,19 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
         gemmChunks(m, workers + 1));
     },
     splitsK(m, n, k, transA) {
+      // n ≤ 16: the narrow path's NARROW_MAX_N (assembly/gemm-narrow.ts), whose K blocks are the chunks.
       return alive && transA === 1 && n > 0 && n <= 16 && k >= SPLIT_K_MIN_K && k <= SPLIT_K_MAX_K &&
-        m * n * Math.ceil(k / 512) <= SPLIT_K_MAX_PARTIALS && m * n * k >= 1 << 21;
+        m * n * kernels.gemmNarrowKBlocks(k) <= SPLIT_K_MAX_PARTIALS && m * n * k >= 1 << 21;
     },
     gemmSplitK(a, b, cp, m, n, k, transB, alpha, beta, scratch) {
-      const args = [a, b, m, n, k, transB, alpha, scratch];
-      const c = ctrl();
-      c[RJ + RJ_NARGS] = args.length;
-      c[RJ + RJ_SCRATCH_ARG] = -1;
-      rjArgs().set(args);
-      // alpha travels as f64 (the caller's number, exact); each call rounds it to the same f32.
+      // One K block per chunk; alpha travels as f64 (the caller's number, exact) and each call rounds
+      // it to the same f32.
       const blocks = kernels.gemmNarrowKBlocks(k);
-      launch(CMD_ROW0 + ROW_KERNELS.indexOf('gemmNarrowSplitK'), blocks, 'gemm (split K)',
-        (kb0, kb1) => kernels.gemmNarrowSplitK(a, b, m, n, k, transB, alpha, scratch, kb0, kb1), { chunk: 1, chunks: blocks });
+      runRows('gemmNarrowSplitK', blocks, [a, b, m, n, k, transB, alpha, scratch], undefined, { chunk: 1, chunks: blocks }, 'gemm (split K)');
       kernels.gemmNarrowReduce(cp, m, n, k, beta, scratch, 0, m);
     },
     rows(kernel, rows, args, scratch) {
-      if (args.length > RJ_MAX_ARGS) throw new Error(`wasm: row job ${kernel} has ${args.length} arguments (at most ${RJ_MAX_ARGS})`);
-      const c = ctrl();
-      c[RJ + RJ_NARGS] = args.length;
-      c[RJ + RJ_SCRATCH_ARG] = scratch ? scratch.arg : -1;
-      c[RJ + RJ_SCRATCH_BASE] = scratch ? scratch.base : 0;
-      c[RJ + RJ_SCRATCH_STRIDE] = scratch ? scratch.stride : 0;
-      rjArgs().set(args);
-      const own = [...args];
-      if (scratch) own[scratch.arg] = scratch.base;
-      const fn = kernels[kernel] as (...a: number[]) => void;
-      launch(CMD_ROW0 + ROW_KERNELS.indexOf(kernel), rows, kernel, (r0, r1) => fn(...own, r0, r1));
+      runRows(kernel, rows, args, scratch);
     },
     terminate() {
       if (!alive) return;
