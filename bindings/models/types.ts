@@ -51,13 +51,18 @@ export interface FitOptions {
   augment?: Augment;
 }
 
-/** Learning-rate schedules over epochs (1-based). */
-/** Whether epoch `epoch` of `epochs` scores the labels under `metricsEvery` (see FitOptions). */
-export function scoresEpoch(epoch: number, epochs: number, metricsEvery = 1): boolean {
+/** FitOptions.metricsEvery, checked (default 1): a model calls this before any training work. */
+export function checkMetricsEvery(metricsEvery = 1): number {
   if (!(Number.isInteger(metricsEvery) && metricsEvery >= 1)) throw new Error(`metricsEvery must be a whole number ≥ 1 (got ${metricsEvery})`);
+  return metricsEvery;
+}
+
+/** Whether epoch `epoch` of `epochs` scores the labels every `metricsEvery` epochs (see FitOptions). */
+export function scoresEpoch(epoch: number, epochs: number, metricsEvery: number): boolean {
   return epoch % metricsEvery === 0 || epoch === epochs;
 }
 
+/** Learning-rate schedules over epochs (1-based). */
 export type LrSchedule = 'constant' | 'step' | 'cosine';
 
 export function learningRate(base: number, schedule: LrSchedule, epoch: number, epochs: number,

@@ -21,7 +21,7 @@ import { Mlp, type Param } from './mlp.js';
 import { applyNormalization } from './normalize.js';
 import { Adam, LossMeter } from './optim.js';
 import { HostRng, STREAM } from './rng.js';
-import { asMatrix, checkLosses, learningRate, scoresEpoch, type FitOptions, type LrSchedule, type Matrix } from './types.js';
+import { asMatrix, checkLosses, checkMetricsEvery, learningRate, scoresEpoch, type FitOptions, type LrSchedule, type Matrix } from './types.js';
 
 export interface VadeConfig extends AutoencoderConfig {
   k: number;
@@ -120,7 +120,7 @@ export class VaDE {
     const be = this.backend;
     const o = this.options;
     asMatrix(xRaw);
-    scoresEpoch(1, 1, opts.metricsEvery); // a bad metricsEvery fails here, not after pretraining
+    const metricsEvery = checkMetricsEvery(opts.metricsEvery); // fails here, not after pretraining
     // 1. Autoencoder pretraining (or a given pretrained network).
     let ae = opts.pretrained;
     let ownAe = false;
@@ -203,7 +203,7 @@ export class VaDE {
         be.fill(usage, 0);
         const components = effectiveComponents(mass);
         const metrics: Record<string, number> = { components };
-        if (opts.labels && opts.onProgress && scoresEpoch(epoch, epochs, opts.metricsEvery)) Object.assign(metrics, clusteringScores(opts.labels, await this.predict(xRaw)));
+        if (opts.labels && opts.onProgress && scoresEpoch(epoch, epochs, metricsEvery)) Object.assign(metrics, clusteringScores(opts.labels, await this.predict(xRaw)));
         opts.onProgress?.({ stage: 'elbo', epoch, losses, metrics });
         checkCollapse(epoch, mass, components, initComponents, o.collapseRatio ?? 0.5, baseLr);
       }
