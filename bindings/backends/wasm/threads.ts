@@ -76,6 +76,9 @@ const TAG_SHIFT = 10;
 const TAG_MASK = 0x1fffff;
 const CLOSED = (1 << TAG_SHIFT) - 1; // chunk counts stay below this: ≤ 4 per thread + 1
 const MAX_WORKERS = 200;
+/** How long a thread polls for the next job (a worker) or the last chunk (the caller) before it
+ *  sleeps in Atomics.wait, in ms. */
+const SPIN_MS = 0.1;
 // Row-job block (8-byte aligned): argument count, scratch argument index (−1: none), scratch base,
 // scratch stride, then the arguments as f64 (every pointer, size and f32 value is exact in an f64).
 const RJ = 18;
@@ -94,7 +97,7 @@ const CMD_EXIT = ${CMD_EXIT}, CMD_GEMM = ${CMD_GEMM}, CMD_ROW0 = ${CMD_ROW0};
 const TAG_SHIFT = ${TAG_SHIFT}, TAG_MASK = ${TAG_MASK};
 const ROW_KERNELS = ${JSON.stringify(ROW_KERNELS)};
 const RJ = ${RJ}, RJ_NARGS = ${RJ_NARGS}, RJ_SCRATCH_ARG = ${RJ_SCRATCH_ARG}, RJ_SCRATCH_BASE = ${RJ_SCRATCH_BASE};
-const RJ_SCRATCH_STRIDE = ${RJ_SCRATCH_STRIDE}, RJ_ARGS = ${RJ_ARGS}, SLOTS = ${SLOTS};
+const RJ_SCRATCH_STRIDE = ${RJ_SCRATCH_STRIDE}, RJ_ARGS = ${RJ_ARGS}, SLOTS = ${SLOTS}, SPIN_MS = ${SPIN_MS};
 // The caller's takeChunk, pasted (bound to this name: a minifier may have renamed the original).
 const takeChunk = ${takeChunk.toString()};
 let onMsg, post;
@@ -122,6 +125,9 @@ onMsg(async (msg) => {
   post({ ready: true });
   let last = Atomics.load(ctrl, SEQ);
   for (;;) {
+    // Spin a moment before sleeping: training launches jobs back to back, and a sleeping thread's
+    // wake-up costs tens of microseconds on a VM (bench/NOTES.md §25).
+    for (const until = performance.now() + SPIN_MS; Atomics.load(ctrl, SEQ) === last && performance.now() < until;);
     Atomics.wait(ctrl, SEQ, last);
     const seq = Atomics.load(ctrl, SEQ);
     if (seq === last) continue;
@@ -262,6 +268,7 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
 
   /** Waits until `chunks` chunks of the current job are done (by any thread). */
   const waitDone = (c: Int32Array, chunks: number) => {
+    for (const until = performance.now() + SPIN_MS; Atomics.load(c, DONE) < chunks && performance.now() < until;);
     for (;;) {
       const d = Atomics.load(c, DONE);
       if (d >= chunks) return;
