@@ -282,7 +282,7 @@ export function fitClassMap(m: ClassMixture, z: ArrayLike<number>, n: number, sa
   return { classOf: best!.classOf, fit: best!.fit, ll: best!.ll, tried: unique.length };
 }
 
-function cloneMixture(m: ClassMixture): ClassMixture {
+export function cloneMixture(m: ClassMixture): ClassMixture {
   return { ...m, mu: Float64Array.from(m.mu), logVar: Float64Array.from(m.logVar), rho: Float64Array.from(m.rho) };
 }
 

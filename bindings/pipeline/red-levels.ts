@@ -8,10 +8,13 @@
 //   level B  rbc | reticulocyte          on the events level A calls single, over the RNA-stain
 //            (FL) height and width: the one signal that separates the two.
 //
-// Supervision stays the references only: level A's per-sample proportions are (1 − clump, clump),
-// level B's (rbc, retic) renormalised to the single cells. Both start from the trained VaDE's
+// Supervision stays the references only: level A's per-sample proportions are (1 − clump − u,
+// clump + u) with one offset u shared by all samples and chosen from the references (clump-offset.ts:
+// room for the clump-like coincidences that no reference counts), level B's (rbc, retic)
+// renormalised to the single cells. Both start from the trained VaDE's
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
-import { classLogLik, estimateProportions, fitClassMap, liftMixture, logGauss, selectRows, type ClassMixture } from './mixture.js';
+import { CLUMP_OFFSETS, levelATargets, offsetTrackingError } from './clump-offset.js';
+import { classLogLik, cloneMixture, estimateProportions, fitClassMap, liftMixture, logGauss, selectRows, type ClassMixture } from './mixture.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import { PULSE_FEATURES_PER_CHANNEL, type PulseScaler } from './pulse-features.js';
 
@@ -95,11 +98,22 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   // Level A.
   const colsA = levelAColumns(d);
   const zA = selectColumns(z, D, n, colsA);
-  const thetaA = theta.map((t) => [t[0] + t[1], t[2]]);
   const a0 = liftMixture(vade, zEmb, zA, colsA.length, n, sampleOf, theta, o.floor);
-  const a: ClassMixture = { ...a0, classes: 2, rho: mergeRho(vade, [[0, 1], [2]], meanTheta) };
-  const fitA = fitClassMap(a, zA, n, sampleOf, thetaA, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(a.rho, 2, a.k)] });
-  log?.(`stage 2 level A (single | clump): map [${fitA.classOf.join(',')}] of ${fitA.tried} (reference fit ${fitA.fit.toFixed(3)})`);
+  const rhoA = mergeRho(vade, [[0, 1], [2]], meanTheta);
+  // One fit per clump-target offset u (clump-offset.ts); the one whose inferred clump shares best
+  // follow the references up to a constant wins (the smaller u on a tie).
+  const clumpRef = theta.map((t) => t[2]);
+  let best: { a: ClassMixture; thetaA: number[][]; u: number; error: number } | null = null;
+  for (const u of CLUMP_OFFSETS) {
+    const thetaA = levelATargets(theta, u);
+    const a: ClassMixture = { ...cloneMixture(a0), classes: 2, rho: Float64Array.from(rhoA) };
+    const fitA = fitClassMap(a, zA, n, sampleOf, thetaA, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(a.rho, 2, a.k)] });
+    const track = offsetTrackingError(a, zA, n, sampleOf, clumpRef, 1, meanOf(thetaA));
+    log?.(`stage 2 level A (single | clump), clump targets + ${(100 * u).toFixed(2)} pp: map [${fitA.classOf.join(',')}] of ${fitA.tried} (reference fit ${fitA.fit.toFixed(3)}; clump tracking ${(1e4 * track.error).toFixed(3)} pp², offset ${(100 * track.offset).toFixed(2)} pp)`);
+    if (!best || track.error < best.error) best = { a, thetaA, u, error: track.error };
+  }
+  const { a, thetaA } = best!;
+  log?.(`stage 2 level A: clump-target offset ${(100 * best!.u).toFixed(2)} pp chosen`);
   // Level B on the rows level A calls single (under each sample's reference prior).
   const postA = posteriorsUnder(a, logGauss(a, zA, n), n, sampleOf, thetaA, o.floor);
   const single: number[] = [];
@@ -113,9 +127,11 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const b: ClassMixture = { ...b0, classes: 2, rho: mergeRho(vade, [[0], [1]], meanTheta) };
   const fitB = fitClassMap(b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
   log?.(`stage 2 level B (rbc | retic) on ${single.length} of ${n} rows: map [${fitB.classOf.join(',')}] of ${fitB.tried} (reference fit ${fitB.fit.toFixed(3)})`);
-  const mean = (th: number[][], c: number) => th.reduce((s, t) => s + t[c], 0) / th.length;
-  return { embeddingDim: d, pulseFeatures: D - d, a, b, priorA: [mean(thetaA, 0), mean(thetaA, 1)], priorB: [mean(thetaB, 0), mean(thetaB, 1)] };
+  return { embeddingDim: d, pulseFeatures: D - d, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB) };
 }
+
+/** Per-class means of per-sample proportions [S × classes]. */
+const meanOf = (th: number[][]) => th[0].map((_, c) => th.reduce((s, t) => s + t[c], 0) / th.length);
 
 /** Class posteriors [n × classes] with each row's sample prior θ_s (no re-estimation). */
 function posteriorsUnder(m: ClassMixture, logDens: Float64Array, n: number, sampleOf: Int32Array, theta: number[][], floor: number): Float64Array {
