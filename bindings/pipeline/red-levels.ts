@@ -94,7 +94,7 @@ const dominant = (rho: Float64Array, C: number, k: number) =>
 export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Float64Array, D: number, n: number, sampleOf: Int32Array,
   theta: number[][], o: LevelOptions, log?: (m: string) => void): RedLevels {
   const d = vade.d;
-  const meanTheta = [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
+  const meanTheta = meanOf(theta);
   // Level A.
   const colsA = levelAColumns(d);
   const zA = selectColumns(z, D, n, colsA);
