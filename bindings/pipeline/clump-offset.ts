@@ -10,7 +10,7 @@
 // INFERENCE estimates on the training samples (free per-sample EM) follow the references up to one
 // constant. A component of constant share (coincidences) costs nothing there, a component whose
 // share follows clump % but is mapped to single costs its whole variation.
-import { estimateProportions, logGauss, selectRows, type ClassMixture } from './mixture.js';
+import { perSampleProportions, type ClassMixture } from './mixture.js';
 
 /** Candidate offsets u, as fractions of red events (0, 0.25, 0.5 pp). Each costs one level-A fit
  *  (~25 s for a 10-sample cohort on 2 busy cores). A grid up to 1.5 pp was measured on five dog
@@ -38,17 +38,8 @@ export function levelATargets(theta: number[][], u: number): number[][] {
  */
 export function offsetTrackingError(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
   ref: number[], cls: number, init: number[]): { error: number; offset: number } {
-  const S = ref.length;
-  const ld = logGauss(m, z, n);
-  const rowsOf: number[][] = Array.from({ length: S }, () => []);
-  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
   const resid: number[] = [];
-  for (let s = 0; s < S; s++) {
-    const rows = rowsOf[s];
-    if (!rows.length) continue;
-    const { theta: est } = estimateProportions(m, selectRows(ld, m.k, rows), rows.length, { init, accelerate: true });
-    resid.push(est[cls] - ref[s]);
-  }
+  perSampleProportions(m, z, n, sampleOf, ref.length, () => init).forEach((est, s) => est && resid.push(est[cls] - ref[s]));
   if (!resid.length) return { error: 0, offset: 0 };
   const mean = resid.reduce((a, r) => a + r, 0) / resid.length;
   const offset = Math.min(MAX_CLUMP_OFFSET, Math.max(0, mean));

@@ -307,21 +307,26 @@ function ensureEveryClass(classOf: number[], m: ClassMixture): number[] {
 export function referenceFit(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, theta: number[][]): number {
   const S = theta.length;
   const C = m.classes;
-  const ld = logGauss(m, z, n);
-  const rowsOf: number[][] = Array.from({ length: S }, () => []);
-  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
   const weight = Array.from({ length: C }, (_, c) => {
     const mean = theta.reduce((a, t) => a + t[c], 0) / S;
     return 1 / (theta.reduce((a, t) => a + (t[c] - mean) ** 2, 0) / S + 1e-4);
   });
   let err = 0;
-  for (let s = 0; s < S; s++) {
-    const rows = rowsOf[s];
-    if (!rows.length) continue;
-    const { theta: est } = estimateProportions(m, selectRows(ld, m.k, rows), rows.length, { init: theta[s], accelerate: true });
-    for (let c = 0; c < C; c++) err += weight[c] * (est[c] - theta[s][c]) ** 2;
-  }
+  perSampleProportions(m, z, n, sampleOf, S, (s) => theta[s]).forEach((est, s) => {
+    if (est) for (let c = 0; c < C; c++) err += weight[c] * (est[c] - theta[s][c]) ** 2;
+  });
   return err;
+}
+
+/** Each of samples 0…S−1's class proportions re-estimated with the components fixed, as inference
+ *  does (free per-sample EM from `init(s)`); null for a sample without rows. */
+export function perSampleProportions(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, S: number,
+  init: (s: number) => number[]): (Float64Array | null)[] {
+  const ld = logGauss(m, z, n);
+  const rowsOf: number[][] = Array.from({ length: S }, () => []);
+  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
+  return rowsOf.map((rows, s) => rows.length
+    ? estimateProportions(m, selectRows(ld, m.k, rows), rows.length, { init: init(s), accelerate: true }).theta : null);
 }
 
 function mStep(m: ClassMixture, z: ArrayLike<number>, n: number, r: Float64Array, varFloor: number): void {
