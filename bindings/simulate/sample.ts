@@ -27,6 +27,8 @@
 // is one platelet event — exactly what a per-event classifier's proportions estimate.
 import { Rng } from './rng.js';
 import { presetFor, type Species, type SpeciesPreset } from './species.js';
+import { checkDomain, builtinDomain, type Domain, type Role } from './domains.js';
+import { simulateDomainSample } from './instrument.js';
 
 export const CLASS_NAMES = ['platelet', 'rbc', 'reticulocyte', 'clumped_rbc', 'debris', 'coincidence'] as const;
 export type ClassName = (typeof CLASS_NAMES)[number];
@@ -61,6 +63,11 @@ export interface TrueShares extends ReportedShares {
 }
 
 export interface SimulateOptions {
+  /**
+   * The simulated analyzer (domains.ts). Absent: the original simulator for `species` and `points`.
+   * A domain fixes species and time points itself; passing either as well is an error when they differ.
+   */
+  domain?: Domain;
   species?: Species;
   /** Events in the sample (default 20,000). */
   cells?: number;
@@ -101,10 +108,14 @@ export interface SimulatedSample {
   mcv: number;
   mpv: number;
   instrument: InstrumentState;
+  /** The domain's name, its layout and, per role, the channel's name in `features`. */
+  domain: string;
+  layout: 'waveform' | 'scalar';
+  channels: Record<Role, string>;
 }
 
 /** One particle crossing the sensing zone; an event holds one or more. */
-interface Particle {
+export interface Particle {
   t: number; // centre time (time units)
   d: number; // diameter (µm)
   wOpt: number; // optical Gaussian σ
@@ -123,7 +134,9 @@ export function reportedNoiseSd(truePct: number): number {
 }
 export const REPORT_NOISE_BOUND_SDS = 2.5;
 
-function validate(o: SimulateOptions): Required<Omit<SimulateOptions, 'composition'>> & { composition: Partial<Composition> } {
+export type ValidOptions = Required<Omit<SimulateOptions, 'composition' | 'domain'>> & { composition: Partial<Composition> };
+
+function validate(o: SimulateOptions): ValidOptions {
   const cells = o.cells ?? 20000;
   const points = o.points ?? 32;
   const seed = o.seed ?? 1;
@@ -158,7 +171,20 @@ function drawComposition(p: SpeciesPreset, rng: Rng, fixed: Partial<Composition>
 
 /** Simulates one sample. Deterministic in (species, cells, seed, sampleIndex, points, composition). */
 export function simulateSample(opts: SimulateOptions = {}): SimulatedSample {
-  const o = validate(opts);
+  if (opts.domain !== undefined) {
+    const d = checkDomain(opts.domain);
+    if (opts.species !== undefined && opts.species !== d.species) throw new Error(`species '${opts.species}' contradicts domain '${d.name}' (${d.species})`);
+    const pts = d.channels[0]!.points;
+    if (opts.points !== undefined && (d.engine === 'general' || opts.points !== pts)) throw new Error(`points: domain '${d.name}' fixes the time points per channel`);
+    const o = validate({ ...opts, domain: undefined, species: d.species, points: pts });
+    if (d.engine === 'general') return simulateDomainSample(d, o);
+    return { ...simulateBuiltin(o), domain: d.name };
+  }
+  return simulateBuiltin(validate(opts));
+}
+
+/** The original simulator (domain engine 'builtin'). */
+function simulateBuiltin(o: ValidOptions): SimulatedSample {
   const preset = presetFor(o.species);
   const rng = new Rng(o.seed, o.sampleIndex, o.species === 'dog' ? 1 : 2);
   const comp = drawComposition(preset, rng, o.composition);
@@ -194,70 +220,88 @@ export function simulateSample(opts: SimulateOptions = {}): SimulatedSample {
     truth[i] = cls;
     counts[cls]!++;
     parts.length = 0;
-    switch (cls) {
-      case CLASS.platelet:
-        if (rng.uniform() * 100 < comp.pltClumpPct) {
-          const [lo, hi] = preset.pltClumpSize;
-          cells.aggregate(parts, lo + rng.int(hi - lo + 1), () => cells.platelet(), 0.3, 0.9);
-        } else parts.push(cells.platelet());
-        break;
-      case CLASS.rbc:
-        parts.push(cells.red(false));
-        break;
-      case CLASS.reticulocyte:
-        parts.push(cells.red(true));
-        break;
-      case CLASS.clumped_rbc: {
-        const k = 2 + rng.categorical([0.62, 0.26, 0.12]);
-        cells.aggregate(parts, k, () => cells.red(rng.uniform() < r), 0.15, 1.0, 0.9);
-        break;
-      }
-      case CLASS.debris:
-        cells.debris(parts);
-        break;
-      case CLASS.coincidence: {
-        const pPlt = fPlt / Math.max(1e-9, fPlt + red);
-        const pick = () => (rng.uniform() < pPlt ? cells.platelet() : cells.red(rng.uniform() < r));
-        const a = pick();
-        const b = pick();
-        b.t = (rng.uniform() < 0.5 ? -1 : 1) * rng.between(3, 11);
-        parts.push(a, b);
-        break;
-      }
-    }
+    drawEventParticles(cls, parts, cells, rng, preset, comp);
     // Trigger jitter: the whole event shifts a little inside the window.
     const jitter = 0.7 * rng.normal();
     for (const p of parts) p.t += jitter;
     render(parts, signals, i * F, T, xs, instrument, (i + 0.5) / N - 0.5, cls === CLASS.debris ? 1.6 : 1, rng);
   }
 
+  const trueShares = sharesFromCounts(counts, N);
+  const reference = reportShares(trueShares, rng);
+  return {
+    species: o.species, cells: N, points: T, features: featureNames(T), signals, truth, counts,
+    trueShares, reference, composition: comp, mcv, mpv, instrument,
+    domain: builtinDomain(o.species, T).name, layout: 'waveform', channels: { FSC: 'FSC', SSC: 'SSC', FL: 'FL', IMP: 'IMP' },
+  };
+}
+
+/** Exact shares from per-class event counts (denominators: see the header). */
+export function sharesFromCounts(counts: readonly number[], N: number): TrueShares {
   const nRed = counts[CLASS.rbc]! + counts[CLASS.reticulocyte]! + counts[CLASS.clumped_rbc]!;
   const pct = (num: number, den: number) => (den > 0 ? (100 * num) / den : 0);
-  const trueShares: TrueShares = {
+  return {
     pltPct: pct(counts[CLASS.platelet]!, N),
     reticPct: pct(counts[CLASS.reticulocyte]!, nRed),
     clumpPct: pct(counts[CLASS.clumped_rbc]!, nRed),
     debrisPct: pct(counts[CLASS.debris]!, N),
     coincidencePct: pct(counts[CLASS.coincidence]!, N),
   };
+}
+
+/** The analyzer's report of the true shares (draws three normals from `rng`, in plt, retic, clump order). */
+export function reportShares(t: TrueShares, rng: Rng): ReportedShares {
   const report = (v: number) => {
     const sd = reportedNoiseSd(v);
     const e = Math.max(-REPORT_NOISE_BOUND_SDS, Math.min(REPORT_NOISE_BOUND_SDS, rng.normal())) * sd;
     return Math.max(0, Math.round((v + e) * 10) / 10);
   };
-  const reference: ReportedShares = {
-    pltPct: report(trueShares.pltPct),
-    reticPct: report(trueShares.reticPct),
-    clumpPct: report(trueShares.clumpPct),
-  };
-  return {
-    species: o.species, cells: N, points: T, features: featureNames(T), signals, truth, counts,
-    trueShares, reference, composition: comp, mcv, mpv, instrument,
-  };
+  return { pltPct: report(t.pltPct), reticPct: report(t.reticPct), clumpPct: report(t.clumpPct) };
+}
+
+/**
+ * The particles of one event of class `cls`. `spacing` scales the distance between aggregate
+ * members (1: the original simulator).
+ */
+export function drawEventParticles(cls: number, parts: Particle[], cells: CellFactory, rng: Rng, preset: SpeciesPreset, comp: Composition, spacing = 1): void {
+  const fPlt = comp.pltPct / 100;
+  const red = Math.max(0, 1 - fPlt - comp.debrisPct / 100 - comp.coincidencePct / 100);
+  const r = comp.reticPct / 100;
+  switch (cls) {
+    case CLASS.platelet:
+      if (rng.uniform() * 100 < comp.pltClumpPct) {
+        const [lo, hi] = preset.pltClumpSize;
+        cells.aggregate(parts, lo + rng.int(hi - lo + 1), () => cells.platelet(), 0.3 * spacing, 0.9 * spacing);
+      } else parts.push(cells.platelet());
+      break;
+    case CLASS.rbc:
+      parts.push(cells.red(false));
+      break;
+    case CLASS.reticulocyte:
+      parts.push(cells.red(true));
+      break;
+    case CLASS.clumped_rbc: {
+      const k = 2 + rng.categorical([0.62, 0.26, 0.12]);
+      cells.aggregate(parts, k, () => cells.red(rng.uniform() < r), 0.15 * spacing, 1.0 * spacing, 0.9);
+      break;
+    }
+    case CLASS.debris:
+      cells.debris(parts);
+      break;
+    case CLASS.coincidence: {
+      const pPlt = fPlt / Math.max(1e-9, fPlt + red);
+      const pick = () => (rng.uniform() < pPlt ? cells.platelet() : cells.red(rng.uniform() < r));
+      const a = pick();
+      const b = pick();
+      b.t = (rng.uniform() < 0.5 ? -1 : 1) * rng.between(3, 11);
+      parts.push(a, b);
+      break;
+    }
+  }
 }
 
 /** Draws particles for one sample's physiology. */
-class CellFactory {
+export class CellFactory {
   constructor(
     private readonly p: SpeciesPreset,
     private readonly rng: Rng,

@@ -6,9 +6,10 @@ import { UsageError } from '../main.js';
 import { parse, intOpt } from '../args.js';
 import { simulateCohort } from '../../simulate/cohort.js';
 import { SPECIES, type Species } from '../../simulate/species.js';
+import { DOMAINS, DOMAIN_NAMES } from '../../simulate/domains.js';
 
 const usage =
-  'hemaclust simulate --out DIR [--species dog|cat] [--samples N] [--cells N] [--seed S] [--points T] [--format fcs|npy] [--force] [--json]';
+  'hemaclust simulate --out DIR [--domain NAME|random [--domain-seed S]] [--species dog|cat] [--samples N] [--cells N] [--seed S] [--points T] [--format fcs|npy] [--force] [--json]\n       hemaclust simulate --list-domains [--json]';
 
 export const simulate: Command = {
   name: 'simulate',
@@ -16,11 +17,15 @@ export const simulate: Command = {
   usage: `${usage}
 
   --out DIR        output directory (created; must be empty unless --force)
-  --species S      dog (default) or cat
+  --domain NAME    simulated analyzer: a named domain (--list-domains) or random; it fixes species,
+                   time points, units, pulse shapes, channel names/order and layout (default builtin)
+  --domain-seed S  seed of --domain random (default 1; the manifest records the drawn domain)
+  --list-domains   print the named domains and exit
+  --species S      dog (default) or cat (without --domain; with it, must agree)
   --samples N      number of samples (default 10)
   --cells N        events per sample (default 20000)
   --seed S         integer seed; same seed, same files (default 1)
-  --points T       time samples per channel (default 32 → 4·T features)
+  --points T       time samples per channel (default 32 → 4·T features; builtin domains only)
   --format F       fcs (FCS 3.1, default) or npy
   --force          write into a non-empty directory
   --json           print the summary as JSON`,
@@ -35,15 +40,35 @@ export const simulate: Command = {
       format: { type: 'string' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      domain: { type: 'string' },
+      'domain-seed': { type: 'string' },
+      'list-domains': { type: 'boolean' },
     });
+    if (values['list-domains']) {
+      if (values.json) console.log(JSON.stringify(DOMAINS, null, 2));
+      else for (const n of DOMAIN_NAMES) console.log(`${n.padEnd(18)} ${DOMAINS[n]!.species}  ${DOMAINS[n]!.layout.padEnd(8)}  ${DOMAINS[n]!.description}`);
+      return 0;
+    }
     if (!values.out) throw new UsageError('--out DIR is required');
-    const species = values.species ?? 'dog';
-    if (!SPECIES.includes(species as Species)) throw new UsageError(`--species must be one of ${SPECIES.join(', ')} (got '${species}')`);
+    if (values.species !== undefined && !SPECIES.includes(values.species as Species)) throw new UsageError(`--species must be one of ${SPECIES.join(', ')} (got '${values.species}')`);
+    const domainName = values.domain;
+    if (domainName !== undefined && domainName !== 'random' && !DOMAINS[domainName]) {
+      throw new UsageError(`--domain must be random or one of ${DOMAIN_NAMES.join(', ')} (got '${domainName}')`);
+    }
+    const domainSeed = values['domain-seed'] === undefined ? 1 : Number(values['domain-seed']);
+    if (!Number.isSafeInteger(domainSeed)) throw new UsageError(`--domain-seed must be an integer (got '${values['domain-seed']}')`);
+    if (values['domain-seed'] !== undefined && domainName !== 'random') throw new UsageError('--domain-seed goes with --domain random');
+    const domainSpecies = domainName === undefined ? undefined : domainName === 'random' ? undefined : DOMAINS[domainName]!.species;
+    if (domainSpecies !== undefined && values.species !== undefined && values.species !== domainSpecies) {
+      throw new UsageError(`--species ${values.species} contradicts --domain ${domainName} (${domainSpecies})`);
+    }
+    if (domainName !== undefined && values.points !== undefined) throw new UsageError('--points cannot be combined with --domain (the domain fixes its time points)');
     const format = values.format ?? 'fcs';
     if (format !== 'fcs' && format !== 'npy') throw new UsageError(`--format must be fcs or npy (got '${format}')`);
     const samples = intOpt('samples', values.samples, 10);
     const cells = intOpt('cells', values.cells, 20000);
     const points = intOpt('points', values.points, 32, 4);
+    const species = domainName === undefined ? (values.species ?? 'dog') : undefined;
     if (points > 1024) throw new UsageError(`--points must be at most 1024 (got ${points})`);
     const seed = values.seed === undefined ? 1 : Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer (got '${values.seed}')`);
@@ -57,7 +82,8 @@ export const simulate: Command = {
 
     const showProgress = samples > 1;
     const summary = await simulateCohort(values.out, {
-      species: species as Species, samples, cellsPerSample: cells, seed, format: format as 'fcs' | 'npy', points,
+      ...(domainName === undefined ? { species: species as Species, points } : { domain: domainName, domainSeed, species: values.species as Species | undefined }),
+      samples, cellsPerSample: cells, seed, format: format as 'fcs' | 'npy',
       onProgress: showProgress
         ? (done, total, file) => {
             const line = `simulate: ${done}/${total} samples (${file})`;
@@ -74,7 +100,8 @@ export const simulate: Command = {
     const mean = (f: (s: (typeof summary.samples)[number]) => number) => summary.samples.reduce((a, s) => a + f(s), 0) / summary.samples.length;
     console.log(
       [
-        `wrote ${summary.samples.length} ${species} samples × ${cells} events (${summary.features} features, ${format}) to ${summary.dir} in ${summary.seconds.toFixed(1)} s`,
+        `wrote ${summary.samples.length} ${summary.species} samples × ${cells} events (domain ${summary.domain}, ${summary.layout}, ${summary.features} features, ${format}) to ${summary.dir} in ${summary.seconds.toFixed(1)} s`,
+        `  channels       ${Object.entries(summary.channels).map(([r, n]) => `${r}=${n}`).join(' ')}`,
         `  reference.csv  mean plt ${mean((s) => s.reference.pltPct).toFixed(1)}%  retic ${mean((s) => s.reference.reticPct).toFixed(1)}%  clump ${mean((s) => s.reference.clumpPct).toFixed(1)}%`,
         `  truth/         per-event labels (.labels.npy), classes.json, shares.csv`,
       ].join('\n'),
