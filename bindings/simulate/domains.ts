@@ -188,10 +188,10 @@ const named: Domain[] = [
     channels: channels([...ROLES], (r) => ({ points: { FSC: 48, SSC: 16, FL: 24, IMP: 64 }[r], gain: { FSC: 1, SSC: 2, FL: 8, IMP: 1 }[r], shape: r === 'IMP' ? 'builtin' : 'gaussian' })),
   }),
   general('multi-peak', {
-    description: 'fast flow: narrow pulses (×0.6) on 64 points, aggregates spread ×2.5 so clumps show separate peaks; units ×0.3',
+    description: 'fast flow: narrow pulses (×0.6) on 64 points, aggregates spread ×2 so clumps show separate peaks; units ×0.3',
     instrument: 'MK-64 fast-flow analyzer',
     channels: channels([...ROLES], () => ({ gain: 0.3, points: 64, shape: 'gaussian' })),
-    pulseWidth: 0.6, clumpSpacing: 2.5,
+    pulseWidth: 0.6, clumpSpacing: 2,
   }),
   general('scalar-vendor', {
     description: 'parameters only, vendor names (RES_PEAK, RES_TOF, FS_PEAK, FS_INT, SS_PEAK, SS_INT, FL1_PEAK, FL1_INT), IMP first, units ×0.01 / ×100 / ×30 / ×0.03',
@@ -355,10 +355,15 @@ export function checkDomain(d: Domain): Domain {
   if (d.engine === 'builtin') {
     // The original simulator has one fixed instrument: only species and a uniform point count vary.
     const ref = builtinDomain(d.species, d.channels[0]!.points);
-    const strip = (x: Domain) => JSON.stringify({ ...x, name: '', description: '' });
+    const strip = (x: Domain) => canonicalJson({ ...x, name: '', description: '' });
     if (strip(d) !== strip(ref)) fail("engine 'builtin' reproduces the original simulator and takes only species and points; use engine 'general' to change the instrument");
   }
   return d;
+}
+
+/** JSON with object keys sorted, so that equal domains compare equal whatever their key order. */
+function canonicalJson(x: unknown): string {
+  return JSON.stringify(x, (_, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
 }
 
 /** A domain read back from JSON (e.g. a cohort manifest's `domain`), checked. */
