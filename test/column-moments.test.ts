@@ -52,8 +52,8 @@ describe('ColumnMoments', () => {
     const norm = fitNormalization(x, 'standard');
     if (norm.kind !== 'standard') throw new Error('expected a standard normalisation');
     for (let c = 0; c < cols; c++) expect(norm.mean[c]).toBeCloseTo(want.mean[c], 6);
-    const pre = fitPreprocessor([x], 16);
-    const asinhData = Float64Array.from(x.data, (v) => Math.asinh(v / 16));
+    const pre = fitPreprocessor({ kind: 'matrix', points: 0, groups: [], featureNames: null }, x.data, rows, cols);
+    const asinhData = Float64Array.from(x.data, (v, i) => Math.asinh((v - pre.offset[i % cols]) / pre.scale[i % cols]));
     const wantA = twoPass(asinhData, rows, cols);
     for (let c = 0; c < cols; c++) {
       expect(pre.mean[c]).toBeCloseTo(wantA.mean[c], 5);

@@ -1,12 +1,27 @@
 // asinhStandardize beyond the shared table (test/ops/cases.ts): it is the pipeline's preprocessing,
-// so every backend must agree with applyPreprocessor (the host code the op replaced) on realistic
+// so every backend must agree with the host formula (preprocess.ts applyPreprocessor, here written
+// out for any scale: the pipeline calls the op with scale 1 on values in asinh units) on realistic
 // analyzer rows; element by element (not only in norm) over asinh's three regimes — the noisy
 // baseline (series / log1p paths), mid-size pulses and huge values (log 2v path); odd sizes; bad
 // arguments rejected with the op's name. WebGPU: skips loudly without an adapter, fails under CI=true.
 import { describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { ShapeError } from '../bindings/checks.js';
-import { applyPreprocessor, ASINH_SCALE, type Preprocessor } from '../bindings/pipeline/preprocess.js';
+import { applyPreprocessor } from '../bindings/pipeline/preprocess.js';
+
+/** A typical waveform scale in signal units (KAPPA noise sds of the built-in simulator). */
+const ASINH_SCALE = 16;
+interface Preprocessor { scale: number; mean: Float32Array; std: Float32Array }
+
+/** applyPreprocessor on x / scale (the division in float64, as the op's contract states). */
+function hostPreprocess(p: Preprocessor, x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows * cols; i++) {
+    const c = i % cols;
+    out[i] = (Math.asinh(x[i] / p.scale) - p.mean[c]) / p.std[c];
+  }
+  return out;
+}
 import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
@@ -42,12 +57,13 @@ function signals(rng: Rng, n: number): Float32Array {
 }
 
 describe('asinhStandardize is the pipeline preprocessing on every backend', () => {
-  for (const [rows, cols, scale] of [[1, 1, ASINH_SCALE], [7, 13, ASINH_SCALE], [1001, 130, ASINH_SCALE], [33, 128, 3.7]] as const) {
+  for (const [rows, cols, scale] of [[1, 1, ASINH_SCALE], [7, 13, ASINH_SCALE], [1001, 130, ASINH_SCALE], [33, 128, 3.7], [65, 24, 1]] as const) {
     it(`${rows} x ${cols}, scale ${scale}: element-wise against applyPreprocessor`, async () => {
       const rng = Rng.forCase(SEED, `asinhStandardize ${rows}x${cols} ${scale}`);
       const x = signals(rng, rows * cols);
       const p: Preprocessor = { scale, mean: Float32Array.from(rng.normals(cols, 2)), std: Float32Array.from(rng.uniforms(cols, 0.2, 3)) };
-      const want = applyPreprocessor(p, x, rows, cols);
+      const want = hostPreprocess(p, x, rows, cols);
+      if (scale === 1) expect(Array.from(applyPreprocessor({ ...p, offset: new Float32Array(cols), scale: new Float32Array(cols).fill(1) }, x, rows, cols))).toEqual(Array.from(want));
       let compared = 0;
       for (const { name, be } of backends) {
         if (!be) continue;

@@ -14,8 +14,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { ShapeError } from '../bindings/checks.js';
-import { ASINH_SCALE } from '../bindings/pipeline/preprocess.js';
+import { fitPreprocessor, toAsinhUnits } from '../bindings/pipeline/preprocess.js';
+import { detectLayout } from '../bindings/pipeline/layout.js';
 import { pulseSummaries } from '../bindings/pipeline/pulse-features.js';
+
+const ASINH_SCALE = 16;
 import { simulateSample } from '../bindings/simulate/sample.js';
 import { opTestBackends } from './helpers/backends.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
@@ -38,9 +41,12 @@ async function runOp(be: ComputeBackend, x: Float32Array, rows: number, cols: nu
   return out;
 }
 
-/** The host code for any channel count (pulse-features.ts fixes 4 channels; same loop otherwise). */
+/** The host code for any channel count and scale (pulse-features.ts: 4 channels in asinh units,
+ *  scale 1; the same loop otherwise). */
 function hostSummaries(x: Float32Array, rows: number, cols: number, channels: number, scale: number): Float64Array {
-  if (channels === 4 && cols >= 16) return pulseSummaries(x, cols, Int32Array.from({ length: rows }, (_, i) => i), scale);
+  if (channels === 4 && cols >= 16 && scale === 1) {
+    return pulseSummaries(detectLayout(null, cols), x, cols, Int32Array.from({ length: rows }, (_, i) => i));
+  }
   const T = cols / channels;
   const out = new Float64Array(rows * 2 * channels);
   for (let i = 0; i < rows; i++) {
@@ -112,7 +118,9 @@ describe('pulseSummaries is the host pulse summary on every backend', () => {
       const s = simulateSample({ species, cells: 1500, seed: SEED % 100000, sampleIndex: 3 });
       const cols = s.features.length;
       expect(cols).toBe(4 * s.points);
-      await compareAll(`simulated ${species}`, s.signals, s.cells, cols, 4, ASINH_SCALE);
+      const layout = detectLayout(s.features, cols);
+      const units = toAsinhUnits(fitPreprocessor(layout, s.signals, s.cells, cols), Float32Array.from(s.signals), s.cells, cols);
+      await compareAll(`simulated ${species}`, units, s.cells, cols, 4, 1);
     }
   });
 

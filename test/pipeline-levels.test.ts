@@ -2,7 +2,8 @@
 // synthetic events whose classes are known by construction. The truth is used here only to score.
 import { describe, expect, it } from 'vitest';
 import { HostRng } from '../bindings/models/rng.js';
-import { fitPulseScaler, pulseFeatureCount, pulseSummaries, withPulse } from '../bindings/pipeline/pulse-features.js';
+import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse } from '../bindings/pipeline/pulse-features.js';
+import { detectLayout } from '../bindings/pipeline/layout.js';
 import { classifyRed, fitRedLevels, levelAColumns, levelBColumns } from '../bindings/pipeline/red-levels.js';
 import type { ClassMixture } from '../bindings/pipeline/mixture.js';
 
@@ -10,19 +11,21 @@ describe('pulse summaries', () => {
   it('gives per channel the asinh peak and the area-over-peak width', () => {
     const T = 8;
     const row = new Float32Array(4 * T);
-    // Channel 0: a flat pulse of height 32 over 3 samples; channel 2: one spike of 160 and noise below 0.
-    row.set([0, 0, 32, 32, 32, 0, 0, 0], 0);
-    row.set([-5, 0, 0, 160, 0, 0, -3, 0], 2 * T);
-    const f = pulseSummaries(row, 4 * T, [0], 16);
+    // In asinh units (preprocess.ts). Channel 0: a flat pulse of height 2 over 3 samples; channel 2:
+    // one spike of 10 and noise below 0.
+    row.set([0, 0, 2, 2, 2, 0, 0, 0], 0);
+    row.set([-5 / 16, 0, 0, 10, 0, 0, -3 / 16, 0], 2 * T);
+    const layout = detectLayout(null, 4 * T);
+    const f = pulseSummaries(layout, row, 4 * T, [0]);
     expect(f.length).toBe(8);
     expect(f[0]).toBeCloseTo(Math.asinh(2), 12);
     expect(f[1]).toBeCloseTo(3, 12);
     expect(f[4]).toBeCloseTo(Math.asinh(10), 12);
     expect(f[5]).toBeCloseTo(1, 12); // negative noise does not count as area
-    // A channel with no pulse: width floored by the asinh scale instead of dividing by ~0.
+    // A channel with no pulse: width floored by one asinh unit instead of dividing by ~0.
     expect(f[3]).toBe(0);
-    expect(pulseFeatureCount(128)).toBe(8);
-    expect(pulseFeatureCount(130)).toBe(0);
+    expect(summaryRoles(layout)).toEqual(['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP']);
+    expect(summaryRoles(detectLayout(null, 130))).toEqual([]);
   });
 
   it('scales to zero mean and unit variance and appends after the embedding', () => {
@@ -37,7 +40,8 @@ describe('pulse summaries', () => {
 
 // Pulse columns per channel (height, width): FSC 0–1, SSC 2–3, FL 4–5, IMP 6–7, after d embedding values.
 const d = 2;
-const P = 8;
+const ROLES8 = summaryRoles(detectLayout(null, 128));
+const P = ROLES8.length;
 const D = d + P;
 
 /** One sample of red events: class 0 rbc, 1 retic, 2 clump (a third of the clumps carry RNA). */
@@ -89,9 +93,11 @@ describe('two-level red-cell decision', () => {
   };
 
   it('recovers the classes from the references alone, clumps holding RNA included', () => {
-    const L = fitRedLevels(vade, zEmb, z, D, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
-    expect(L.a.d).toBe(levelAColumns(d).length);
-    expect(L.b.d).toBe(levelBColumns(d).length);
+    const L = fitRedLevels(vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
+    expect(L.a.d).toBe(levelAColumns(d, ROLES8).length);
+    expect(levelAColumns(d, ROLES8)).toEqual([2, 3, 4, 5, 8, 9]);
+    expect(L.b.d).toBe(levelBColumns(d, ROLES8).length);
+    expect(levelBColumns(d, ROLES8)).toEqual([6, 7]);
     const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
     const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
     const right = [0, 0, 0];
@@ -118,7 +124,7 @@ describe('two-level red-cell decision', () => {
     // Component 2 (half of the reticulocytes) handed to rbc: only the per-sample references show
     // that its share follows retic %, not rbc %.
     const wrong: ClassMixture = { ...vade, rho: Float64Array.from([1 / 3, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.5, 0.5]) };
-    const L = fitRedLevels(wrong, zEmb, z, D, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
+    const L = fitRedLevels(wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
     const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
     const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
     let retic = 0;

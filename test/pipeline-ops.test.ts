@@ -155,7 +155,7 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
     const wantKeep = subclusterKeep(sub, z, n);
     // Levels: embedding width 2, 8 pulse summaries; level A over 6 of them, level B over 2.
     const L: RedLevels = {
-      embeddingDim: 2, pulseFeatures: 8,
+      embeddingDim: 2, roles: ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'],
       a: f32Mixture(randomMixture(rng, 8, 6, 2, true)), b: f32Mixture(randomMixture(rng, 5, 2, 2, true)),
       priorA: [0.9, 0.1], priorB: [0.8, 0.2],
     };

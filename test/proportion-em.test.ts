@@ -173,7 +173,7 @@ describe('validateSample: the bit-pattern scan finds what Number.isFinite finds'
         data[rng.int(rows * cols)] = -1.401298464324817e-45; // the smallest subnormal
         const at = trial === 0 ? 0 : trial === 1 ? rows * cols - 1 : rng.int(rows * cols);
         if (bad !== null) data[at] = bad;
-        const call = () => validateSample({ id: 'v', rows, cols, data }, cols);
+        const call = () => validateSample({ id: 'v', rows, cols, data });
         if (bad === null) expect(call).not.toThrow();
         else expect(call, `${bad} at ${at}; ${hint}`).toThrow(`sample 'v': value at event ${Math.floor(at / cols)}, feature ${at % cols} is ${bad} (not finite)`);
         checked++;
@@ -191,7 +191,7 @@ describe('levelInputsFromPulse', () => {
       const f = Float32Array.from(rng.normals(n * P, 40, 5));
       const sc = fitPulseScaler(Float64Array.from(f), n, P);
       if (n === 1) sc.std.fill(0.75); // one row has no spread; any positive scale will do
-      const L = { embeddingDim: d, pulseFeatures: P } as RedLevels;
+      const L = { embeddingDim: d, roles: ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'] } as RedLevels;
       const want = levelInputs(L, withPulse(Float32Array.from(rng.normals(n * d)), d, f, P, sc, n), n);
       const got = levelInputsFromPulse(L, f, sc, n);
       expect(Array.from(got.zA), `zA n=${n} d=${d}; ${hint}`).toEqual(Array.from(want.zA));

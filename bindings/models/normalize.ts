@@ -25,12 +25,12 @@ export class ColumnMoments {
   }
 
   /** Adds `rows` rows of `data` (row-major, `cols` wide), each value passed through `map` if given. */
-  add(data: ArrayLike<number>, rows: number, map?: (v: number) => number): this {
+  add(data: ArrayLike<number>, rows: number, map?: (v: number, col: number) => number): this {
     const { cols, mean, m2 } = this;
     for (let r = 0; r < rows; r++) {
       const n = ++this.n;
       for (let c = 0; c < cols; c++) {
-        const v = map ? map(data[r * cols + c]) : data[r * cols + c];
+        const v = map ? map(data[r * cols + c], c) : data[r * cols + c];
         const d = v - mean[c];
         mean[c] += d / n;
         m2[c] += d * (v - mean[c]);

@@ -17,6 +17,8 @@ export interface SampleEvaluation {
   truth: Reference | null;
   errorVsTruth: Reference | null;
   errorVsReference: Reference | null;
+  /** Reasons to distrust this sample's result (quality.ts), empty when none. */
+  flags: string[];
 }
 
 export interface Evaluation {
@@ -90,6 +92,7 @@ export function evaluateResults(items: { result: ClassifyResult; truth?: Int32Ar
       id: s.id, cells: s.cells, predicted: s.percentages, reference: reference ?? null, truth: t,
       errorVsTruth: t ? diff(s.percentages, t) : null,
       errorVsReference: reference ? diff(s.percentages, reference) : null,
+      flags: s.quality?.flags ?? [],
     };
   });
   const errT = samples.flatMap((s) => (s.errorVsTruth ? [s.errorVsTruth] : []));
@@ -117,6 +120,11 @@ export function formatEvaluation(e: Evaluation): string {
   for (const s of e.samples) {
     const row = (k: (typeof KEYS)[number]) => `${f(s.predicted[k]).padStart(9)} ${f(s.reference?.[k], 1).padStart(5)} ${f(s.truth?.[k]).padStart(5)}`;
     lines.push(`${s.id.padEnd(16)} ${row('plt_pct')} | ${row('retic_pct')}  | ${row('clump_pct')}`);
+  }
+  const flagged = e.samples.filter((s) => s.flags.length);
+  if (flagged.length) {
+    lines.push('', `flagged samples (${flagged.length} of ${e.samples.length}): results outside what the model was trained on`);
+    for (const s of flagged) lines.push(`  ${s.id}: ${s.flags.join('; ')}`);
   }
   if (e.macroF1 !== null) {
     lines.push('');

@@ -158,40 +158,70 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
   const rhoFloor = opts.rhoFloor ?? 1e-6;
   const match = opts.matchProportions ?? true;
   const S = theta.length;
+  // Work arrays, reused across iterations.
+  const E = new Float64Array(n * k); // exp(ld_ij − rowMax_i): each row's exponentials, taken once
+  const sum = new Float64Array(n * C); // Σ_j ρ_cj E_ij (0 only where the class underflowed: see below)
+  const L = new Float64Array(n * C);
+  const e = new Float64Array(n * C); // exp(L_ic − max_c L_ic)
+  const rowL = new Float64Array(n);
+  const q = new Float64Array(n * C);
+  const r = new Float64Array(n * k);
+  const logT = theta.map((t) => t.map((v) => Math.log(Math.max(v, floor))));
+  const rowsOf = new Float64Array(S);
+  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]]++;
   let ll = 0;
   for (let it = 0; it < iterations; it++) {
     const ld = logGauss(m, z, n);
-    // Per row: log p(z_i | c) and the within-class component split (kept in ld as probabilities per class).
     const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
-    const L = new Float64Array(n * C);
+    // log p(z_i | c) = log Σ_j ρ_cj N_ij. A component no class uses cannot set the row's scale.
+    const live = Array.from({ length: k }, (_, j) => {
+      for (let c = 0; c < C; c++) if (m.rho[c * k + j] > 0) return true;
+      return false;
+    });
     for (let i = 0; i < n; i++) {
+      let mx = -Infinity;
+      for (let j = 0; j < k; j++) if (live[j] && ld[i * k + j] > mx) mx = ld[i * k + j];
+      for (let j = 0; j < k; j++) E[i * k + j] = live[j] ? Math.exp(ld[i * k + j] - mx) : 0;
+      let best = -Infinity;
       for (let c = 0; c < C; c++) {
-        let mx = -Infinity;
-        for (let j = 0; j < k; j++) mx = Math.max(mx, ld[i * k + j] + logRho[c * k + j]);
-        let s = 0;
-        for (let j = 0; j < k; j++) s += Math.exp(ld[i * k + j] + logRho[c * k + j] - mx);
-        L[i * C + c] = mx + Math.log(s);
+        let t = 0;
+        for (let j = 0; j < k; j++) t += m.rho[c * k + j] * E[i * k + j];
+        sum[i * C + c] = t;
+        // A class whose every component underflowed against the row's best: its log-sum-exp the
+        // direct way (finite, so the balancing below can still weigh it).
+        const v = t > 0 ? mx + Math.log(t) : logSumExpClass(ld, logRho, i, c, k);
+        L[i * C + c] = v;
+        if (v > best) best = v;
       }
+      rowL[i] = best;
+      for (let c = 0; c < C; c++) e[i * C + c] = Math.exp(L[i * C + c] - best);
     }
-    // Class posteriors under θ_s (optionally balanced to the sample's class totals).
-    const logT = theta.map((t) => t.map((v) => Math.log(Math.max(v, floor))));
+    // Class posteriors under θ_s, balanced (Sinkhorn) to the sample's class totals: each round
+    // only rescales the classes of a sample, so it multiplies e_ic by per-(sample, class) weights.
     const offset = Array.from({ length: S }, () => new Float64Array(C));
-    const q = new Float64Array(n * C);
     const rounds = match ? 30 : 1;
     ll = 0;
     for (let round = 0; round < rounds; round++) {
+      const w = Array.from({ length: S }, (_, s) => {
+        let top = -Infinity;
+        for (let c = 0; c < C; c++) top = Math.max(top, logT[s][c] + offset[s][c]);
+        return { top, w: Float64Array.from({ length: C }, (_, c) => Math.exp(logT[s][c] + offset[s][c] - top)) };
+      });
       const colSum = Array.from({ length: S }, () => new Float64Array(C));
-      const rowsOf = new Float64Array(S);
       let sumLl = 0;
       for (let i = 0; i < n; i++) {
         const s = sampleOf[i];
-        let mx = -Infinity;
-        for (let c = 0; c < C; c++) mx = Math.max(mx, (q[i * C + c] = L[i * C + c] + logT[s][c] + offset[s][c]));
+        const ws = w[s].w;
         let t = 0;
-        for (let c = 0; c < C; c++) t += (q[i * C + c] = Math.exp(q[i * C + c] - mx));
-        for (let c = 0; c < C; c++) colSum[s][c] += (q[i * C + c] /= t);
-        rowsOf[s]++;
-        if (round === 0) sumLl += mx + Math.log(t);
+        for (let c = 0; c < C; c++) t += (q[i * C + c] = e[i * C + c] * ws[c]);
+        if (!(t > 0)) {
+          t = balancedRowDirect(q, L, logT[s], offset[s], i, C);
+          if (round === 0) sumLl += t;
+        } else {
+          for (let c = 0; c < C; c++) q[i * C + c] /= t;
+          if (round === 0) sumLl += rowL[i] + w[s].top + Math.log(t);
+        }
+        for (let c = 0; c < C; c++) colSum[s][c] += q[i * C + c];
       }
       if (round === 0) ll = sumLl / n;
       if (!match) break;
@@ -208,16 +238,18 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
       }
       if (worst < 1e-3) break;
     }
-    // Component responsibilities r_ik = Σ_c q_ic ρ_ck N_k / p(z|c), and the per-class accumulators of ρ.
-    const r = new Float64Array(n * k);
+    // Component responsibilities r_ij = Σ_c q_ic ρ_cj N_ij / p(z_i|c) = Σ_c q_ic ρ_cj E_ij / sum_ic,
+    // and the per-class accumulators of ρ.
+    r.fill(0);
     const acc = new Float64Array(C * k);
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < C; c++) {
         const qc = q[i * C + c];
         if (qc < 1e-12) continue;
+        const t = sum[i * C + c];
         for (let j = 0; j < k; j++) {
           if (m.rho[c * k + j] === 0) continue;
-          const g = qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
+          const g = t > 0 ? (qc * m.rho[c * k + j] * E[i * k + j]) / t : qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
           r[i * k + j] += g;
           acc[c * k + j] += g;
         }
@@ -234,6 +266,27 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
     }
   }
   return ll;
+}
+
+/** log Σ_j ρ_cj exp(ld_ij) with its own maximum (a class underflowed against the row's best). */
+function logSumExpClass(ld: Float64Array, logRho: Float64Array, i: number, c: number, k: number): number {
+  let mx = -Infinity;
+  for (let j = 0; j < k; j++) mx = Math.max(mx, ld[i * k + j] + logRho[c * k + j]);
+  if (mx === -Infinity) return -Infinity;
+  let s = 0;
+  for (let j = 0; j < k; j++) s += Math.exp(ld[i * k + j] + logRho[c * k + j] - mx);
+  return mx + Math.log(s);
+}
+
+/** One row's balanced posteriors in log space (when the weighted exponentials all underflow);
+ *  returns the row's log-likelihood under the balanced prior. */
+function balancedRowDirect(q: Float64Array, L: Float64Array, logT: number[], offset: Float64Array, i: number, C: number): number {
+  let mx = -Infinity;
+  for (let c = 0; c < C; c++) mx = Math.max(mx, (q[i * C + c] = L[i * C + c] + logT[c] + offset[c]));
+  let t = 0;
+  for (let c = 0; c < C; c++) t += (q[i * C + c] = Math.exp(q[i * C + c] - mx));
+  for (let c = 0; c < C; c++) q[i * C + c] /= t;
+  return mx + Math.log(t);
 }
 
 /**
@@ -495,3 +548,19 @@ export function liftMixture(m: ClassMixture, z: ArrayLike<number>, zNew: ArrayLi
   mStep(out, zNew, n, r, varFloor);
   return out;
 }
+
+/** Per row: the log density of its nearest component, max_j log N(z | μ_j, σ²_j) — how typical the
+ *  row is of anything the mixture learned (quality.ts's low-likelihood flag). */
+export function nearestLogDensity(m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: ArrayLike<number>, n: number): Float64Array {
+  const ld = logGauss(m, z, n);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    for (let j = 0; j < m.k; j++) best = Math.max(best, ld[i * m.k + j]);
+    out[i] = best;
+  }
+  return out;
+}
+
+/** The M-step, for the test oracle of emKnownProportions (test/helpers/em-oracle.ts). */
+export const mStepForOracle = mStep;

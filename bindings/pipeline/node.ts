@@ -27,7 +27,7 @@ export async function readModelFile(path: string): Promise<Uint8Array> {
 /** One data file as a pipeline sample; the id is the file name without its extension. */
 export async function readSample(path: string, id = basename(path, extname(path))): Promise<SampleInput> {
   const m = await readMatrix(path);
-  return { id, rows: m.rows, cols: m.cols, data: m.data };
+  return { id, rows: m.rows, cols: m.cols, data: m.data, columns: m.columns };
 }
 
 export interface ReferenceRow extends Reference {

@@ -1,51 +1,61 @@
-// Pulse summaries of an analyzer event, for stage 2's final mixture.
+// Pulse summaries of an analyzer event, for stage 2's final decision (red-levels.ts).
 //
 // The VaDE embedding is trained to reconstruct the whole pulse, and a diagonal Gaussian over it
 // mixes "a large red cell carrying RNA" with "two red cells in a row". The quantities that tell
 // the red classes apart are plain pulse shape: the RNA-stain fluorescence height (reticulocytes),
 // the impedance height (Coulter volume) and the pulse widths (aggregates are wider and multi-peak).
-// So every event also gets, per channel, its peak height (asinh-compressed like the network input)
-// and its width (area above zero over the peak, in time samples), z-scored on the training red-cell
-// events. They are computed from the raw signals, never from labels.
+// They are computed from the signals in asinh units (preprocess.ts), never from labels, and
+// z-scored on the training red-cell events:
 //
-// Layout: the analyzer's channels are consecutive blocks of T time samples each
-// (FSC, SSC, FL, IMP; see simulate/sample.ts), so a row of 4·T values has 4 channels.
-
+//   waveform  per channel (FSC, SSC, FL, IMP): asinh of the peak height, and the width (area above
+//             the baseline over the peak, in time samples; the peak is floored at one asinh unit
+//             so a flat, noise-only channel does not divide by ~0);
+//   scalar    the exported per-event parameters themselves (height, area, width), asinh-compressed.
+//
+// Each summary column has a role (layout.ts), and the levels pick their columns by role.
 import { ColumnMoments } from '../models/normalize.js';
-
-export const PULSE_CHANNELS = 4;
-export const PULSE_FEATURES_PER_CHANNEL = 2;
+import { groupStarts, type ChannelLayout, type Role } from './layout.js';
 
 export interface PulseScaler {
   mean: Float32Array;
   std: Float32Array;
 }
 
-/** Features per event for `cols` inputs: 8 when the row splits into 4 channel blocks, else 0. */
-export function pulseFeatureCount(cols: number): number {
-  return cols % PULSE_CHANNELS === 0 && cols >= 4 * PULSE_CHANNELS ? PULSE_CHANNELS * PULSE_FEATURES_PER_CHANNEL : 0;
+/** The role of each summary column (empty for a plain matrix: no summaries). */
+export function summaryRoles(L: ChannelLayout): Role[] {
+  if (L.kind === 'waveform') return L.groups.flatMap((g) => [g.role, g.role]);
+  if (L.kind === 'scalar') return L.groups.flatMap((g) => g.columns.map(() => g.role));
+  return [];
 }
 
-/** Raw summaries of the listed rows of a raw (un-normalised) rows × cols matrix: [rows.length × P].
- *  Training runs this on the host; classify uses the backend op of the same name (backend.ts,
- *  the same formulas in f32: test/op-pulse-summaries.test.ts compares the two). */
-export function pulseSummaries(raw: Float32Array, cols: number, rows: ArrayLike<number>, asinhScale: number): Float64Array {
-  const P = pulseFeatureCount(cols);
-  const T = cols / PULSE_CHANNELS;
+/**
+ * Summaries of the listed rows of u (rows × W, asinh units, pipeline column order): [rows.length × P].
+ * For waveforms whose channels have equal lengths, classify uses the backend op pulseSummaries
+ * (backend.ts, the same formulas in f32 with scale 1: test/op-pulse-summaries.test.ts compares them).
+ */
+export function pulseSummaries(L: ChannelLayout, u: Float32Array, W: number, rows: ArrayLike<number>): Float64Array {
+  const P = summaryRoles(L).length;
   const out = new Float64Array(rows.length * P);
+  if (L.kind === 'scalar') {
+    for (let i = 0; i < rows.length; i++) for (let c = 0; c < P; c++) out[i * P + c] = Math.asinh(u[rows[i] * W + c]);
+    return out;
+  }
+  if (L.kind !== 'waveform') return out;
+  const starts = groupStarts(L);
+  const C = L.groups.length;
   for (let i = 0; i < rows.length; i++) {
-    const base = rows[i] * cols;
-    for (let ch = 0; ch < PULSE_CHANNELS && P > 0; ch++) {
+    const base = rows[i] * W;
+    for (let ch = 0; ch < C; ch++) {
+      const T = L.groups[ch].columns.length;
       let peak = -Infinity;
       let area = 0;
       for (let t = 0; t < T; t++) {
-        const v = raw[base + ch * T + t];
+        const v = u[base + starts[ch] + t];
         if (v > peak) peak = v;
         if (v > 0) area += v;
       }
-      out[i * P + 2 * ch] = Math.asinh(peak / asinhScale);
-      // Width in time samples; the floor keeps a flat, noise-only channel from dividing by ~0.
-      out[i * P + 2 * ch + 1] = area / Math.max(peak, asinhScale);
+      out[i * P + 2 * ch] = Math.asinh(peak);
+      out[i * P + 2 * ch + 1] = area / Math.max(peak, 1);
     }
   }
   return out;

@@ -16,19 +16,20 @@
 import { CLUMP_OFFSETS, levelATargets, offsetTrackingError } from './clump-offset.js';
 import { classLogLik, cloneMixture, estimateProportions, fitClassMap, liftMixture, logGauss, selectRows, type ClassMixture } from './mixture.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
-import { PULSE_FEATURES_PER_CHANNEL, type PulseScaler } from './pulse-features.js';
+import type { PulseScaler } from './pulse-features.js';
+import type { Role } from './layout.js';
 
-/** Pulse-summary columns of level A: channels FSC (0), SSC (1), IMP (3), height and width each. */
-export const LEVEL_A_CHANNELS = [0, 1, 3];
-/** Level B: the RNA-stain channel FL (2) only. Measured (bench/NOTES-pipeline.md §11): with the
- *  embedding and all summaries as well, the rbc/reticulocyte boundary moved with dimensions that
- *  carry no RNA information (dog seed 1: reticulocyte F1 0.77 / 0.84 instead of 0.86 / 0.91). */
-export const LEVEL_B_CHANNELS = [2];
+/** Level A reads the volume/shape summaries (no fluorescence, see above); level B the RNA stain
+ *  alone: with the embedding and all summaries as well, the rbc/reticulocyte boundary moved with
+ *  dimensions that carry no RNA information (bench/NOTES-pipeline.md §11). */
+export const LEVEL_A_ROLES: readonly Role[] = ['FSC', 'SSC', 'IMP'];
+export const LEVEL_B_ROLES: readonly Role[] = ['FL'];
 
 export interface RedLevels {
   /** Width of the VaDE embedding; the pulse summaries follow it in each row. */
   embeddingDim: number;
-  pulseFeatures: number;
+  /** The role of each pulse-summary column (pulse-features.ts summaryRoles). */
+  roles: Role[];
   a: ClassMixture;
   b: ClassMixture;
   /** Initial proportions for inference EM: mean of the training references. */
@@ -42,18 +43,19 @@ export interface LevelOptions {
   floor: number;
 }
 
-/** Columns of [embedding (d), pulse (P)] rows that level B uses: the RNA-stain height and width. */
-export function levelBColumns(d: number): number[] {
-  return channelColumns(d, LEVEL_B_CHANNELS);
+/** Columns of [embedding (d), pulse summaries] rows whose role is in `want`. */
+function roleColumns(d: number, roles: readonly Role[], want: readonly Role[]): number[] {
+  return roles.flatMap((r, p) => (want.includes(r) ? [d + p] : []));
 }
 
-/** Columns of [embedding (d), pulse (P)] rows that level A uses (pulse summaries only). */
-export function levelAColumns(d: number): number[] {
-  return channelColumns(d, LEVEL_A_CHANNELS);
+/** Columns of [embedding (d), pulse] rows that level A uses (volume/shape summaries). */
+export function levelAColumns(d: number, roles: readonly Role[]): number[] {
+  return roleColumns(d, roles, LEVEL_A_ROLES);
 }
 
-function channelColumns(d: number, channels: number[]): number[] {
-  return channels.flatMap((ch) => Array.from({ length: PULSE_FEATURES_PER_CHANNEL }, (_, j) => d + ch * PULSE_FEATURES_PER_CHANNEL + j));
+/** Columns of [embedding (d), pulse] rows that level B uses: the RNA stain. */
+export function levelBColumns(d: number, roles: readonly Role[]): number[] {
+  return roleColumns(d, roles, LEVEL_B_ROLES);
 }
 
 // Plain loops, no closure per row: at classify time these run over every event of a sample.
@@ -91,12 +93,13 @@ const dominant = (rho: Float64Array, C: number, k: number) =>
  * Fits both levels. `vade` is the trained stage-2 mixture over the embedding `zEmb` (n × d); `z`
  * the same rows as [embedding, scaled pulse summaries] (n × D); theta[s] = (rbc, retic, clump).
  */
-export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Float64Array, D: number, n: number, sampleOf: Int32Array,
+export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Float64Array, roles: Role[], n: number, sampleOf: Int32Array,
   theta: number[][], o: LevelOptions, log?: (m: string) => void): RedLevels {
   const d = vade.d;
+  const D = d + roles.length;
   const meanTheta = meanOf(theta);
   // Level A.
-  const colsA = levelAColumns(d);
+  const colsA = levelAColumns(d, roles);
   const zA = selectColumns(z, D, n, colsA);
   const a0 = liftMixture(vade, zEmb, zA, colsA.length, n, sampleOf, theta, o.floor);
   const rhoA = mergeRho(vade, [[0, 1], [2]], meanTheta);
@@ -118,7 +121,7 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const postA = posteriorsUnder(a, logGauss(a, zA, n), n, sampleOf, thetaA, o.floor);
   const single: number[] = [];
   for (let i = 0; i < n; i++) if (postA[i * 2] >= 0.5) single.push(i);
-  const colsB = levelBColumns(d);
+  const colsB = levelBColumns(d, roles);
   const zB = selectColumns(selectRows(z, D, single), D, single.length, colsB);
   const embB = selectRows(zEmb, d, single);
   const sB = Int32Array.from(single, (i) => sampleOf[i]);
@@ -127,7 +130,7 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const b: ClassMixture = { ...b0, classes: 2, rho: mergeRho(vade, [[0], [1]], meanTheta) };
   const fitB = fitClassMap(b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
   log?.(`stage 2 level B (rbc | retic) on ${single.length} of ${n} rows: map [${fitB.classOf.join(',')}] of ${fitB.tried} (reference fit ${fitB.fit.toFixed(3)})`);
-  return { embeddingDim: d, pulseFeatures: D - d, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB) };
+  return { embeddingDim: d, roles, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB) };
 }
 
 /** Per-class means of per-sample proportions [S × classes]. */
@@ -152,8 +155,8 @@ function posteriorsUnder(m: ClassMixture, logDens: Float64Array, n: number, samp
 /** The per-event inputs of the two levels: level A's and level B's columns of `z` (n × D). */
 export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Float64Array; zB: Float64Array } {
   const d = L.embeddingDim;
-  const D = d + L.pulseFeatures;
-  return { zA: selectColumns(z, D, n, levelAColumns(d)), zB: selectColumns(z, D, n, levelBColumns(d)) };
+  const D = d + L.roles.length;
+  return { zA: selectColumns(z, D, n, levelAColumns(d, L.roles)), zB: selectColumns(z, D, n, levelBColumns(d, L.roles)) };
 }
 
 /**
@@ -163,7 +166,7 @@ export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Flo
  */
 export function levelInputsFromPulse(L: RedLevels, f: ArrayLike<number>, sc: PulseScaler, n: number): { zA: Float64Array; zB: Float64Array } {
   const d = L.embeddingDim;
-  const P = L.pulseFeatures;
+  const P = L.roles.length;
   const pick = (cols: number[]) => {
     const ps = cols.map((c) => c - d);
     const w = ps.length;
@@ -173,7 +176,7 @@ export function levelInputsFromPulse(L: RedLevels, f: ArrayLike<number>, sc: Pul
     }
     return out;
   };
-  return { zA: pick(levelAColumns(d)), zB: pick(levelBColumns(d)) };
+  return { zA: pick(levelAColumns(d, L.roles)), zB: pick(levelBColumns(d, L.roles)) };
 }
 
 /**

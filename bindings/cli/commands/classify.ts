@@ -19,8 +19,9 @@ const usage = 'hemaclust classify --model M FILE... --out DIR [--backend auto|wa
 
 export function summaryCsv(summaries: SampleSummary[]): string {
   return formatCsv(
-    ['sample', 'cells', ...CLASSES.map((c) => `n_${c}`), 'plt_pct', 'retic_pct', 'clump_pct'],
-    summaries.map((s) => [s.id, s.cells, ...CLASSES.map((c) => s.counts[c]), s.percentages.plt_pct.toFixed(3), s.percentages.retic_pct.toFixed(3), s.percentages.clump_pct.toFixed(3)]),
+    ['sample', 'cells', ...CLASSES.map((c) => `n_${c}`), 'plt_pct', 'retic_pct', 'clump_pct', 'flags'],
+    summaries.map((s) => [s.id, s.cells, ...CLASSES.map((c) => s.counts[c]), s.percentages.plt_pct.toFixed(3), s.percentages.retic_pct.toFixed(3), s.percentages.clump_pct.toFixed(3),
+      (s.quality?.flags ?? []).join('; ')]),
   );
 }
 

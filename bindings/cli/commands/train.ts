@@ -7,10 +7,11 @@ import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline, type TrainOptions } from '../../pipeline/index.js';
 import { loadCohort } from '../../pipeline/node.js';
+import { parseChannelMapping, type ChannelMapping } from '../../pipeline/layout.js';
 import { ProgressRenderer } from '../progress.js';
 
 const usage =
-  'hemaclust train --data DIR [--reference DIR/reference.csv] --out model.safetensors [--backend auto|wasm|webgpu|reference] [--seed S] [--epochs N] [--stage2-epochs N] [--dims 256,64,10] [--clusters K] [--components K] [--cells-per-sample N] [--batch B] [--threads T] [--json]';
+  'hemaclust train --data DIR [--reference DIR/reference.csv] --out model.safetensors [--backend auto|wasm|webgpu|reference] [--seed S] [--epochs N] [--stage2-epochs N] [--dims 256,64,10] [--clusters K] [--components K] [--cells-per-sample N] [--batch B] [--threads T] [--channels FSC=…,SSC=…,FL=…,IMP=…] [--force] [--json]';
 
 export const TRAIN_FLAGS = {
   backend: { type: 'string' },
@@ -23,6 +24,8 @@ export const TRAIN_FLAGS = {
   'cells-per-sample': { type: 'string' },
   batch: { type: 'string' },
   threads: { type: 'string' },
+  channels: { type: 'string' },
+  force: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -36,6 +39,9 @@ export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu
   --cells-per-sample N training events drawn per sample (default 4000)
   --batch B            minibatch size (default 256)
   --threads T          wasm worker threads (default 1)
+  --channels MAP       which column names are FSC, SSC, FL and IMP, where the files use other
+                       names: FSC=FS,SSC=SS,FL=FL1,IMP=RES (default: found by name; docs/method.md)
+  --force              keep a model that fails the quality gate (it is marked as failed)
   --json               machine-readable result on stdout, no progress output`;
 
 /** Training options from parsed CLI values. */
@@ -49,8 +55,14 @@ export function trainOptionsFrom(values: Record<string, string | boolean | undef
     if (!dims.length || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw new UsageError(`--dims must be a comma-separated list of positive integers (got '${s('dims')}')`);
   }
   const opt = (name: string, def: number, min = 1) => intOpt(name, s(name), def, min);
+  let channels: ChannelMapping | undefined;
+  try {
+    channels = s('channels') !== undefined ? parseChannelMapping(s('channels')!) : undefined;
+  } catch (e) {
+    throw new UsageError(`--channels: ${(e as Error).message}`);
+  }
   return {
-    seed, dims,
+    seed, dims, channels, force: values.force === true,
     epochs: opt('epochs', 12),
     stage2Epochs: opt('stage2-epochs', 10),
     stage1Clusters: opt('clusters', 4, 2),
@@ -95,7 +107,7 @@ ${TRAIN_HELP}`,
       const result = {
         model: values.out, samples: cohort.samples.length, events: cohort.samples.reduce((a, s) => a + s.rows, 0),
         features: pipe.meta.features, backend: be.info().name, device: be.info().device, seconds: Number(seconds.toFixed(2)),
-        options: pipe.meta.options,
+        options: pipe.meta.options, quality: pipe.meta.quality,
       };
       if (values.json) console.log(JSON.stringify(result, null, 2));
       else console.log(`trained on ${result.samples} samples (${result.features} features) on ${result.backend} in ${seconds.toFixed(1)} s → ${values.out}`);

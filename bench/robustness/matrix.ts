@@ -1,0 +1,154 @@
+// The cross-analyzer robustness matrix (issue 16): for each simulated analyzer (domain) and
+// training seed, train the pipeline with its defaults on `train` samples (references only),
+// classify `test` held-out samples, and score them against the per-event truth. Beside each row,
+// the domain's supervised bound: QDA on the true labels of the training samples (qda.ts),
+// evaluated on the same held-out events. Used by scripts/robustness.ts (the committed tables) and
+// test/robustness-ci.test.ts (a reduced run in CI).
+import type { ComputeBackend } from '../../bindings/backend.js';
+import { BloodCellPipeline, type Reference, type SampleInput } from '../../bindings/pipeline/index.js';
+import { evaluateResults } from '../../bindings/pipeline/evaluate.js';
+import { detectLayout, layoutWidth, columnSources } from '../../bindings/pipeline/layout.js';
+import { canonicalColumns, fitPreprocessor, toAsinhUnits } from '../../bindings/pipeline/preprocess.js';
+import { pulseSummaries } from '../../bindings/pipeline/pulse-features.js';
+import { macroF1 } from '../../bindings/metrics/index.js';
+import { DOMAINS, simulateSample, type Domain } from '../../bindings/simulate/index.js';
+import { fitQda, predictQda } from './qda.js';
+
+/** The committed matrix's domains: every kind of difference the simulator family varies. */
+export const MATRIX_DOMAINS = ['builtin', 'builtin-cat', 'low-gain', 'high-gain', 'flat-top', 'noisy', 'scalar-dog', 'scalar-cat',
+  'renamed-reordered', 'wide-ranges', 'cat-low-gain', 'mixed-points', 'multi-peak', 'scalar-vendor'];
+
+export interface MatrixOptions {
+  train: number;
+  test: number;
+  cells: number;
+  /** Extra training options (e.g. fewer epochs in CI); defaults otherwise. */
+  trainOptions?: Record<string, unknown>;
+  onProgress?: (line: string) => void;
+}
+
+export interface MatrixRow {
+  domain: string;
+  seed: number;
+  layout: string;
+  macroF1: number;
+  perClassF1: Record<string, number | null>;
+  maxAbsError: Reference;
+  trainSeconds: number;
+  /** Whether the training gate passed (rows are scored either way: training ran with force). */
+  gatePassed: boolean;
+  /** Held-out samples with at least one flag, and the flags seen. */
+  flagged: number;
+  flags: string[];
+  bound: { macroF1: number; perClassF1: (number | null)[] };
+}
+
+function samplesOf(domain: Domain, seed: number, count: number, cells: number) {
+  return Array.from({ length: count }, (_, i) => simulateSample({ domain, cells, seed, sampleIndex: i }));
+}
+
+/** One cell of the matrix. */
+export async function runMatrixCell(be: ComputeBackend, domainName: string, seed: number, o: MatrixOptions): Promise<MatrixRow> {
+  const domain = DOMAINS[domainName];
+  if (!domain) throw new Error(`unknown domain '${domainName}'`);
+  const sims = samplesOf(domain, seed, o.train + o.test, o.cells);
+  const inputs: SampleInput[] = sims.map((s, i) => ({ id: `${domainName}-${i}`, rows: s.cells, cols: s.features.length, data: s.signals, columns: s.features }));
+  const refs = new Map<string, Reference>(sims.map((s, i) => [inputs[i].id, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  const t0 = performance.now();
+  let gatePassed = true;
+  const pipe = await BloodCellPipeline.train(inputs.slice(0, o.train), refs, {
+    backend: be, seed, force: true, ...o.trainOptions,
+    onProgress: (p) => {
+      if (p.stage === 'quality' && p.message?.startsWith('WARNING')) gatePassed = false;
+      if (p.message && (p.stage === 'quality' || p.stage === 'prepare')) o.onProgress?.(`  ${domainName} seed ${seed}: ${p.message}`);
+    },
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const items = [];
+  for (let i = o.train; i < sims.length; i++) items.push({ result: await pipe.classify(inputs[i]), truth: sims[i].truth, reference: refs.get(inputs[i].id)! });
+  pipe.dispose();
+  const ev = evaluateResults(items);
+  const flags = items.flatMap((it) => it.result.summary.quality?.flags ?? []);
+  const flagged = items.filter((it) => (it.result.summary.quality?.flags.length ?? 0) > 0).length;
+  return {
+    domain: domainName, seed, layout: domain.layout, macroF1: ev.macroF1!, perClassF1: ev.perClassF1 as Record<string, number | null>,
+    maxAbsError: ev.maxAbsErrorVsTruth!, trainSeconds, gatePassed, flagged, flags: [...new Set(flags.map((f) => f.replace(/[0-9.]+/g, '#')))],
+    bound: supervisedBound(inputs, sims.map((s) => s.truth), o.train),
+  };
+}
+
+/** QDA on the true labels of the training samples' events, over the pipeline's unit-free pulse
+ *  summaries (fitted on the training samples, as the pipeline fits them), scored on the held-out. */
+function supervisedBound(inputs: SampleInput[], truth: Int32Array[], nTrain: number): { macroF1: number; perClassF1: (number | null)[] } {
+  const layout = detectLayout(inputs[0].columns ?? null, inputs[0].cols);
+  const W = layoutWidth(layout, inputs[0].cols);
+  const canon = inputs.map((s) => canonicalColumns(s.data, s.rows, s.cols, columnSources(layout, s.columns, s.cols)));
+  const nFit = Math.min(...inputs.slice(0, nTrain).map((s) => s.rows));
+  const pool = new Float32Array(nTrain * nFit * W);
+  for (let i = 0; i < nTrain; i++) pool.set(canon[i].subarray(0, nFit * W), i * nFit * W);
+  const pre = fitPreprocessor(layout, pool, nTrain * nFit, W);
+  const feats = canon.map((c, i) => pulseSummaries(layout, toAsinhUnits(pre, c, inputs[i].rows, W), W, Array.from({ length: inputs[i].rows }, (_, r) => r)));
+  const P = feats[0].length / inputs[0].rows;
+  const concat = (from: number, to: number) => {
+    const n = inputs.slice(from, to).reduce((a, s) => a + s.rows, 0);
+    const x = new Float64Array(n * P);
+    const y = new Int32Array(n);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      x.set(feats[i], at * P);
+      y.set(truth[i], at);
+      at += inputs[i].rows;
+    }
+    return { x, y, n };
+  };
+  const tr = concat(0, nTrain);
+  const te = concat(nTrain, inputs.length);
+  const model = fitQda(tr.x, tr.y, tr.n, P, 4);
+  const pred = predictQda(model, te.x, te.n);
+  const yt: number[] = [];
+  const yp: number[] = [];
+  for (let i = 0; i < te.n; i++) {
+    if (te.y[i] < 4) {
+      yt.push(te.y[i]);
+      yp.push(pred[i]);
+    }
+  }
+  const f1 = perClass(yt, yp);
+  return { macroF1: macroF1(yt, yp, 4), perClassF1: f1 };
+}
+
+function perClass(yt: number[], yp: number[]): (number | null)[] {
+  return [0, 1, 2, 3].map((c) => {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 0; i < yt.length; i++) {
+      if (yp[i] === c && yt[i] === c) tp++;
+      else if (yp[i] === c) fp++;
+      else if (yt[i] === c) fn++;
+    }
+    return tp + fp + fn ? (2 * tp) / (2 * tp + fp + fn) : null;
+  });
+}
+
+/** Whether a row meets the issue's bars. */
+export function meetsBars(r: MatrixRow): boolean {
+  const f1Bar = r.bound.macroF1 < 0.97 ? Math.min(0.95, r.bound.macroF1 - 0.02) : 0.95;
+  return r.macroF1 >= f1Bar && r.maxAbsError.plt_pct <= 0.5 && r.maxAbsError.retic_pct <= 0.5 && r.maxAbsError.clump_pct <= 1.0;
+}
+
+export function formatMatrix(rows: MatrixRow[]): string {
+  const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '–' : v.toFixed(d));
+  const lines = [
+    '| domain | seed | layout | macro-F1 | plt F1 | rbc F1 | retic F1 | clump F1 | max err plt / retic / clump (pp) | supervised bound (QDA) | train s | gate | flagged held-out | bars |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const p = r.perClassF1;
+    lines.push(`| ${r.domain} | ${r.seed} | ${r.layout} | ${f(r.macroF1)} | ${f(p.platelet)} | ${f(p.rbc)} | ${f(p.reticulocyte)} | ${f(p.clumped_rbc)} | ` +
+      `${f(r.maxAbsError.plt_pct, 2)} / ${f(r.maxAbsError.retic_pct, 2)} / ${f(r.maxAbsError.clump_pct, 2)} | ${f(r.bound.macroF1)} | ${r.trainSeconds.toFixed(0)} | ` +
+      `${r.gatePassed ? 'pass' : 'FAIL'} | ${r.flagged} | ${meetsBars(r) ? 'met' : 'missed'} |`);
+  }
+  return lines.join('\n');
+}
+

@@ -1,0 +1,166 @@
+// Training of the two stages from samples and their references only (docs/method.md). The
+// pipeline object (index.ts) adds what needs inference on the trained model: the plot projection,
+// the reticulocyte count scale and the quality gate.
+import type { NamedTensor } from '../io/safetensors.js';
+import { LIBRARY_VERSION } from '../models/version.js';
+import { applyPreprocessor, fitPreprocessor, toAsinhUnits } from './preprocess.js';
+import { columnSources, describeLayout, detectLayout, layoutWidth } from './layout.js';
+import { trainStage1 } from './stage1.js';
+import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
+import { nearestLogDensity } from './mixture.js';
+import { fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
+import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse, type PulseScaler } from './pulse-features.js';
+import { columnMedians, medianOf, LOW_LIK_QUANTILE, type DomainStats } from './quality.js';
+import { validateSample } from './validate.js';
+import { CLASSES, type PipelineState, type Reference, type SampleInput, type TrainOptions } from './types.js';
+
+/** Soft and hard EM iterations of each level of stage 2's final decision (red-levels.ts): fewer
+ *  left a clump component with rbc; more changed nothing and cost time (bench/NOTES-pipeline.md §12). */
+const LEVEL_EM_ITERATIONS = 80;
+
+export interface TrainedState {
+  state: PipelineState;
+  /** The training events in the pipeline's column order and asinh units, n × features. */
+  units: Float32Array;
+  n: number;
+  refs: Reference[];
+}
+
+/** Trains both stages; the returned state has no plot projection yet and reticScale 1. */
+export async function trainState(samples: SampleInput[], references: Map<string, Reference>, opts: TrainOptions): Promise<TrainedState> {
+  const be = opts.backend;
+  const seed = opts.seed ?? 1;
+  const dims = opts.dims ?? [256, 64, 10];
+  const batchSize = opts.batchSize ?? 256;
+  const progress = opts.onProgress ?? (() => undefined);
+  if (samples.length < 2) throw new Error(`train: need at least 2 samples with references (got ${samples.length}): the references of several samples define the classes`);
+  const layout = detectLayout(samples[0].columns ?? null, samples[0].cols, opts.channels ?? {});
+  const features = layoutWidth(layout, samples[0].cols);
+  const sources = samples.map((s) => {
+    validateSample(s);
+    return columnSources(layout, s.columns, s.cols, `sample '${s.id}'`);
+  });
+  const refs: Reference[] = [];
+  for (const s of samples) {
+    const r = references.get(s.id);
+    if (!r) throw new Error(`train: no reference for sample '${s.id}'`);
+    for (const key of ['plt_pct', 'retic_pct', 'clump_pct'] as const) {
+      if (!(Number.isFinite(r[key]) && r[key] >= 0 && r[key] <= 100)) throw new Error(`train: reference ${key} of sample '${s.id}' must be a percentage (got ${r[key]})`);
+    }
+    refs.push(r);
+  }
+
+  // Training rows: a seeded subsample of each sample, normalised.
+  const perSample = opts.cellsPerSample ?? 4000;
+  const picks = samples.map((s, i) => subsample(s.rows, perSample, seed + 7919 * i));
+  const n = picks.reduce((a, p) => a + p.length, 0);
+  const raw = new Float32Array(n * features);
+  const sampleOf = new Int32Array(n);
+  let at = 0;
+  samples.forEach((s, si) => {
+    const src = sources[si];
+    for (const r of picks[si]) {
+      for (let j = 0; j < features; j++) raw[at * features + j] = s.data[r * s.cols + src[j]];
+      sampleOf[at++] = si;
+    }
+  });
+  progress({ stage: 'prepare', message: `${samples.length} samples, ${n} training events × ${features} features (${describeLayout(layout)})` });
+  const pre = fitPreprocessor(layout, raw, n, features);
+  const units = toAsinhUnits(pre, raw, n, features); // in place: raw is in asinh units from here on
+  const x = { rows: n, cols: features, data: applyPreprocessor(pre, units, n, features) };
+
+  // Stage 1.
+  const k1 = opts.stage1Clusters ?? 4;
+  const pretrainEpochs = opts.epochs ?? 12;
+  const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
+    dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200, subclusters: opts.stage1Subclusters ?? 6,
+    onProgress: (p) => progress(p.stage === 'pretrain'
+      ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
+      : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
+  });
+  try {
+    progress({ stage: 'stage1-map', message: `platelet clusters: [${s1.pltMembers.map((m, j) => (m ? j : -1)).filter((j) => j >= 0).join(',')}] of ${k1} (fit SSE ${s1.sse.toExponential(2)})` +
+      (s1.sub ? `; platelet-side sub-clusters kept: [${s1.sub.members.map((m, j) => (m ? j : -1)).filter((j) => j >= 0).join(',')}] of ${s1.sub.mixture.k} (fit SSE ${s1.sub.sse.toExponential(2)})` : '') });
+
+    // Stage 2 on the events stage 1 calls red cells.
+    const redRows: number[] = [];
+    for (let i = 0; i < n; i++) if (s1.pPlt[i] < 0.5) redRows.push(i);
+    if (redRows.length < 50) throw new Error(`train: stage 1 left only ${redRows.length} red-cell events`);
+    const x2 = new Float32Array(redRows.length * features);
+    const sampleOf2 = new Int32Array(redRows.length);
+    redRows.forEach((r, i) => {
+      x2.set(x.data.subarray(r * features, (r + 1) * features), i * features);
+      sampleOf2[i] = sampleOf[r];
+    });
+    const present = new Set(sampleOf2);
+    if (present.size < samples.length) throw new Error(`train: stage 1 found no red cells in ${samples.length - present.size} sample(s)`);
+    const theta = refs.map((r) => {
+      const t = [Math.max(0, 100 - r.retic_pct - r.clump_pct), r.retic_pct, r.clump_pct];
+      const sum = t[0] + t[1] + t[2] || 1;
+      return t.map((v) => v / sum);
+    });
+    const ae2 = await s1.idec.ae.clone();
+    const m2 = { rows: redRows.length, cols: features, data: x2 };
+    const e2 = opts.stage2PretrainEpochs ?? 4;
+    let vade;
+    try {
+      await ae2.pretrain(m2, { epochs: e2, batchSize, lr: 1e-3, onProgress: (p) => progress({ stage: 'stage2-pretrain', epoch: p.epoch, of: e2, losses: p.losses }) }, 'stage 2 autoencoder');
+      vade = await trainSampleVade(be, ae2, m2, sampleOf2, theta, {
+        components: opts.stage2Components ?? 24, epochs: opts.stage2Epochs ?? 10, batchSize, lr: 1e-3, seed,
+        emIterations: 30, emRows: 40000,
+        onEpoch: (epoch, of, losses) => progress({ stage: 'stage2-vade', epoch, of, losses }),
+        onMessage: (message) => progress({ stage: 'stage2-map', message }),
+      });
+    } finally {
+      ae2.dispose();
+    }
+    // Stage 2's final decision over [embedding, pulse summaries] in two reference-constrained
+    // levels (red-levels.ts), started from the trained VaDE's components.
+    const d = dims[dims.length - 1];
+    const roles = summaryRoles(layout);
+    const P = roles.length;
+    let pulse: PulseScaler | null = null;
+    let levels: RedLevels | null = null;
+    let domain: DomainStats | null = null;
+    if (P > 0) {
+      const em = vade.emRows;
+      const f = pulseSummaries(layout, units, features, Int32Array.from(em, (i) => redRows[i]));
+      pulse = fitPulseScaler(f, em.length, P);
+      const zp = withPulse(vade.emEmbedding, d, f, P, pulse, em.length);
+      const sEm = Int32Array.from(em, (i) => sampleOf2[i]);
+      levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
+        { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR }, (message) => progress({ stage: 'stage2-map', message }));
+      const { median, spread } = columnMedians(f, em.length, P);
+      const dens = nearestLogDensity(levels.a, levelInputs(levels, zp, em.length).zA, em.length).sort();
+      domain = {
+        refMin: minMax(refs, Math.min), refMax: minMax(refs, Math.max), eventsMedian: medianOf(samples.map((s) => s.rows)),
+        summaryMedian: median, summarySpread: spread, logDensityCut: dens[Math.floor(LOW_LIK_QUANTILE * dens.length)],
+      };
+    }
+
+    const encState = await s1.idec.ae.exportState();
+    const stage1Encoder: Record<string, NamedTensor> = {};
+    for (const [name, t] of Object.entries(encState)) if (name.startsWith('encoder.')) stage1Encoder[`stage1.${name}`] = t;
+    const stage2Encoder: Record<string, NamedTensor> = {};
+    for (const [name, t] of Object.entries(vade.encoderState)) stage2Encoder[`stage2.${name}`] = t;
+    const thetaPrior = [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
+    const state: PipelineState = {
+      meta: {
+        name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
+        createdAt: new Date().toISOString(), version: LIBRARY_VERSION, trainedOn: { samples: samples.length, cells: n },
+        options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: opts.stage1Subclusters ?? 6,
+          clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 24 },
+      },
+      layout, pre, dims,
+      stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },
+      stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior, pulse, levels, reticScale: 1 },
+      pca: null, domain,
+    };
+    return { state, units, n, refs };
+  } finally {
+    s1.idec.dispose();
+  }
+}
+
+const minMax = (refs: Reference[], f: (...v: number[]) => number): Reference =>
+  ({ plt_pct: f(...refs.map((r) => r.plt_pct)), retic_pct: f(...refs.map((r) => r.retic_pct)), clump_pct: f(...refs.map((r) => r.clump_pct)) });
