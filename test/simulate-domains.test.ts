@@ -29,6 +29,7 @@ describe('domains', () => {
     const a = domainByName('low-gain');
     a.channels[0]!.gain = 7; // a copy: the table is not changed
     expect(DOMAINS['low-gain']!.channels[0]!.gain).toBe(0.02);
+    expect(() => { (DOMAINS['low-gain']!.channels[0] as { gain: number }).gain = 7; }).toThrow(); // the table is frozen
   });
 
   it('the builtin domains are the original simulator, bit for bit', () => {
@@ -268,10 +269,13 @@ describe('hemaclust simulate --domain (CLI)', () => {
     const summary = JSON.parse(out.join('\n'));
     expect(summary.domain).toBe('random:4');
     expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).domain).toEqual(randomDomain(4));
+    out.length = 0;
+    expect(await run(['simulate', '--out', dir, '--force', '--domain', 'random:4', '--samples', '1', '--cells', '50', '--json'])).toBe(0);
+    expect(JSON.parse(out.join('\n')).domain).toBe('random:4');
   });
 
   it.each([
-    [['--out', 'x', '--domain', 'nope'], /--domain must be random or one of builtin, builtin-cat/],
+    [['--out', 'x', '--domain', 'nope'], /--domain must be random, random:<seed> or one of builtin, builtin-cat/],
     [['--out', 'x', '--domain', 'low-gain', '--points', '16'], /--points cannot be combined with --domain/],
     [['--out', 'x', '--domain', 'scalar-cat', '--species', 'dog'], /contradicts --domain scalar-cat/],
     [['--out', 'x', '--domain', 'random', '--domain-seed', 'x'], /--domain-seed must be an integer/],

@@ -210,8 +210,17 @@ const named: Domain[] = [
 ];
 
 /** The named domains, by name. */
-export const DOMAINS: Readonly<Record<string, Domain>> = Object.freeze(Object.fromEntries(named.map((d) => [d.name, d])));
+export const DOMAINS: Readonly<Record<string, Domain>> = Object.freeze(Object.fromEntries(named.map((d) => [d.name, deepFreeze(d)])));
 export const DOMAIN_NAMES: readonly string[] = named.map((d) => d.name);
+
+/** The named domains are shared tables: frozen, so a caller edits a copy (domainByName, structuredClone). */
+function deepFreeze<T>(x: T): T {
+  if (x && typeof x === 'object') {
+    for (const v of Object.values(x)) deepFreeze(v);
+    Object.freeze(x);
+  }
+  return x;
+}
 
 /** A fresh copy of a named domain, or `random` / `random:<seed>` for a random one. */
 export function domainByName(name: string, seed = 1): Domain {

@@ -17,7 +17,7 @@ export const simulate: Command = {
   usage: `${usage}
 
   --out DIR        output directory (created; must be empty unless --force)
-  --domain NAME    simulated analyzer: a named domain (--list-domains) or random; it fixes species,
+  --domain NAME    simulated analyzer: a named domain (--list-domains), random or random:<seed>; it fixes species,
                    time points, units, pulse shapes, channel names/order and layout (default builtin)
   --domain-seed S  seed of --domain random (default 1; the manifest records the drawn domain)
   --list-domains   print the named domains and exit
@@ -52,13 +52,13 @@ export const simulate: Command = {
     if (!values.out) throw new UsageError('--out DIR is required');
     if (values.species !== undefined && !SPECIES.includes(values.species as Species)) throw new UsageError(`--species must be one of ${SPECIES.join(', ')} (got '${values.species}')`);
     const domainName = values.domain;
-    if (domainName !== undefined && domainName !== 'random' && !DOMAINS[domainName]) {
-      throw new UsageError(`--domain must be random or one of ${DOMAIN_NAMES.join(', ')} (got '${domainName}')`);
+    if (domainName !== undefined && domainName !== 'random' && !/^random:-?\d+$/.test(domainName) && !DOMAINS[domainName]) {
+      throw new UsageError(`--domain must be random, random:<seed> or one of ${DOMAIN_NAMES.join(', ')} (got '${domainName}')`);
     }
     const domainSeed = values['domain-seed'] === undefined ? 1 : Number(values['domain-seed']);
     if (!Number.isSafeInteger(domainSeed)) throw new UsageError(`--domain-seed must be an integer (got '${values['domain-seed']}')`);
     if (values['domain-seed'] !== undefined && domainName !== 'random') throw new UsageError('--domain-seed goes with --domain random');
-    const domainSpecies = domainName === undefined ? undefined : domainName === 'random' ? undefined : DOMAINS[domainName]!.species;
+    const domainSpecies = domainName === undefined || domainName.startsWith('random') ? undefined : DOMAINS[domainName]!.species;
     if (domainSpecies !== undefined && values.species !== undefined && values.species !== domainSpecies) {
       throw new UsageError(`--species ${values.species} contradicts --domain ${domainName} (${domainSpecies})`);
     }
