@@ -3,6 +3,7 @@
 export * from './rng.js';
 export * from './species.js';
 export * from './sample.js';
+export * from './cells.js';
 export * from './shapes.js';
 export * from './domains.js';
 export * from './instrument.js';
