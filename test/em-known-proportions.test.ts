@@ -4,7 +4,8 @@
 // component for a row (ρ exactly 0: a hard map), components no class uses, empty components,
 // proportion matching on and off.
 import { describe, expect, it } from 'vitest';
-import { emKnownProportions, type ClassMixture } from '../bindings/pipeline/mixture.js';
+import type { ClassMixture } from '../bindings/pipeline/mixture.js';
+import { emKnownProportions } from '../bindings/pipeline/em-known.js';
 import { emKnownProportionsOracle } from './helpers/em-oracle.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 

@@ -2,7 +2,8 @@
 // answer is known by construction.
 import { describe, expect, it } from 'vitest';
 import { bestScaledSubset, bestSubset, clusterShares, fitProportionMap, projectSimplex } from '../bindings/pipeline/mapping.js';
-import { estimateProportions, emKnownProportions, fitClassMap, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
+import { estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
+import { emKnownProportions, fitClassMap } from '../bindings/pipeline/em-known.js';
 import { HostRng } from '../bindings/models/rng.js';
 
 /** Per-sample shares of k clusters built from class proportions and a hidden cluster → class map. */

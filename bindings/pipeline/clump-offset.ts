@@ -10,7 +10,8 @@
 // INFERENCE estimates on the training samples (free per-sample EM) follow the references up to one
 // constant. A component of constant share (coincidences) costs nothing there, a component whose
 // share follows clump % but is mapped to single costs its whole variation.
-import { perSampleProportions, type ClassMixture } from './mixture.js';
+import type { ClassMixture } from './mixture.js';
+import { perSampleProportions } from './em-known.js';
 
 /** Candidate offsets u, as fractions of red events (0, 0.25, 0.5 pp). Each costs one level-A fit
  *  (~25 s for a 10-sample cohort on 2 busy cores). A grid up to 1.5 pp was measured on five dog

@@ -14,7 +14,8 @@
 // renormalised to the single cells. Both start from the trained VaDE's
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
 import { CLUMP_OFFSETS, levelATargets, offsetTrackingError } from './clump-offset.js';
-import { classLogLik, cloneMixture, estimateProportions, fitClassMap, liftMixture, logGauss, selectRows, type ClassMixture } from './mixture.js';
+import { classLogLik, estimateProportions, logGauss, selectRows, type ClassMixture } from './mixture.js';
+import { cloneMixture, fitClassMap, liftMixture } from './em-known.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import type { PulseScaler } from './pulse-features.js';
 import type { Role } from './layout.js';

@@ -19,7 +19,8 @@ import { Adam, LossMeter } from '../models/optim.js';
 import { HostRng } from '../models/rng.js';
 import { checkLosses, type Matrix } from '../models/types.js';
 import { clusterShares, fitProportionMap } from './mapping.js';
-import { fitClassMap, componentLogWeights, type ClassMixture } from './mixture.js';
+import { componentLogWeights, type ClassMixture } from './mixture.js';
+import { fitClassMap } from './em-known.js';
 
 export interface SampleVadeOptions {
   /** Mixture components (default 24), spread over the classes by the reference map. */

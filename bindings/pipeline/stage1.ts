@@ -19,7 +19,8 @@ import type { Matrix } from '../models/types.js';
 import { bestScaledSubset, bestSubset, clusterShares } from './mapping.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
-import { componentLogDensities, emKnownProportions, logGauss, type ClassMixture } from './mixture.js';
+import { componentLogDensities, logGauss, type ClassMixture } from './mixture.js';
+import { emKnownProportions } from './em-known.js';
 
 export interface Stage1Options {
   dims: number[];

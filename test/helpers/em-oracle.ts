@@ -1,7 +1,8 @@
 // The first host implementation of mixture.ts emKnownProportions, kept as the test oracle for the
 // faster one (which takes each row's exponentials once and balances classes without exp): the
 // same E- and M-steps written the direct way, one log-sum-exp per (row, class) and per round.
-import { logGauss, mStepForOracle as mStep, type ClassMixture } from '../../bindings/pipeline/mixture.js';
+import { logGauss, type ClassMixture } from '../../bindings/pipeline/mixture.js';
+import { mStep } from '../../bindings/pipeline/em-known.js';
 
 export function emKnownProportionsOracle(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
   theta: number[][], iterations: number,
