@@ -13,12 +13,13 @@ import { BloodCellPipeline, CLASSES, type SampleInput, type Reference } from '..
 import { argmax4, evaluateResults, formatEvaluation, TRUTH_CLASSES } from '../../pipeline/evaluate.js';
 import { renderReport } from '../../report/index.js';
 import { simulateSample } from '../../simulate/sample.js';
+import { domainByName, type Domain } from '../../simulate/domains.js';
 import { SPECIES, type Species } from '../../simulate/species.js';
 import { ProgressRenderer } from '../progress.js';
 import { summaryCsv } from './classify.js';
 import { TRAIN_FLAGS, TRAIN_HELP, trainOptionsFrom } from './train.js';
 
-const usage = 'hemaclust demo [--species dog|cat] [--out DIR] [--train N] [--test N] [--cells N] [--seed S] [--backend B] [--json] [training options]';
+const usage = 'hemaclust demo [--species dog|cat] [--domain NAME] [--out DIR] [--train N] [--test N] [--cells N] [--seed S] [--backend B] [--json] [training options]';
 
 export const demo: Command = {
   name: 'demo',
@@ -26,6 +27,8 @@ export const demo: Command = {
   usage: `${usage}
 
   --species S          dog (default) or cat
+  --domain NAME        a simulated analyzer from \`hemaclust simulate --list-domains\` (other units,
+                       pulse shapes, channel names, scalar exports: docs/simulator.md); sets the species
   --out DIR            where report.html, model.safetensors and summary.csv go (default: a folder in the system temp dir)
   --train N            training samples (default 10)
   --test N             held-out samples (default 4)
@@ -33,17 +36,26 @@ export const demo: Command = {
 ${TRAIN_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {
-      species: { type: 'string' }, out: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, cells: { type: 'string' },
+      species: { type: 'string' }, domain: { type: 'string' }, out: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, cells: { type: 'string' },
       ...TRAIN_FLAGS,
     });
-    const species = (values.species ?? 'dog') as Species;
+    let domain: Domain | undefined;
+    if (values.domain !== undefined) {
+      try {
+        domain = domainByName(values.domain);
+      } catch (e) {
+        throw new UsageError(`--domain: ${(e as Error).message}`);
+      }
+      if (values.species !== undefined && values.species !== domain.species) throw new UsageError(`--species ${values.species} contradicts --domain ${values.domain} (${domain.species})`);
+    }
+    const species = (domain?.species ?? values.species ?? 'dog') as Species;
     if (!SPECIES.includes(species)) throw new UsageError(`--species must be one of ${SPECIES.join(', ')} (got '${values.species}')`);
     const nTrain = intOpt('train', values.train, 10, 2);
     const nTest = intOpt('test', values.test, 4, 1);
     const cells = intOpt('cells', values.cells, 5000, 100);
     const options = trainOptionsFrom(values);
     const seed = options.seed ?? 1;
-    const out = resolve(values.out ?? join(tmpdir(), `hemaclust-demo-${species}`));
+    const out = resolve(values.out ?? join(tmpdir(), `hemaclust-demo-${domain ? domain.name : species}`));
     const kind = backendOpt(values.backend);
     const threads = intOpt('threads', values.threads, 1);
     const progress = new ProgressRenderer({ silent: values.json });
@@ -53,12 +65,12 @@ ${TRAIN_HELP}`,
     const sims = [];
     for (let i = 0; i < nTrain + nTest; i++) {
       progress.bar('simulate', i, nTrain + nTest);
-      sims.push(simulateSample({ species, cells, seed, sampleIndex: i }));
+      sims.push(simulateSample(domain ? { domain, cells, seed, sampleIndex: i } : { species, cells, seed, sampleIndex: i }));
     }
     progress.bar('simulate', nTrain + nTest, nTrain + nTest);
     progress.finish();
     const ids = sims.map((_, i) => `${species}_${String(i + 1).padStart(3, '0')}`);
-    const inputs: SampleInput[] = sims.map((s, i) => ({ id: ids[i], rows: s.cells, cols: s.features.length, data: s.signals }));
+    const inputs: SampleInput[] = sims.map((s, i) => ({ id: ids[i], rows: s.cells, cols: s.features.length, data: s.signals, columns: s.features }));
     const references = new Map<string, Reference>(sims.map((s, i) => [ids[i], { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
     const tSim = (performance.now() - t0) / 1000;
 
@@ -99,6 +111,8 @@ ${TRAIN_HELP}`,
           ['backend', `${be.info().name} (${be.info().device})`],
           ['seed', String(seed)],
           ['events per sample', String(cells)],
+          ['analyzer', domain ? `${domain.name}: ${domain.description}` : 'built-in simulator'],
+          ['training quality gate (training samples vs their references)', pipe.meta.quality ? `${pipe.meta.quality.passed ? 'passed' : 'FAILED'}: RMS error plt ${pipe.meta.quality.fits.plt_pct.rms.toFixed(2)}, retic ${pipe.meta.quality.fits.retic_pct.rms.toFixed(2)}, clump ${pipe.meta.quality.fits.clump_pct.rms.toFixed(2)} pp` : '–'],
           ['per-event macro-F1 (held-out, debris/coincidences excluded)', evaluation.macroF1?.toFixed(4) ?? '–'],
           ['max |error| vs truth (plt / retic / clump, pp)', evaluation.maxAbsErrorVsTruth ? `${evaluation.maxAbsErrorVsTruth.plt_pct.toFixed(2)} / ${evaluation.maxAbsErrorVsTruth.retic_pct.toFixed(2)} / ${evaluation.maxAbsErrorVsTruth.clump_pct.toFixed(2)}` : '–'],
           ['time (simulate / train / classify)', `${tSim.toFixed(1)} s / ${tTrain.toFixed(1)} s / ${tClassify.toFixed(1)} s`],
