@@ -5,7 +5,7 @@
 // matrix shows all six true classes against the four predicted ones. True percentages use the
 // analyzer's denominators over ALL events, exactly as the reference does.
 import { macroF1, perClassF1, confusionMatrix, balancedAccuracy, accuracy } from '../metrics/index.js';
-import { CLASSES, type ClassifyResult, type Reference } from './index.js';
+import { CLASSES, type ClassifyResult, type Reference } from './types.js';
 
 export const TRUTH_CLASSES = ['platelet', 'rbc', 'reticulocyte', 'clumped_rbc', 'debris', 'coincidence'] as const;
 

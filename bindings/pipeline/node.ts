@@ -6,7 +6,7 @@ import { basename, extname, join } from 'node:path';
 import { readMatrix } from '../io/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpyFile, toInt32 } from '../io/npy.js';
-import type { Reference, SampleInput } from './index.js';
+import type { Reference, SampleInput } from './types.js';
 
 export async function writeModelFile(path: string, bytes: Uint8Array): Promise<void> {
   try {

@@ -14,7 +14,7 @@
 // reported — when it lies outside: shares outside the trained range, a signal level shifted from
 // the training instrument's (another gain or unit), many events unlike any training event (low
 // likelihood under the stage-2 mixture), or an event count far from the training samples'.
-import type { Reference } from './index.js';
+import type { Reference } from './types.js';
 
 export const SHARE_KEYS = ['plt_pct', 'retic_pct', 'clump_pct'] as const;
 export type ShareKey = (typeof SHARE_KEYS)[number];
