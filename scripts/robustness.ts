@@ -5,8 +5,9 @@
 //
 //   npm run robustness                                   # every matrix domain × seeds 1,2 (hours on 2 cores)
 //   npm run robustness -- --domains low-gain,scalar-dog --seeds 1 --cells 20000
+//   npm run robustness -- --merge a.json,b.json --out bench/results/robustness-DATE   # one table from several runs
 import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../bindings/backends/index.js';
@@ -32,7 +33,8 @@ const threads = int('threads', Math.min(4, availableParallelism()));
 const date = new Date().toISOString().slice(0, 10);
 const out = opt('out', join('bench', 'results', `robustness-${date}`));
 
-const commit = (() => {
+let commitOverride: string | null = null;
+const commitNow = (() => {
   try {
     return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim() + (execSync('git status --porcelain', { encoding: 'utf8' }).trim() ? '+dirty' : '');
   } catch {
@@ -47,11 +49,13 @@ mkdirSync(join(out, '..'), { recursive: true });
 
 function write(done: boolean): void {
   const met = rows.filter(meetsBars).length;
+  const commit = commitOverride ?? commitNow;
   const header = [
     `# Robustness matrix, ${date}${done ? '' : ' (in progress)'}`,
     '',
     `Machine: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}; wasm backend, ${threads} threads. Commit ${commit}. Started ${started}.`,
-    `Command: \`npm run robustness -- --domains ${domains.join(',')} --seeds ${seeds.join(',')} --train ${train} --test ${test} --cells ${cells}\``,
+    merge ? `Rows from separate runs of \`npm run robustness -- --domains D --seeds S --train ${train} --test ${test} --cells ${cells} --threads 1\`, two side by side, merged (\`--merge\`).`
+      : `Command: \`npm run robustness -- --domains ${domains.join(',')} --seeds ${seeds.join(',')} --train ${train} --test ${test} --cells ${cells}\``,
     '',
     `Each row: the pipeline trained with its defaults on ${train} simulated samples × ${cells} events of one domain (references only),`,
     `scored on ${test} held-out samples against the per-event truth (debris and coincidence events excluded from F1, included in the`,
@@ -66,6 +70,20 @@ function write(done: boolean): void {
   writeFileSync(`${out}.md`, header.join('\n') + formatMatrix(rows) + '\n\nFlags raised on held-out samples:\n\n' +
     rows.map((r) => `- ${r.domain} seed ${r.seed}: ${r.flags.length ? r.flags.join('; ') : 'none'}`).join('\n') + '\n');
   writeFileSync(`${out}.json`, JSON.stringify({ date, commit, machine: m, threads, train, test, cells, rows }, null, 1) + '\n');
+}
+
+const merge = opt('merge', '');
+if (merge) {
+  // Rows measured by separate runs (e.g. two processes side by side) into one table; their settings
+  // must agree, and every commit they ran at is named (pick runs whose pipeline code is the same).
+  const runs = merge.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as { commit: string; train: number; test: number; cells: number; rows: MatrixRow[] });
+  const differ = runs.find((r) => r.train !== train || r.test !== test || r.cells !== cells);
+  if (differ) throw new Error(`--merge: a run used --train ${differ.train} --test ${differ.test} --cells ${differ.cells}; pass the same values`);
+  rows.push(...runs.flatMap((r) => r.rows));
+  commitOverride = [...new Set(runs.map((r) => r.commit))].join(', ');
+  write(true);
+  console.log(`wrote ${out}.md (${rows.length} rows)`);
+  process.exit(0);
 }
 
 for (const domain of domains) {
