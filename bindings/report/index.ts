@@ -14,6 +14,8 @@ export interface ReportSample {
   predicted: ReportShares;
   reference?: ReportShares | null;
   truth?: ReportShares | null;
+  /** Reasons to distrust the sample's result (pipeline quality flags); shown under the table. */
+  flags?: string[];
 }
 
 export interface ReportScatter {
@@ -116,6 +118,14 @@ function table(caption: string, header: string[], rows: (string | number)[][]): 
     `<tbody>${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
+/** The flagged samples and why (nothing when none is flagged). */
+function flagList(samples: ReportSample[]): string {
+  const flagged = samples.filter((s) => s.flags?.length);
+  if (!flagged.length) return '<p>No sample flagged: every one lies within what the model was trained on.</p>';
+  return `<h2>Flagged samples (${flagged.length} of ${samples.length}): do not report without review</h2><ul>` +
+    flagged.map((s) => `<li><b>${escapeHtml(s.id)}</b>: ${escapeHtml(s.flags!.join('; '))}</li>`).join('') + '</ul>';
+}
+
 export function renderReport(r: ReportInput): string {
   const sampleRows = r.samples.map((s) => [
     s.id, String(s.cells),
@@ -137,6 +147,7 @@ export function renderReport(r: ReportInput): string {
     '<h2>Per-sample percentages</h2>',
     `<div class="grid">${barsSvg(r.samples, 'plt_pct', 'Platelets, % of all events')}${barsSvg(r.samples, 'retic_pct', 'Reticulocytes, % of red-cell events')}${barsSvg(r.samples, 'clump_pct', 'Clumped RBC, % of red-cell events')}</div>`,
     table('Percentages per sample (pred / ref / true)', ['sample', 'events', 'plt pred', 'plt ref', 'plt true', 'retic pred', 'retic ref', 'retic true', 'clump pred', 'clump ref', 'clump true'], sampleRows),
+    flagList(r.samples),
     ...(r.tables ?? []).map((t) => table(t.caption, t.header, t.rows)),
     '</body></html>',
   ];

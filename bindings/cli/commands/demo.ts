@@ -105,7 +105,7 @@ ${TRAIN_HELP}`,
         title: `hemaclust demo — ${species}`,
         subtitle: `Trained on ${nTrain} simulated samples using only their sample-level references; ${nTest} held-out samples below. ` +
           'Stage 1: autoencoder + IDEC (platelets vs red cells); stage 2: VaDE with per-sample mixture weights, then single vs clumped on scatter/impedance pulse summaries and rbc vs reticulocyte on fluorescence.',
-        samples: evaluation.samples.map((s) => ({ id: s.id, cells: s.cells, predicted: s.predicted, reference: s.reference, truth: s.truth })),
+        samples: evaluation.samples.map((s) => ({ id: s.id, cells: s.cells, predicted: s.predicted, reference: s.reference, truth: s.truth, flags: s.flags })),
         scatter: first.embedding2d ? { xy: first.embedding2d, labels: argmax4(first.probabilities), classes: CLASSES, title: `Latent space of ${first.summary.id} (PCA of both stages' embeddings), coloured by predicted class` } : null,
         facts: [
           ['backend', `${be.info().name} (${be.info().device})`],
