@@ -52,7 +52,7 @@ describe('ColumnMoments', () => {
     const norm = fitNormalization(x, 'standard');
     if (norm.kind !== 'standard') throw new Error('expected a standard normalisation');
     for (let c = 0; c < cols; c++) expect(norm.mean[c]).toBeCloseTo(want.mean[c], 6);
-    const pre = fitPreprocessor({ kind: 'matrix', points: 0, groups: [], featureNames: null }, x.data, rows, cols);
+    const pre = fitPreprocessor({ kind: 'matrix', points: 0, groups: [], featureNames: null, inputColumns: cols }, x.data, rows, cols);
     const asinhData = Float64Array.from(x.data, (v, i) => Math.asinh((v - pre.offset[i % cols]) / pre.scale[i % cols]));
     const wantA = twoPass(asinhData, rows, cols);
     for (let c = 0; c < cols; c++) {

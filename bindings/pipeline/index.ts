@@ -297,7 +297,7 @@ function percentagesOf(counts: Record<ClassName, number>, n: number): Reference 
 }
 
 function formatFit(q: TrainingQuality): string {
-  return (['plt_pct', 'retic_pct', 'clump_pct'] as const).map((k) => `${k} RMS ${q.fits[k].rms.toFixed(2)} pp (max ${q.fits[k].maxAbs.toFixed(2)}, R² ${q.fits[k].r2.toFixed(2)})${q.fits[k].passed ? '' : ' FAILS'}`).join(', ');
+  return (['plt_pct', 'retic_pct', 'clump_pct'] as const).map((k) => `${k} RMS ${q.fits[k].rms.toFixed(2)} pp (max ${q.fits[k].maxAbs.toFixed(2)}, R² ${q.fits[k].r2?.toFixed(2) ?? 'n/a'})${q.fits[k].passed ? '' : ' FAILS'}`).join(', ');
 }
 
 function resolvedConfig(inputDim: number, dims: number[]): ResolvedAeConfig {

@@ -49,6 +49,8 @@ export interface ChannelLayout {
   groups: ChannelGroup[];
   /** The training files' feature names, or null when they had none. */
   featureNames: string[] | null;
+  /** Columns of the training files (what an unnamed sample must have). */
+  inputColumns: number;
 }
 
 export type ChannelMapping = Partial<Record<Role, string>>;
@@ -97,9 +99,9 @@ export function detectLayout(names: string[] | null, cols: number, mapping: Chan
     if (cols % 4 === 0 && cols >= 16) {
       const T = cols / 4;
       const groups = ROLES.map((role, r) => ({ role, name: role, columns: Array.from({ length: T }, (_, t) => `#${r * T + t}`) }));
-      return { kind: 'waveform', points: T, groups, featureNames: null };
+      return { kind: 'waveform', points: T, groups, featureNames: null, inputColumns: cols };
     }
-    return { kind: 'matrix', points: 0, groups: [], featureNames: null };
+    return { kind: 'matrix', points: 0, groups: [], featureNames: null, inputColumns: cols };
   }
   if (names.length !== cols) throw new LayoutError(`${names.length} column names for ${cols} columns`);
   const byRole = new Map<Role, { channel: string; cols: { name: string; t?: number; param?: string }[] }>();
@@ -122,7 +124,7 @@ export function detectLayout(names: string[] | null, cols: number, mapping: Chan
   }
   if (byRole.size === 0) {
     if (mapped) throw new LayoutError(`no column matches --channels (columns: ${preview(names)})`);
-    return { kind: 'matrix', points: 0, groups: [], featureNames: names };
+    return { kind: 'matrix', points: 0, groups: [], featureNames: names, inputColumns: cols };
   }
   const missing = ROLES.filter((r) => !byRole.has(r));
   if (missing.length) {
@@ -144,10 +146,10 @@ export function detectLayout(names: string[] | null, cols: number, mapping: Chan
     const short = groups.find((g) => g.columns.length < 4);
     if (short) throw new LayoutError(`channel ${short.name} has ${short.columns.length} time samples; a pulse needs at least 4`);
     const T = groups[0].columns.length;
-    return { kind, points: groups.every((g) => g.columns.length === T) ? T : 0, groups, featureNames: names };
+    return { kind, points: groups.every((g) => g.columns.length === T) ? T : 0, groups, featureNames: names, inputColumns: cols };
   }
   for (const g of groups) if (!g.params!.includes('H')) throw new LayoutError(`channel ${g.name} has no height parameter (${g.name}-H)`);
-  return { kind, points: 0, groups, featureNames: names };
+  return { kind, points: 0, groups, featureNames: names, inputColumns: cols };
 }
 
 function preview(names: string[]): string {
@@ -175,6 +177,11 @@ export function layoutWidth(L: ChannelLayout, cols: number): number {
  * matched by name when both the model and the sample have names, else by position.
  */
 export function columnSources(L: ChannelLayout, names: string[] | null | undefined, cols: number, source = 'sample'): Int32Array {
+  // Without names on both sides columns can only be matched by position: the widths must agree.
+  if ((!L.featureNames || !names) && cols !== L.inputColumns) {
+    throw new LayoutError(`${source} has ${cols} columns per event, the model expects ${L.inputColumns}` +
+      (L.featureNames ? ` (${names ? '' : 'the file has no column names; '}model columns: ${preview(L.featureNames)})` : ''));
+  }
   const width = layoutWidth(L, cols);
   if (L.kind === 'matrix') {
     if (L.featureNames && names && names.join('\u0000') !== L.featureNames.join('\u0000')) {
@@ -190,7 +197,6 @@ export function columnSources(L: ChannelLayout, names: string[] | null | undefin
   const wanted = L.groups.flatMap((g) => g.columns);
   if (!L.featureNames || !names) {
     if (!L.featureNames) return Int32Array.from({ length: width }, (_, i) => i);
-    if (cols !== L.featureNames.length) throw new LayoutError(`${source} has ${cols} columns and no names; the model expects ${L.featureNames.length}`);
     return Int32Array.from(wanted, (n) => L.featureNames!.indexOf(n));
   }
   const idx = new Map(names.map((n, i) => [n, i]));

@@ -154,6 +154,8 @@ function checkLayout(v: unknown, width: number, bad: (msg: string) => never): Ch
   }
   const w = L.kind === 'matrix' ? (names ? names.length : width) : L.groups.reduce((a, g) => a + g.columns.length, 0);
   if (w !== width) bad(`layout describes ${w} columns, the model has ${width}`);
+  const inputOk = Number.isInteger(L.inputColumns) && (names ? L.inputColumns === names.length : L.inputColumns === width);
+  if (!inputOk) bad(`layout.inputColumns ${JSON.stringify(L.inputColumns)} does not match the layout`);
   return L;
 }
 

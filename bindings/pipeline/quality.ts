@@ -27,9 +27,10 @@ export const REL_TOLERANCE = 0.7;
 export interface ShareFit {
   rms: number;
   maxAbs: number;
-  /** Sd of the references over the training samples, and R² of the inferred shares against them. */
+  /** Sd of the references over the training samples, and R² of the inferred shares against them
+   *  (null when every reference is the same: no spread to explain). */
   sd: number;
-  r2: number;
+  r2: number | null;
   passed: boolean;
 }
 
@@ -59,7 +60,7 @@ export function referenceFit(inferred: Reference[], refs: Reference[]): Training
     const rms = Math.sqrt(se / S);
     const sd = Math.sqrt(ss / S);
     fits[k] = {
-      rms, sd, maxAbs: Math.max(...e.map(Math.abs)), r2: ss > 0 ? 1 - se / ss : se === 0 ? 1 : -Infinity,
+      rms, sd, maxAbs: Math.max(...e.map(Math.abs)), r2: ss > 0 ? 1 - se / ss : null,
       passed: rms <= ABS_TOLERANCE_PP[k] || rms <= REL_TOLERANCE * sd,
     };
   }
@@ -70,7 +71,7 @@ export function referenceFit(inferred: Reference[], refs: Reference[]): Training
 export function gateMessage(q: TrainingQuality): string {
   const bad = SHARE_KEYS.filter((k) => !q.fits[k].passed).map((k) => {
     const f = q.fits[k];
-    return `${k}: RMS error ${f.rms.toFixed(2)} pp (max ${f.maxAbs.toFixed(2)} pp, R² ${f.r2.toFixed(2)}) against references spread ${f.sd.toFixed(2)} pp; ` +
+    return `${k}: RMS error ${f.rms.toFixed(2)} pp (max ${f.maxAbs.toFixed(2)} pp, R² ${f.r2?.toFixed(2) ?? 'n/a'}) against references spread ${f.sd.toFixed(2)} pp; ` +
       `needs ≤ ${ABS_TOLERANCE_PP[k]} pp or ≤ ${REL_TOLERANCE} × the spread`;
   });
   return `the trained classes do not explain the training references (${q.samples} samples): ${bad.join('; ')}. ` +
