@@ -144,7 +144,7 @@ describe('mutation fuzzing of the readers', () => {
     const rng = new Rng(14);
     const seeds = fcsSeeds();
     let compared = 0;
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 400; i++) {
       const input = mutate(seeds[rng.int(seeds.length)]!, rng, /[/|](\d+)/g);
       const path = join(dir, 'fz.fcs');
       writeFileSync(path, input);
