@@ -46,6 +46,9 @@ describe('parseCsv', () => {
     ['unterminated quote', 'a,b\n1,"2\n3,4\n', /line 2: unterminated quoted field/],
     ['junk after quote', 'a,"b"c\n', /line 1, column 2: unexpected 'c' after a closing quote/],
     ['hex is not a number', 'a\n0x10\n', /found '0x10'/],
+    // Found by the differential fuzzer: an object-literal lookup took these for NaN.
+    ['__proto__ is not a number', 'a,b\n1,__proto__\n', /line 2, column 2: expected a number in column 2 \('b'\), found '__proto__'/],
+    ['constructor is not a number', 'a\nconstructor\n', /found 'constructor'/],
   ])('%s', (_n, text, re) => {
     let err: unknown;
     try { parseCsv(text, 'x.csv'); } catch (e) { err = e; }

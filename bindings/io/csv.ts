@@ -29,14 +29,16 @@ interface Record_ {
 }
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const SPECIAL: Record<string, number> = { nan: NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity, infinity: Infinity, '+infinity': Infinity, '-infinity': -Infinity };
+// A Map, not an object literal: `cell in {…}` would take '__proto__' or 'constructor' for a number.
+const SPECIAL = new Map<string, number>([['nan', NaN], ['inf', Infinity], ['+inf', Infinity], ['-inf', -Infinity], ['infinity', Infinity], ['+infinity', Infinity], ['-infinity', -Infinity]]);
 
 /** Parses a numeric cell; returns undefined when it is not a number. */
 function toNumber(cell: string, delimiter: CsvDelimiter): number | undefined {
   const s = cell.trim();
   if (NUMBER_RE.test(s)) return Number(s);
   const lower = s.toLowerCase();
-  if (lower in SPECIAL) return SPECIAL[lower];
+  const special = SPECIAL.get(lower);
+  if (special !== undefined) return special;
   // Decimal comma (e.g. "1,25" in a ';'-separated export from a European locale).
   if (delimiter !== ',' && /^[+-]?\d+,\d+([eE][+-]?\d+)?$/.test(s)) return Number(s.replace(',', '.'));
   return undefined;

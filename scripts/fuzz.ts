@@ -1,0 +1,69 @@
+// `npm run fuzz`: differential fuzzing of every file reader (issue 24), ≥ 10,000 mutants per
+// format by default. Mutants of real files go to the reader and to an independent decoder
+// (test/helpers/fuzz-*.ts); the counts are printed as a Markdown table and the run exits non-zero
+// on any foreign exception, silent misread or over-allocation.
+//   npm run fuzz -- [--cases N] [--seed S] [--only fcs,csv,npy,safetensors,model,pipeline] [--out file.md]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createReferenceBackend } from '../bindings/backends/reference/index.js';
+import { BloodCellPipeline } from '../bindings/pipeline/index.js';
+import { simulateSample } from '../bindings/simulate/sample.js';
+import { ALLOC_FACTOR, ALLOC_SLACK, runFuzz, type Counts, type Failure, type Target } from '../test/helpers/fuzz-harness.js';
+import { csvSeeds, fcsSeeds, modelSeeds, npySeeds, safetensorsSeeds } from '../test/helpers/fuzz-seeds.js';
+import { csvTarget, fcsTarget, modelTarget, npyTarget, pipelineTarget, safetensorsTarget, structuredMutant } from '../test/helpers/fuzz-targets.js';
+
+const { values } = parseArgs({ options: { cases: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } } });
+const cases = Number(values.cases ?? 10000);
+const seed = Number(values.seed ?? 2026);
+const only = new Set((values.only ?? 'fcs,csv,npy,safetensors,model,pipeline').split(','));
+
+/** A pipeline trained on three tiny simulated samples: the smallest real pipeline file. */
+export async function pipelineSeed(): Promise<Uint8Array> {
+  const be = createReferenceBackend();
+  const sims = Array.from({ length: 3 }, (_, i) => simulateSample({ species: 'dog', cells: 300, seed: 11, sampleIndex: i }));
+  const inputs = sims.map((s, i) => ({ id: `s${i}`, rows: s.cells, cols: s.features.length, data: s.signals }));
+  const refs = new Map(sims.map((s, i) => [`s${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  const pipe = await BloodCellPipeline.train(inputs, refs, {
+    seed: 3, dims: [16, 4], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 20, stage2Epochs: 1, stage2Components: 4, cellsPerSample: 300, batchSize: 128, backend: be,
+  });
+  const bytes = pipe.toBytes();
+  pipe.dispose();
+  return bytes;
+}
+
+const be = createReferenceBackend();
+const formats: [string, () => Promise<{ t: Target; seeds: Uint8Array[]; numeric: RegExp | null; structured: boolean }>][] = [
+  ['fcs', async () => ({ t: fcsTarget, seeds: fcsSeeds(), numeric: /(?:^FCS3\.\d {4}(?: {0,7})| +|[/|])(\d+)/g, structured: false })],
+  ['csv', async () => ({ t: csvTarget, seeds: csvSeeds(), numeric: /[,;\t\n"](\d+)/g, structured: false })],
+  ['npy', async () => ({ t: npyTarget, seeds: npySeeds(), numeric: /(?:\(|, |'descr': '[<>|]?[a-z])(\d+)/g, structured: false })],
+  ['safetensors', async () => ({ t: safetensorsTarget, seeds: safetensorsSeeds(), numeric: /[[,:](\d+)/g, structured: true })],
+  ['model', async () => ({ t: modelTarget(be), seeds: await modelSeeds(), numeric: /[[,:](\d+)/g, structured: true })],
+  ['pipeline', async () => ({ t: pipelineTarget(be), seeds: [await pipelineSeed()], numeric: /[[,:](\d+)/g, structured: true })],
+];
+
+const rows: [string, Counts, number][] = [];
+const allFailures: [string, Failure][] = [];
+for (const [name, make] of formats) {
+  if (!only.has(name)) continue;
+  const t0 = performance.now();
+  const { t, seeds, numeric, structured } = await make();
+  const { counts, failures } = runFuzz(t, seeds, cases, seed, numeric, structured ? (rng) => structuredMutant(seeds, rng) : undefined);
+  rows.push([name, counts, (performance.now() - t0) / 1000]);
+  for (const f of failures) allFailures.push([name, f]);
+  console.error(`${name}: ${JSON.stringify(counts)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+const table = [
+  `Differential fuzz run: ${cases} mutants per format, seed ${seed}, allocation bound ${ALLOC_FACTOR} × file size + ${ALLOC_SLACK} bytes (ArrayBuffer memory during the read).`,
+  '',
+  '| format | mutants | agreed (accepted + identical) | agreed (both reject) | reader stricter | foreign exceptions | silent misreads | over-allocations | max alloc / file size | seconds |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(([n, c, s]) => `| ${n} | ${c.mutants} | ${c.acceptedAgreed} | ${c.agreed - c.acceptedAgreed} | ${c.stricter} | ${c.foreign} | ${c.misread} | ${c.overAlloc} | ${c.maxAllocRatio.toFixed(2)} | ${s.toFixed(0)} |`),
+].join('\n');
+console.log(table);
+if (allFailures.length) {
+  console.log('\nFirst failures:');
+  for (const [n, f] of allFailures.slice(0, 40)) console.log(`- ${n} ${f.kind}: ${f.detail}\n  input (base64, first 4 KB): ${f.input.slice(0, 400)}`);
+}
+if (values.out) writeFileSync(values.out, `${table}\n`);
+process.exitCode = rows.some(([, c]) => c.foreign + c.misread + c.overAlloc > 0) ? 1 : 0;
