@@ -32,13 +32,16 @@ export async function pipelineSeed(): Promise<Uint8Array> {
 }
 
 const be = createReferenceBackend();
+let pipelineBytes: Promise<Uint8Array> | null = null;
+const pipeline = () => (pipelineBytes ??= pipelineSeed());
 const formats: [string, () => Promise<{ t: Target; seeds: Uint8Array[]; numeric: RegExp | null; structured: boolean }>][] = [
   ['fcs', async () => ({ t: fcsTarget, seeds: fcsSeeds(), numeric: /(?:^FCS3\.\d {4}(?: {0,7})| +|[/|])(\d+)/g, structured: false })],
   ['csv', async () => ({ t: csvTarget, seeds: csvSeeds(), numeric: /[,;\t\n"](\d+)/g, structured: false })],
   ['npy', async () => ({ t: npyTarget, seeds: npySeeds(), numeric: /(?:\(|, |'descr': '[<>|]?[a-z])(\d+)/g, structured: false })],
-  ['safetensors', async () => ({ t: safetensorsTarget, seeds: safetensorsSeeds(), numeric: /[[,:](\d+)/g, structured: true })],
+  // The safetensors layer also gets a real pipeline file (its header and metadata mutated).
+  ['safetensors', async () => ({ t: safetensorsTarget, seeds: [...safetensorsSeeds(), ...(only.has('pipeline') ? [await pipeline()] : [])], numeric: /[[,:](\d+)/g, structured: true })],
   ['model', async () => ({ t: modelTarget(be), seeds: await modelSeeds(), numeric: /[[,:](\d+)/g, structured: true })],
-  ['pipeline', async () => ({ t: pipelineTarget(be), seeds: [await pipelineSeed()], numeric: /[[,:](\d+)/g, structured: true })],
+  ['pipeline', async () => ({ t: pipelineTarget(be), seeds: [await pipeline()], numeric: /[[,:](\d+)/g, structured: true })],
 ];
 
 const rows: [string, Counts, number][] = [];
@@ -63,7 +66,7 @@ const table = [
 console.log(table);
 if (allFailures.length) {
   console.log('\nFirst failures:');
-  for (const [n, f] of allFailures.slice(0, 40)) console.log(`- ${n} ${f.kind}: ${f.detail}\n  input (base64, first 4 KB): ${f.input.slice(0, 400)}`);
+  for (const [n, f] of allFailures.sort((a, b) => (a[1].kind === b[1].kind ? 0 : a[1].kind === "misread" ? -1 : 1)).slice(0, 40)) console.log(`- ${n} ${f.kind}: ${f.detail}\n  input (base64, first 4 KB): ${f.input.slice(0, 400)}`);
 }
 if (values.out) writeFileSync(values.out, `${table}\n`);
 process.exitCode = rows.some(([, c]) => c.foreign + c.misread + c.overAlloc > 0) ? 1 : 0;

@@ -111,7 +111,7 @@ export function runFuzz(t: Target, seeds: Uint8Array[], cases: number, seed: num
   const failures: Failure[] = [];
   const fail = (kind: Failure['kind'], detail: string, input: Uint8Array) => {
     c[kind]++;
-    if (failures.length < 20) failures.push({ kind, detail, input: Buffer.from(input.subarray(0, 4096)).toString('base64') });
+    if (failures.length < 20 || (kind !== "foreign" && failures.filter((f) => f.kind === kind).length < 10)) failures.push({ kind, detail, input: Buffer.from(input.subarray(0, 4096)).toString('base64') });
   };
   for (let i = 0; i < cases; i++) {
     let input: Uint8Array | null = extra && rng.uniform() < 0.5 ? extra(rng) : null;
