@@ -31,6 +31,8 @@ export function parseJsonNullProto(text: string): Json {
   }) as Json;
 }
 
+const join = (path: string, i: number) => (path ? `${path}.${i}` : String(i));
+
 const show = (v: unknown): string => {
   let s: string;
   try { s = JSON.stringify(v) ?? String(v); } catch { s = String(v); }
@@ -153,19 +155,19 @@ export class ModelFileReader {
 
   intArray(where: string, root: unknown, path: string, o: { minLength: number; maxLength: number; min: number; max: number }): number[] {
     const a = this.array(where, root, path, o.minLength, o.maxLength);
-    a.forEach((_, i) => this.int(where, a, String(i), o.min, o.max));
+    a.forEach((_, i) => this.int(where, root, join(path, i), o.min, o.max));
     return a as number[];
   }
 
   numArray(where: string, root: unknown, path: string, o: { minLength: number; maxLength: number; min?: number; max?: number; exclusiveMin?: boolean }): number[] {
     const a = this.array(where, root, path, o.minLength, o.maxLength);
-    a.forEach((_, i) => this.num(where, a, String(i), o.min, o.max, o.exclusiveMin));
+    a.forEach((_, i) => this.num(where, root, join(path, i), o.min, o.max, o.exclusiveMin));
     return a as number[];
   }
 
   boolArray(where: string, root: unknown, path: string, length: number): boolean[] {
     const a = this.array(where, root, path, length, length);
-    a.forEach((_, i) => this.bool(where, a, String(i)));
+    a.forEach((_, i) => this.bool(where, root, join(path, i)));
     return a as boolean[];
   }
 
