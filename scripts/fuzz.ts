@@ -6,10 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createReferenceBackend } from '../bindings/backends/reference/index.js';
-import { BloodCellPipeline } from '../bindings/pipeline/index.js';
-import { simulateSample } from '../bindings/simulate/sample.js';
 import { ALLOC_FACTOR, ALLOC_SLACK, runFuzz, type Counts, type Failure, type Target } from '../test/helpers/fuzz-harness.js';
-import { csvSeeds, fcsSeeds, modelSeeds, npySeeds, safetensorsSeeds } from '../test/helpers/fuzz-seeds.js';
+import { csvSeeds, fcsSeeds, modelSeeds, npySeeds, pipelineSeed, safetensorsSeeds } from '../test/helpers/fuzz-seeds.js';
 import { csvTarget, fcsTarget, modelTarget, npyTarget, pipelineTarget, safetensorsTarget, structuredMutant } from '../test/helpers/fuzz-targets.js';
 
 const { values } = parseArgs({ options: { cases: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' } } });
@@ -17,19 +15,6 @@ const cases = Number(values.cases ?? 10000);
 const seed = Number(values.seed ?? 2026);
 const only = new Set((values.only ?? 'fcs,csv,npy,safetensors,model,pipeline').split(','));
 
-/** A pipeline trained on three tiny simulated samples: the smallest real pipeline file. */
-export async function pipelineSeed(): Promise<Uint8Array> {
-  const be = createReferenceBackend();
-  const sims = Array.from({ length: 3 }, (_, i) => simulateSample({ species: 'dog', cells: 300, seed: 11, sampleIndex: i }));
-  const inputs = sims.map((s, i) => ({ id: `s${i}`, rows: s.cells, cols: s.features.length, data: s.signals }));
-  const refs = new Map(sims.map((s, i) => [`s${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
-  const pipe = await BloodCellPipeline.train(inputs, refs, {
-    seed: 3, dims: [16, 4], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 20, stage2Epochs: 1, stage2Components: 4, cellsPerSample: 300, batchSize: 128, backend: be,
-  });
-  const bytes = pipe.toBytes();
-  pipe.dispose();
-  return bytes;
-}
 
 const be = createReferenceBackend();
 let pipelineBytes: Promise<Uint8Array> | null = null;

@@ -10,6 +10,7 @@ import { createReferenceBackend } from '../../bindings/backends/reference/index.
 import { encodeFcs, encodeNpy, formatCsv } from '../../bindings/io/index.js';
 import { encodeSafetensors } from '../../bindings/io/safetensors.js';
 import { Autoencoder, DEC, IDEC, KMeans, VaDE, type Matrix } from '../../bindings/models/index.js';
+import { BloodCellPipeline } from '../../bindings/pipeline/index.js';
 import { encodeSampleFcs } from '../../bindings/simulate/cohort.js';
 import { simulateSample } from '../../bindings/simulate/sample.js';
 
@@ -133,4 +134,18 @@ export async function modelSeeds(): Promise<Uint8Array[]> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A pipeline trained on three tiny simulated samples: the smallest real pipeline file (≈ 15 s). */
+export async function pipelineSeed(): Promise<Uint8Array> {
+  const be = createReferenceBackend();
+  const sims = Array.from({ length: 3 }, (_, i) => simulateSample({ species: 'dog', cells: 300, seed: 11, sampleIndex: i }));
+  const inputs = sims.map((s, i) => ({ id: `s${i}`, rows: s.cells, cols: s.features.length, data: s.signals }));
+  const refs = new Map(sims.map((s, i) => [`s${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  const pipe = await BloodCellPipeline.train(inputs, refs, {
+    seed: 3, dims: [16, 4], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 20, stage2Epochs: 1, stage2Components: 4, cellsPerSample: 300, batchSize: 128, backend: be,
+  });
+  const bytes = pipe.toBytes();
+  pipe.dispose();
+  return bytes;
 }
