@@ -15,7 +15,6 @@ const cases = Number(values.cases ?? 10000);
 const seed = Number(values.seed ?? 2026);
 const only = new Set((values.only ?? 'fcs,csv,npy,safetensors,model,pipeline').split(','));
 
-
 const be = createReferenceBackend();
 let pipelineBytes: Promise<Uint8Array> | null = null;
 const pipeline = () => (pipelineBytes ??= pipelineSeed());

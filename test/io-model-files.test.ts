@@ -123,6 +123,9 @@ describe('ModelFileReader: the helper for other loaders (the pipeline)', () => {
     expect(r.boolArray('metadata architecture', arch, 'stage1.members', 2)).toEqual([true, false]);
     r.expectTensors(new Map([['a.w', [dims[1]!, dims[0]!]]]));
     expect(r.declaredLimit()).toBe(6);
+    r.budget(12, 'workspace', 2);
+    expect(() => r.budget(13, 'metadata architecture field stage2.width', 2)).toThrow(/^p\.safetensors: byte 8: metadata architecture field stage2\.width declares 13 elements, more than the 12 that 2 × the file's 6 tensor elements allow$/);
+    expect(() => r.budget(2.5, 'x')).toThrow(FormatError);
     expect(() => r.obj('metadata architecture', arch, 'stage2')).toThrow(/^p\.safetensors: byte 8: metadata architecture field 'stage2': expected an object, found nothing$/);
     expect(() => r.expectTensors(new Map([['a.w', [3, 3]]]))).toThrow(/tensor 'a\.w' has shape \[2,3\], but the architecture metadata implies \[3,3\]/);
     expect(() => ModelFileReader.open(file, 'p.safetensors', 'other/1')).toThrow(/not a hemaclust other\/1 file \(metadata format "demo\/1"\)/);

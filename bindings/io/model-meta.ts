@@ -179,6 +179,18 @@ export class ModelFileReader {
   }
 
   /**
+   * Refuses a size declared by the metadata that no tensor backs (a workspace, a feature count)
+   * when it exceeds `factor` × the elements the file's tensors hold: what a loader allocates from
+   * metadata then stays within a documented multiple of the file size. `what` names the field.
+   */
+  budget(elements: number, what: string, factor = 1): void {
+    const limit = factor * Math.max(1, this.declaredLimit());
+    if (!Number.isSafeInteger(elements) || elements < 0 || elements > limit) {
+      throw this.error(`${what} declares ${elements} elements, more than the ${limit} that ${factor} × the file's ${this.declaredLimit()} tensor elements allow`);
+    }
+  }
+
+  /**
    * Checks that the file holds exactly the tensors in `shapes` (name → shape) with those shapes,
    * and no others (`allowExtra` lists name prefixes that may hold further tensors). Call it before
    * allocating anything from the metadata.
