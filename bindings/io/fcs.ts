@@ -8,6 +8,10 @@
 // + DATA (events × parameters in $MODE L) + optional ANALYSIS. Offsets above 99,999,999 do not fit
 // in the HEADER, which then holds 0 and TEXT's $BEGINDATA/$ENDDATA hold the real values.
 //
+// Every offset and count is checked against the file size and the other segments before DATA is
+// read (fcs-segments.ts), so the events decoded are backed by DATA bytes: the float32 matrix costs
+// at most 4 bytes per DATA byte (8-bit integer data), 1 for float32 data.
+//
 // What this reader returns is the raw value of every parameter as float32: $PnE log amplification
 // and $PnG gain are reported in `text` but not applied (the models standardise features anyway).
 import { open, readFile } from 'node:fs/promises';
