@@ -46,11 +46,47 @@ describe('parseCsv', () => {
     ['unterminated quote', 'a,b\n1,"2\n3,4\n', /line 2: unterminated quoted field/],
     ['junk after quote', 'a,"b"c\n', /line 1, column 2: unexpected 'c' after a closing quote/],
     ['hex is not a number', 'a\n0x10\n', /found '0x10'/],
+    // Found by the differential fuzzer: an object-literal lookup took these for NaN.
+    ['__proto__ is not a number', 'a,b\n1,__proto__\n', /line 2, column 2: expected a number in column 2 \('b'\), found '__proto__'/],
+    ['constructor is not a number', 'a\nconstructor\n', /found 'constructor'/],
   ])('%s', (_n, text, re) => {
     let err: unknown;
     try { parseCsv(text, 'x.csv'); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(FormatError);
     expect((err as Error).message).toMatch(re);
+  });
+});
+
+describe('issue 24: quoting does not decide the header or the delimiter', () => {
+  it('a quoted number in the first row is data, not a column name', () => {
+    const m = parseCsv('1,"2"\n3,4\n5,6\n', 'q.csv');
+    expect(m.columns).toBeNull();
+    expect([m.rows, m.cols]).toEqual([3, 2]);
+    expect(Array.from(m.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+  it('a headerless file with every field quoted keeps its first event', () => {
+    const m = parseCsv('"1.5","-2"\n"3","4e1"\n', 'allq.csv');
+    expect(m.columns).toBeNull();
+    expect(Array.from(m.data)).toEqual([1.5, -2, 3, 40]);
+  });
+  it('quoted names still make a header', () => {
+    expect(parseCsv('"a","b"\n1,2\n').columns).toEqual(['a', 'b']);
+  });
+  it('a delimiter inside quotes does not count when detecting the delimiter', () => {
+    const m = parseCsv('"semi;colon",x\n1,2\n', 'd.csv');
+    expect(m.columns).toEqual(['semi;colon', 'x']);
+    expect(Array.from(m.data)).toEqual([1, 2]);
+    const t = parseCsv('"a\tb";"c,d";e\n1;2,5;3\n', 't.csv');
+    expect(t.columns).toEqual(['a\tb', 'c,d', 'e']);
+    expect(Array.from(t.data)).toEqual([1, 2.5, 3]);
+  });
+  it('a one-column file with a decimal comma', () => {
+    const m = parseCsv('FSC\n1,5\n2,25\n-3\n', 'one.csv');
+    expect(m.columns).toEqual(['FSC']);
+    expect([m.rows, m.cols]).toEqual([3, 1]);
+    expect(Array.from(m.data)).toEqual([1.5, 2.25, -3]);
+    expect(Array.from(parseCsv('"FSC"\r\n"1,5"\r\n').data)).toEqual([1.5]);
+    expect(Array.from(parseCsv('7\n8\n').data)).toEqual([7, 8]);
   });
 });
 

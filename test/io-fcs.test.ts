@@ -229,3 +229,85 @@ describe('streamFcsEvents', () => {
     await expect(streamFcsEvents(bad, () => undefined)).rejects.toThrow(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: byte 17: truncated FCS HEADER`));
   });
 });
+
+describe('issue 24: DATA and ANALYSIS offsets are checked against TEXT, the file and each other', () => {
+  const enc = new TextEncoder();
+  const ascii = (b: Uint8Array) => new TextDecoder('latin1').decode(b);
+  const seed = () => encodeFcs({ parameters: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], data: Float32Array.from({ length: 12 }, (_, i) => i + 0.5), events: 4 });
+  /** Rewrites HEADER field k (0-based: TEXT begin/end, DATA begin/end, ANALYSIS begin/end). */
+  const setHeader = (b: Uint8Array, k: number, v: number) => { b.set(enc.encode(String(v).padStart(8, ' ')), 10 + 8 * k); return b; };
+  const headerField = (b: Uint8Array, k: number) => Number(ascii(b.subarray(10 + 8 * k, 18 + 8 * k)));
+  /** Replaces a TEXT keyword's value by one of the same length (left-padded with zeros). */
+  const setText = (b: Uint8Array, key: string, v: number | string) => {
+    const s = ascii(b);
+    const at = s.indexOf(`/${key}/`) + key.length + 2;
+    const end = s.indexOf('/', at);
+    const val = String(v).padStart(end - at, '0');
+    expect(val.length).toBe(end - at);
+    b.set(enc.encode(val), at);
+    return b;
+  };
+  const rejects = (b: Uint8Array, re: RegExp) => {
+    let err: unknown;
+    try { parseFcs(b, 'm.fcs'); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(FormatError);
+    expect((err as Error).message).toMatch(/^m\.fcs: byte \d+: /);
+    expect((err as Error).message).toMatch(re);
+  };
+
+  it('the seed reads', () => expect(parseFcs(seed(), 'm.fcs').events).toBe(4));
+  it('HEADER DATA begin moved back 4 bytes while TEXT keeps $BEGINDATA', () => {
+    const b = seed();
+    setHeader(b, 2, headerField(b, 2) - 4);
+    setHeader(b, 3, headerField(b, 3) - 4);
+    rejects(b, /DATA offsets disagree: HEADER says \d+–\d+, TEXT \$BEGINDATA\/\$ENDDATA say/);
+  });
+  it('6 bytes inserted into TEXT', () => {
+    const b = seed();
+    const at = 58 + 40;
+    const m = Uint8Array.from([...b.subarray(0, at), ...enc.encode('$X/y/z'), ...b.subarray(at)]);
+    rejects(m, /TEXT segment ends inside a (keyword|value) .*expected the delimiter as its last byte/);
+  });
+  it('DATA overlapping TEXT (HEADER and TEXT agreeing)', () => {
+    const b = seed();
+    const tEnd = headerField(b, 1);
+    const dLen = headerField(b, 3) - headerField(b, 2);
+    setHeader(b, 2, tEnd - 8);
+    setHeader(b, 3, tEnd - 8 + dLen);
+    setText(b, '$BEGINDATA', tEnd - 8);
+    setText(b, '$ENDDATA', tEnd - 8 + dLen);
+    rejects(b, /TEXT \(bytes 58–\d+\) and DATA \(bytes \d+–\d+\) overlap/);
+  });
+  it('junk ANALYSIS offsets', () => {
+    rejects(setHeader(seed(), 4, 30), /ANALYSIS offsets disagree: HEADER says 30–0, TEXT \$BEGINANALYSIS\/\$ENDANALYSIS say 0–0/);
+    const inside = (b: Uint8Array) => { setHeader(b, 4, 0); return b; };
+    const past = setText(setText(inside(seed()), '$BEGINANALYSIS', 9), '$ENDANALYSIS', 9);
+    rejects(past, /ANALYSIS segment offsets 9–9 are impossible/);
+    const b = seed();
+    const d0 = headerField(b, 2);
+    rejects(setHeader(setHeader(b, 4, d0 + 4), 5, d0 + 3), /ANALYSIS offsets disagree/);
+  });
+  it('ANALYSIS overlapping DATA, or past the end of the file', () => {
+    // encodeFcs writes the ANALYSIS offsets as '0': build a file with room for real ones.
+    const data = new Uint8Array(24);
+    const pairs: [string, string][] = [['$BYTEORD', '1,2,3,4'], ['$DATATYPE', 'F'], ['$MODE', 'L'], ['$PAR', '2'], ['$TOT', '3'], ...paramPairs([{ n: 'a', b: 32, r: 1 }, { n: 'b', b: 32, r: 1 }]),
+      ['$BEGINANALYSIS', '0000000000'], ['$ENDANALYSIS', '0000000000']];
+    const b = buildFcs({ pairs, data, dataOffsetsOnlyInText: true });
+    const d0 = Number(/\$BEGINDATA\/(\d+)/.exec(ascii(b))![1]);
+    rejects(setText(setText(b.slice(), '$BEGINANALYSIS', d0 + 8), '$ENDANALYSIS', d0 + 30), /ANALYSIS segment ends at byte \d+ but the file has only/);
+    rejects(setText(setText(b.slice(), '$BEGINANALYSIS', d0 + 8), '$ENDANALYSIS', d0 + 9), /DATA \(bytes \d+–\d+\) and ANALYSIS \(bytes \d+–\d+\) overlap/);
+  });
+  it('$BYTEORD 1,2 with 32-bit values', () => {
+    rejects(setText(seed(), '$BYTEORD', '1,2'.padStart(7, ' ')), /unsupported \$BYTEORD ' {4}1,2' for \$DATATYPE F with 32-bit values/);
+  });
+  it('a keyword given twice in one TEXT segment', () => {
+    const b = buildFcs({ pairs: [['$BYTEORD', '1,2,3,4'], ['$DATATYPE', 'F'], ['$MODE', 'L'], ['$PAR', '1'], ['$TOT', '1'], ['$TOT', '1'], ...paramPairs([{ n: 'a', b: 32, r: 1 }])], data: new Uint8Array(4) });
+    rejects(b, /TEXT keyword '\$TOT' appears twice/);
+  });
+  it('TEXT keys stay out of the prototype chain', () => {
+    const b = buildFcs({ pairs: [['$BYTEORD', '1,2,3,4'], ['$DATATYPE', 'F'], ['$MODE', 'L'], ['$PAR', '1'], ['$TOT', '1'], ['__proto__', 'x'], ...paramPairs([{ n: 'a', b: 32, r: 1 }])], data: new Uint8Array(4) });
+    const f = parseFcs(b, 'p.fcs');
+    expect(Object.getPrototypeOf(f.text)).toBeNull();
+    expect(f.text['__PROTO__']).toBe('x');
+  });
+});

@@ -107,7 +107,7 @@ describe('parseNpy errors name the file, the byte and what was expected', () => 
   const header = (h: string) => {
     const b = encodeNpy([1], new Float32Array([1]));
     const text = `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }`;
-    const hb = new TextEncoder().encode(h.padEnd(b[8]! - 1, ' ') + '\n');
+    const hb = new TextEncoder().encode(h.padEnd(Math.max(h.length, b[8]! - 1), ' ') + '\n');
     const out = new Uint8Array(10 + hb.length + 4);
     out.set(b.subarray(0, 10));
     out[8] = hb.length & 0xff; out[9] = hb.length >> 8;
@@ -127,7 +127,15 @@ describe('parseNpy errors name the file, the byte and what was expected', () => 
     ['negative dim', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }`), /'shape' must be a tuple of non-negative integers/],
     ['no fortran_order', () => header(`{'descr': '<f4', 'shape': (1,), }`), /no boolean 'fortran_order'/],
     ['broken literal', () => header(`{'descr': '<f4' 'fortran_order': False}`), /malformed \.npy header: expected ',' or '}'/],
-    ['lying shape', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000000), }`), /needs \d.* data bytes, file holds 4/],
+    ['lying shape', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000000), }`), /byte 10: shape \(100000000000, 100000000\) declares more than 2147483647 elements/],
+    ['shape within limits but lying', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (3, 5), }`), /byte 128: shape \(3, 5\) of <f4 needs 60 data bytes, file holds 4/],
+    // Issue 24 mutants: an empty array may not declare inexact or absurd extents.
+    ['9e15 rows of nothing', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (9007199254740991, 0), }`), /declares more than 2147483647 elements/],
+    ['inexact column count', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9007199254740991, 9007199254740991), }`), /declares more than 2147483647 elements/],
+    ['product over the limit', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (0, 65536, 65536), }`), /declares more than 2147483647 elements/],
+    ['extra key', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1, }`), /unexpected header key 'x'/],
+    ['repeated key', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'shape': (1,), }`), /'shape' appears twice/],
+    ['nested too deep', () => header(`{'descr': '<f4', 'fortran_order': False, 'shape': ((((((((1,),),),),),),),), }`), /expected at most 8 levels of nested tuples/],
   ])('%s', (_name, make, re) => {
     const bytes = make();
     let err: unknown;
@@ -135,5 +143,31 @@ describe('parseNpy errors name the file, the byte and what was expected', () => 
     expect(err).toBeInstanceOf(FormatError);
     expect((err as Error).message).toMatch(re);
     expect((err as Error).message.startsWith('x.npy')).toBe(true);
+  });
+});
+
+describe('issue 24: a deeply nested NPY shape is a FormatError, not a stack overflow', () => {
+  // The mutant from the issue: ~7,000 levels of '(' in a 14 KB version-1.0 header.
+  const nested = (depth: number) => {
+    const h = `{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(depth)}1${',)'.repeat(depth)}, }`;
+    const hb = new TextEncoder().encode(h + ' '.repeat((64 - ((10 + h.length + 1) % 64)) % 64) + '\n');
+    const out = new Uint8Array(10 + hb.length + 4);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, hb.length & 0xff, hb.length >> 8]);
+    out.set(hb, 10);
+    return out;
+  };
+  it.each([7000, 21000])('%i levels', (depth) => {
+    const b = nested(depth);
+    expect(b.length).toBeLessThan(65536 + 14);
+    expect(() => parseNpy(b, 'deep.npy')).toThrow(FormatError);
+    expect(() => parseNpy(b, 'deep.npy')).toThrow(/^deep\.npy: byte \d+: malformed \.npy header: expected at most 8 levels of nested tuples/);
+  });
+  it('a shape nested within the cap is still refused as not a tuple of integers', () => {
+    expect(() => parseNpy(nested(3), 'n.npy')).toThrow(/n\.npy: byte 10: header 'shape' must be a tuple of non-negative integers/);
+  });
+  it('parseMatrix refuses rows without features', async () => {
+    const { parseMatrix } = await import('../bindings/io/index.js');
+    expect(() => parseMatrix(encodeNpy([5, 0], new Float32Array(0)), 'e.npy')).toThrow(/e\.npy: shape \(5, 0\) has 5 rows but no features/);
+    expect(parseMatrix(encodeNpy([0, 3], new Float32Array(0)), 'e.npy')).toMatchObject({ rows: 0, cols: 3 });
   });
 });

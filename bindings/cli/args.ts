@@ -1,7 +1,7 @@
 // Minimal option parsing on top of node:util parseArgs, turning its errors into UsageError.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKEND_KINDS, type BackendKind } from '../backends/index.js';
-import { UsageError } from './main.js';
+import { UsageError } from './command.js';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
   try {

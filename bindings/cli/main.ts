@@ -1,21 +1,10 @@
 // hemaclust command-line entry. Each subcommand lives in commands/<name>.ts and exports a
 // `Command`; this file only dispatches, so adding a command never touches another one.
 import { commands } from './commands/index.js';
+import { UsageError } from './command.js';
 
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  /** Returns the process exit code. argv excludes the command name. */
-  run(argv: string[]): Promise<number>;
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// Re-exported for callers that imported them from here before they moved to command.ts.
+export { UsageError, type Command } from './command.js';
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

@@ -3,6 +3,8 @@
 // line breaks inside quotes), '#' comment lines, blank lines, an optional header row, ',' ';' or tab
 // delimiters, and a decimal comma when the delimiter is not a comma. Every cell must be a decimal
 // number (or nan/inf as numpy writes them); anything else is an error naming file, line and column.
+// Memory: the values grow a Float32Array by doubling, and every value takes at least two characters
+// ("1,"), so the matrix costs at most 4 bytes per input byte (plus the 4 KB first block).
 import { readFile } from 'node:fs/promises';
 import { FormatError, preview } from './errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -10,9 +12,9 @@ import { writeFileAtomic } from './atomic.js';
 export type CsvDelimiter = ',' | ';' | '\t';
 
 export interface CsvOptions {
-  /** 'auto' (default): the first row is a header when any of its cells is not a number. */
+  /** 'auto' (default): the first row is a header when any of its cells is not a number (quoted or not). */
   header?: 'auto' | boolean;
-  /** 'auto' (default): the one of , ; tab that occurs most in the first data line. */
+  /** 'auto' (default): the one of , ; tab that occurs most outside quotes in the first record. */
   delimiter?: CsvDelimiter | 'auto';
 }
 
@@ -26,32 +28,54 @@ export interface CsvMatrix {
 interface Record_ {
   cells: string[];
   line: number; // 1-based line where the record starts
-  quoted: boolean[];
 }
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const SPECIAL: Record<string, number> = { nan: NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity, infinity: Infinity, '+infinity': Infinity, '-infinity': -Infinity };
+// A Map, not an object literal: `cell in {…}` would take '__proto__' or 'constructor' for a number.
+const SPECIAL = new Map<string, number>([['nan', NaN], ['inf', Infinity], ['+inf', Infinity], ['-inf', -Infinity], ['infinity', Infinity], ['+infinity', Infinity], ['-infinity', -Infinity]]);
 
 /** Parses a numeric cell; returns undefined when it is not a number. */
 function toNumber(cell: string, delimiter: CsvDelimiter): number | undefined {
   const s = cell.trim();
   if (NUMBER_RE.test(s)) return Number(s);
   const lower = s.toLowerCase();
-  if (lower in SPECIAL) return SPECIAL[lower];
+  const special = SPECIAL.get(lower);
+  if (special !== undefined) return special;
   // Decimal comma (e.g. "1,25" in a ';'-separated export from a European locale).
   if (delimiter !== ',' && /^[+-]?\d+,\d+([eE][+-]?\d+)?$/.test(s)) return Number(s.replace(',', '.'));
   return undefined;
 }
 
+/**
+ * The delimiter of the first record (skipping blank and '#' lines): the one of tab ; , that occurs
+ * most outside quotes (RFC 4180: a quoted field may hold any of them, e.g. a header "semi;colon",x).
+ * A first record with none of them is a one-column file: ';' is returned, which splits nothing in
+ * such a file and lets its cells use a decimal comma ("1,25"), as a one-column European export does.
+ */
 function detectDelimiter(text: string): CsvDelimiter {
-  for (const line of text.slice(0, 65536).split(/\r\n|\n|\r/)) {
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    const counts: [CsvDelimiter, number][] = [['\t', 0], [';', 0], [',', 0]];
-    for (const c of counts) c[1] = line.split(c[0]).length - 1;
-    counts.sort((a, b) => b[1] - a[1]);
-    return counts[0]![1] > 0 ? counts[0]![0] : ',';
+  const n = Math.min(text.length, 1 << 20);
+  let i = 0;
+  // Skip blank and comment lines before the first record.
+  for (;;) {
+    if (i >= n) return ',';
+    const c = text[i];
+    if (c === '\n' || c === '\r') { i++; continue; }
+    if (c === '#') { while (i < n && text[i] !== '\n' && text[i] !== '\r') i++; continue; }
+    break;
   }
-  return ',';
+  let tab = 0, semi = 0, comma = 0;
+  let quoted = false;
+  for (; i < n; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted; // a doubled quote toggles twice: still inside
+    else if (quoted) continue;
+    else if (c === '\n' || c === '\r') break;
+    else if (c === '\t') tab++;
+    else if (c === ';') semi++;
+    else if (c === ',') comma++;
+  }
+  if (tab === 0 && semi === 0 && comma === 0) return ';';
+  return tab >= semi && tab >= comma ? '\t' : semi >= comma ? ';' : ',';
 }
 
 function countLineBreaks(s: string): number {
@@ -82,7 +106,6 @@ function* records(text: string, delim: string, source: string): Generator<Record
     }
     const startLine = line;
     const cells: string[] = [];
-    const quoted: boolean[] = [];
     for (;;) {
       // One cell per iteration; i is at the start of the cell.
       let j = i;
@@ -108,7 +131,6 @@ function* records(text: string, delim: string, source: string): Generator<Record
           throw new FormatError(source, { line, column: cells.length + 1 }, `unexpected ${preview(text[i]!)} after a closing quote: expected the delimiter or a line end`);
         }
         cells.push(cell);
-        quoted.push(true);
       } else {
         j = i;
         while (j < n) {
@@ -117,14 +139,13 @@ function* records(text: string, delim: string, source: string): Generator<Record
           j++;
         }
         cells.push(text.slice(i, j));
-        quoted.push(false);
         i = j;
       }
       if (i < n && text[i] === delim) { i++; continue; }
       if (i < n) { i += text[i] === '\r' && text[i + 1] === '\n' ? 2 : 1; line++; }
       break;
     }
-    yield { cells, line: startLine, quoted };
+    yield { cells, line: startLine };
   }
 }
 
@@ -141,7 +162,8 @@ export function parseCsv(text: string, source = '<csv>', opts: CsvOptions = {}):
   for (const rec of records(text, delimiter, source)) {
     if (first) {
       first = false;
-      const numeric = rec.cells.every((c, k) => !rec.quoted[k] && toNumber(c, delimiter) !== undefined);
+      // Quoting does not decide: a writer may quote every field, numbers included (RFC 4180 allows it).
+      const numeric = rec.cells.every((c) => toNumber(c, delimiter) !== undefined);
       if (headerOpt === true || (headerOpt === 'auto' && !numeric)) {
         columns = rec.cells.map((c) => c.trim());
         cols = columns.length;

@@ -8,10 +8,15 @@
 // + DATA (events × parameters in $MODE L) + optional ANALYSIS. Offsets above 99,999,999 do not fit
 // in the HEADER, which then holds 0 and TEXT's $BEGINDATA/$ENDDATA hold the real values.
 //
+// Every offset and count is checked against the file size and the other segments before DATA is
+// read (fcs-segments.ts), so the events decoded are backed by DATA bytes: the float32 matrix costs
+// at most 4 bytes per DATA byte (8-bit integer data), 1 for float32 data.
+//
 // What this reader returns is the raw value of every parameter as float32: $PnE log amplification
 // and $PnG gain are reported in `text` but not applied (the models standardise features anyway).
 import { open, readFile } from 'node:fs/promises';
 import { FormatError, preview } from './errors.js';
+import { byteOrder, FCS_HEADER_BYTES, resolveSegments, type HeaderOffsets, type Segment } from './fcs-segments.js';
 
 export interface FcsParameter {
   /** $PnN, the short name. */
@@ -37,14 +42,12 @@ export interface FcsFile extends FcsMeta {
   data: Float32Array;
 }
 
-const HEADER_BYTES = 58;
+const HEADER_BYTES = FCS_HEADER_BYTES;
 
-interface Header {
+interface Header extends HeaderOffsets {
   version: 'FCS3.0' | 'FCS3.1';
   textStart: number;
   textEnd: number;
-  dataStart: number;
-  dataEnd: number;
 }
 
 /** Everything needed to decode DATA, derived from HEADER + TEXT and checked against the file size. */
@@ -77,16 +80,22 @@ function parseHeader(h: Uint8Array, fileLength: number, source: string): Header 
     if (!/^ *\d* *$/.test(s)) throw new FormatError(source, { byte: at }, `HEADER offset field ${k + 1} must be an ASCII integer, found ${preview(s)}`);
     return s.trim() === '' ? 0 : Number(s);
   };
-  const [textStart, textEnd, dataStart, dataEnd] = [field(0), field(1), field(2), field(3)];
+  const f = [0, 1, 2, 3, 4, 5].map(field);
+  const [textStart, textEnd] = [f[0]!, f[1]!];
   if (textStart < HEADER_BYTES || textEnd <= textStart || textEnd >= fileLength) {
     throw new FormatError(source, { byte: 10 }, `TEXT segment offsets ${textStart}–${textEnd} are impossible for a file of ${fileLength} bytes (expected ${HEADER_BYTES} ≤ begin < end < file size)`);
   }
-  return { version, textStart, textEnd, dataStart, dataEnd };
+  return { version, textStart, textEnd, text: { begin: textStart, end: textEnd }, data: [f[2]!, f[3]!], analysis: [f[4]!, f[5]!] };
 }
 
 // ---------- TEXT ----------
 
-/** Parses one TEXT segment (`seg` holds its bytes, `base` its file offset) into `into` (first key wins). */
+/**
+ * Parses one TEXT segment (`seg` holds its bytes, `base` its file offset) into `into`, a
+ * null-prototype object (keys come from the file). The segment must end with its delimiter (a TEXT
+ * whose end offset is off cuts the last value short); a keyword may appear once per segment, and
+ * the primary TEXT wins over the supplemental one.
+ */
 function parseTextSegment(seg: Uint8Array, base: number, source: string, into: Record<string, string>): void {
   const delim = seg[0]!;
   if (delim === 0 || delim > 126) throw new FormatError(source, { byte: base }, `TEXT delimiter must be an ASCII character 1–126, found byte ${delim}`);
@@ -112,17 +121,21 @@ function parseTextSegment(seg: Uint8Array, base: number, source: string, into: R
       i++;
     }
     parts.push(seg.subarray(runStart, i));
-    i++; // skip the closing delimiter (or step past the end)
+    if (i >= n) throw new FormatError(source, { byte: base + n - 1 }, `TEXT segment ends inside ${tokens.length % 2 ? 'a value' : 'a keyword'} (${preview(parts.map((p) => dec.decode(p)).join(''))}): expected the delimiter as its last byte, so the HEADER's TEXT end offset is wrong`);
+    i++; // skip the closing delimiter
     tokens.push({ s: parts.map((p) => dec.decode(p)).join(''), at: base + at });
   }
   if (tokens.length % 2 !== 0) {
     const last = tokens[tokens.length - 1]!;
     throw new FormatError(source, { byte: last.at }, `TEXT keyword ${preview(last.s)} has no value (keys and values must alternate, each followed by the delimiter)`);
   }
+  const seen = new Set<string>();
   for (let k = 0; k < tokens.length; k += 2) {
     const key = tokens[k]!.s.trim().toUpperCase();
     if (key === '') throw new FormatError(source, { byte: tokens[k]!.at }, 'empty TEXT keyword (an empty value written as two delimiters shifts every later pair)');
-    if (!(key in into)) into[key] = tokens[k + 1]!.s;
+    if (seen.has(key)) throw new FormatError(source, { byte: tokens[k]!.at }, `TEXT keyword ${preview(key)} appears twice: expected each keyword once`);
+    seen.add(key);
+    if (!Object.hasOwn(into, key)) into[key] = tokens[k + 1]!.s;
   }
 }
 
@@ -135,7 +148,7 @@ function keywordReader(text: Record<string, string>, source: string, at: number)
     return v;
   };
   const int = (k: string, v = req(k)): number => {
-    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(Number(v))) throw new FormatError(source, { byte: at }, `keyword ${k}: expected a non-negative integer, found ${preview(v)}`);
+    if (!/^\s*\d{1,15}\s*$/.test(v)) throw new FormatError(source, { byte: at }, `keyword ${k}: expected a non-negative integer, found ${preview(v)}`);
     return Number(v);
   };
   const num = (k: string, v = req(k)): number => {
@@ -146,19 +159,7 @@ function keywordReader(text: Record<string, string>, source: string, at: number)
   return { req, int, num };
 }
 
-/** Interprets $BYTEORD: 1,2,…,k is little-endian, k,…,1 big-endian; mixed orders are refused. */
-function byteOrder(v: string, source: string, at: number): boolean {
-  const parts = v.split(',').map((p) => p.trim());
-  const nums = parts.map(Number);
-  const k = nums.length;
-  const asc = nums.every((x, i) => x === i + 1);
-  const desc = nums.every((x, i) => x === k - i);
-  if (k >= 2 && asc) return true;
-  if (k >= 2 && desc) return false;
-  throw new FormatError(source, { byte: at }, `unsupported $BYTEORD ${preview(v)}: expected 1,2,3,4 (little-endian) or 4,3,2,1 (big-endian)`);
-}
-
-function layoutOf(h: Header, text: Record<string, string>, fileLength: number, source: string): Layout {
+function layoutOf(h: Header, text: Record<string, string>, stext: Segment, fileLength: number, source: string): Layout {
   const at = h.textStart;
   const { req, int, num } = keywordReader(text, source, at);
   const datatype = req('$DATATYPE').trim().toUpperCase();
@@ -167,7 +168,6 @@ function layoutOf(h: Header, text: Record<string, string>, fileLength: number, s
   }
   const mode = (text['$MODE'] ?? 'L').trim().toUpperCase();
   if (mode !== 'L') throw new FormatError(source, { byte: at }, `unsupported $MODE ${preview(mode)}: only list mode (L) is supported`);
-  const littleEndian = byteOrder(req('$BYTEORD'), source, at);
   const events = int('$TOT');
   const par = int('$PAR');
   // Each parameter needs at least $PnN/$PnB/$PnR, so a $PAR larger than that is a lie: refuse it
@@ -200,30 +200,17 @@ function layoutOf(h: Header, text: Record<string, string>, fileLength: number, s
     masks.push(mask);
   }
   const rowBytes = widths.reduce((a, b) => a + b, 0);
-
-  // DATA offsets: HEADER unless it says 0, then $BEGINDATA/$ENDDATA.
-  let dataStart = h.dataStart;
-  let dataEnd = h.dataEnd;
-  if ((dataStart === 0 || dataEnd === 0) && text['$BEGINDATA'] !== undefined) {
-    dataStart = int('$BEGINDATA');
-    dataEnd = int('$ENDDATA');
-  }
+  const littleEndian = byteOrder(req('$BYTEORD'), Math.max(...widths), datatype, source, at);
+  const { data: seg } = resolveSegments(h, text, stext, fileLength, source);
+  const dataStart = seg ? seg.begin : 0;
   const need = events * rowBytes;
-  let have = 0;
-  if (!(dataStart === 0 && dataEnd === 0)) {
-    if (dataStart < HEADER_BYTES || dataEnd < dataStart) {
-      throw new FormatError(source, { byte: 26 }, `DATA segment offsets ${dataStart}–${dataEnd} are impossible (expected ${HEADER_BYTES} ≤ begin ≤ end)`);
-    }
-    if (dataEnd >= fileLength) {
-      throw new FormatError(source, { byte: fileLength }, `DATA segment ends at byte ${dataEnd} but the file has only ${fileLength} bytes (truncated?)`);
-    }
-    have = dataEnd - dataStart + 1;
-  }
+  const have = seg ? seg.end - seg.begin + 1 : 0;
   if (have < need) {
     throw new FormatError(source, { byte: dataStart }, `$TOT=${events} events × ${rowBytes} bytes per event need ${need} bytes, but the DATA segment holds ${have}`);
   }
-  if (have - need >= rowBytes && have - need > 1) {
-    throw new FormatError(source, { byte: dataStart }, `DATA segment holds ${have} bytes, more than the ${need} that $TOT=${events} events × ${rowBytes} bytes need: $TOT or the offsets are wrong`);
+  // One spare byte is tolerated: some writers give $ENDDATA as an exclusive end.
+  if (have - need > 1) {
+    throw new FormatError(source, { byte: dataStart }, `DATA segment holds ${have} bytes, more than the ${need} that $TOT=${events} events × ${rowBytes} bytes need (or one more): $TOT or the offsets are wrong`);
   }
   return { version: h.version, text, parameters, events, datatype, littleEndian, dataStart, rowBytes, widths, masks };
 }
@@ -261,6 +248,7 @@ function decodeRows(bytes: Uint8Array, rows: number, L: Layout): Float32Array {
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function readSupplementalText(text: Record<string, string>, fileLength: number, source: string, h: Header): [number, number] | null {
+  // (Overlap with the other segments is checked by resolveSegments once TEXT is complete.)
   const b = text['$BEGINSTEXT'];
   const e = text['$ENDSTEXT'];
   if (b === undefined || e === undefined) return null;
@@ -277,11 +265,11 @@ function readSupplementalText(text: Record<string, string>, fileLength: number, 
 /** Parses a whole FCS 3.0/3.1 file held in memory. `source` names the file in error messages. */
 export function parseFcs(bytes: Uint8Array, source = '<fcs>'): FcsFile {
   const h = parseHeader(bytes.subarray(0, HEADER_BYTES), bytes.length, source);
-  const text: Record<string, string> = {};
+  const text: Record<string, string> = Object.create(null);
   parseTextSegment(bytes.subarray(h.textStart, h.textEnd + 1), h.textStart, source, text);
   const st = readSupplementalText(text, bytes.length, source, h);
   if (st) parseTextSegment(bytes.subarray(st[0], st[1] + 1), st[0], source, text);
-  const L = layoutOf(h, text, bytes.length, source);
+  const L = layoutOf(h, text, st && { begin: st[0], end: st[1] }, bytes.length, source);
   const data = decodeRows(bytes.subarray(L.dataStart, L.dataStart + L.events * L.rowBytes), L.events, L);
   return { version: L.version, text: L.text, parameters: L.parameters, events: L.events, data };
 }
@@ -322,11 +310,11 @@ export async function streamFcsEvents(
       if (e - s + 1 > MAX_STREAM_TEXT_BYTES) throw new FormatError(path, { byte: s }, `TEXT segment of ${e - s + 1} bytes exceeds the streaming limit of ${MAX_STREAM_TEXT_BYTES}`);
       parseTextSegment(await readAt(s, e - s + 1), s, path, into);
     };
-    const text: Record<string, string> = {};
+    const text: Record<string, string> = Object.create(null);
     await readText(h.textStart, h.textEnd, text);
     const st = readSupplementalText(text, fileLength, path, h);
     if (st) await readText(st[0], st[1], text);
-    const L = layoutOf(h, text, fileLength, path);
+    const L = layoutOf(h, text, st && { begin: st[0], end: st[1] }, fileLength, path);
     for (let r0 = 0; r0 < L.events; r0 += chunkRows) {
       const rows = Math.min(chunkRows, L.events - r0);
       const raw = await readAt(L.dataStart + r0 * L.rowBytes, rows * L.rowBytes);

@@ -48,7 +48,8 @@ export function parseMatrix(bytes: Uint8Array, path: string): Matrix {
     const a = parseNpy(bytes, path);
     if (a.shape.length === 0) throw new FormatError(path, null, 'a 0-d (scalar) array is not a matrix: expected shape (cells, features)');
     const rows = a.shape[0]!;
-    const cols = a.shape.slice(1).reduce((x, y) => x * y, 1);
+    const cols = a.shape.slice(1).reduce((x, y) => x * y, 1); // exact: parseNpy bounds every sub-product
+    if (cols === 0 && rows > 0) throw new FormatError(path, null, `shape (${a.shape.join(', ')}) has ${rows} rows but no features: expected shape (cells, features) with features ≥ 1`);
     return { rows, cols, data: toFloat32(a), columns: null, format };
   }
   if (format === 'fcs') {

@@ -32,6 +32,24 @@ export function isNpy(bytes: Uint8Array): boolean {
 
 // ---------- header dict (a tiny parser for the Python literal subset numpy writes) ----------
 
+/**
+ * Limits on what a header may declare, checked before anything is allocated from it:
+ * - the header itself is at most MAX_NPY_HEADER_BYTES (numpy's own reader refuses more than
+ *   10,000 bytes by default; only structured dtypes, which we refuse anyway, need more);
+ * - literals nest at most MAX_NPY_NESTING deep (a dict holding a tuple is depth 2); the parser is
+ *   iterative, so a deeper header is refused with a FormatError, never a stack overflow;
+ * - at most MAX_NPY_RANK dimensions (numpy's own limit is 32 in 1.x, 64 in 2.x);
+ * - every dimension, and the product of the non-zero dimensions, at most MAX_NPY_EXTENT (2^31 − 1),
+ *   so that rows, columns and element counts derived from any sub-product are exact int32 values
+ *   (an empty array may not declare 9e15 rows of nothing).
+ * The element count × item size must then equal the data bytes, so decoding allocates at most the
+ * file's data size (and toFloat32 at most 4× it, for 1-byte dtypes).
+ */
+export const MAX_NPY_HEADER_BYTES = 65536;
+export const MAX_NPY_NESTING = 8;
+export const MAX_NPY_RANK = 32;
+export const MAX_NPY_EXTENT = 2 ** 31 - 1;
+
 type PyValue = string | boolean | number | PyValue[] | null;
 
 class HeaderParser {
@@ -42,7 +60,11 @@ class HeaderParser {
     throw new FormatError(this.src, { byte: this.base + this.i }, `malformed .npy header: expected ${what}, found ${preview(this.s.slice(this.i, this.i + 20))}`);
   }
   private ws(): void {
-    while (this.i < this.s.length && /\s/.test(this.s[this.i]!)) this.i++;
+    for (;;) {
+      const c = this.s.charCodeAt(this.i);
+      if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) this.i++;
+      else return;
+    }
   }
   dict(): Map<string, PyValue> {
     const out = new Map<string, PyValue>();
@@ -52,12 +74,14 @@ class HeaderParser {
     for (;;) {
       this.ws();
       if (this.s[this.i] === '}') { this.i++; break; }
-      const key = this.value();
-      if (typeof key !== 'string') this.fail('a quoted key');
+      const keyAt = this.i;
+      const key = this.value(1);
+      if (typeof key !== 'string') { this.i = keyAt; this.fail('a quoted key'); }
+      if (out.has(key)) { this.i = keyAt; this.fail(`no repeated key (${preview(key)} appears twice)`); }
       this.ws();
       if (this.s[this.i] !== ':') this.fail("':'");
       this.i++;
-      out.set(key, this.value());
+      out.set(key, this.value(1));
       this.ws();
       if (this.s[this.i] === ',') { this.i++; continue; }
       if (this.s[this.i] === '}') { this.i++; break; }
@@ -67,8 +91,46 @@ class HeaderParser {
     if (this.i !== this.s.length) this.fail('end of header after the dict');
     return out;
   }
-  private value(): PyValue {
-    this.ws();
+  /** One literal inside a container `depth` deep; tuples and lists use an explicit stack. */
+  private value(depth: number): PyValue {
+    const stack: { items: PyValue[]; close: string }[] = [];
+    for (;;) {
+      this.ws();
+      let v: PyValue;
+      const c = this.s[this.i];
+      if (c === '(' || c === '[') {
+        if (depth + stack.length + 1 > MAX_NPY_NESTING) this.fail(`at most ${MAX_NPY_NESTING} levels of nested tuples`);
+        stack.push({ items: [], close: c === '(' ? ')' : ']' });
+        this.i++;
+        this.ws();
+        const top = stack[stack.length - 1]!;
+        if (this.s[this.i] !== top.close) continue; // parse the first item
+        this.i++;
+        stack.pop();
+        v = top.items;
+      } else {
+        v = this.scalar();
+      }
+      // Close as many containers as this value completes.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (!top) return v;
+        top.items.push(v);
+        this.ws();
+        if (this.s[this.i] === ',') {
+          this.i++;
+          this.ws();
+          if (this.s[this.i] !== top.close) break; // another item follows
+        } else if (this.s[this.i] !== top.close) {
+          this.fail(`',' or '${top.close}'`);
+        }
+        this.i++;
+        stack.pop();
+        v = top.items;
+      }
+    }
+  }
+  private scalar(): PyValue {
     const c = this.s[this.i];
     if (c === "'" || c === '"') {
       const end = this.s.indexOf(c, this.i + 1);
@@ -77,27 +139,13 @@ class HeaderParser {
       this.i = end + 1;
       return v;
     }
-    if (c === '(' || c === '[') {
-      const close = c === '(' ? ')' : ']';
-      this.i++;
-      const items: PyValue[] = [];
-      for (;;) {
-        this.ws();
-        if (this.s[this.i] === close) { this.i++; return items; }
-        items.push(this.value());
-        this.ws();
-        if (this.s[this.i] === ',') { this.i++; continue; }
-        if (this.s[this.i] === close) { this.i++; return items; }
-        this.fail(`',' or '${close}'`);
-      }
-    }
-    const m = /^(True|False|None|-?\d+L?)/.exec(this.s.slice(this.i, this.i + 32));
+    const m = /^(True|False|None|-?\d{1,30}L?)(?![\w.])/.exec(this.s.slice(this.i, this.i + 40));
     if (!m) this.fail('a string, tuple, integer, True, False or None');
     this.i += m[0].length;
     if (m[0] === 'True') return true;
     if (m[0] === 'False') return false;
     if (m[0] === 'None') return null;
-    return Number(m[0].replace('L', ''));
+    return Number(m[0].replace('L', '')); // > 2^53 is inexact, but anything > MAX_NPY_EXTENT is refused
   }
 }
 
@@ -121,6 +169,9 @@ export function parseNpy(bytes: Uint8Array, source = '<npy>'): NpyArray {
   } else {
     throw new FormatError(source, { byte: 6 }, `unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
   }
+  if (headerLen > MAX_NPY_HEADER_BYTES) {
+    throw new FormatError(source, { byte: 8 }, `header length ${headerLen} exceeds the ${MAX_NPY_HEADER_BYTES}-byte limit for a plain numeric array`);
+  }
   const dataStart = headerStart + headerLen;
   if (dataStart > bytes.length) {
     throw new FormatError(source, { byte: 8 }, `header length ${headerLen} runs past the end of the file (${bytes.length} bytes)`);
@@ -142,8 +193,11 @@ export function parseNpy(bytes: Uint8Array, source = '<npy>'): NpyArray {
   const fortran = dict.get('fortran_order');
   if (typeof fortran !== 'boolean') throw new FormatError(source, { byte: headerStart }, "header has no boolean 'fortran_order'");
   const shapeV = dict.get('shape');
-  if (!Array.isArray(shapeV) || !shapeV.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+  if (!Array.isArray(shapeV) || !shapeV.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
     throw new FormatError(source, { byte: headerStart }, "header 'shape' must be a tuple of non-negative integers");
+  }
+  for (const k of dict.keys()) {
+    if (k !== 'descr' && k !== 'fortran_order' && k !== 'shape') throw new FormatError(source, { byte: headerStart }, `unexpected header key ${preview(k)}: a .npy header holds exactly 'descr', 'fortran_order' and 'shape'`);
   }
   const shape = shapeV as number[];
   // A Fortran-ordered array of rank ≤ 1 (or with at most one dim > 1) has the same bytes as C order.
@@ -151,9 +205,17 @@ export function parseNpy(bytes: Uint8Array, source = '<npy>'): NpyArray {
     throw new FormatError(source, { byte: headerStart }, 'Fortran-ordered (column-major) arrays are not supported; save with np.ascontiguousarray(a) first');
   }
 
+  if (shape.length > MAX_NPY_RANK) throw new FormatError(source, { byte: headerStart }, `shape has ${shape.length} dimensions, more than the ${MAX_NPY_RANK} supported`);
+  // Exact: every partial product of non-zero dims stays ≤ MAX_NPY_EXTENT < 2^53.
+  let extent = 1;
+  for (const d of shape) {
+    if (d > MAX_NPY_EXTENT || (d > 0 && extent * d > MAX_NPY_EXTENT)) {
+      throw new FormatError(source, { byte: headerStart }, `shape (${shape.join(', ')}) declares more than ${MAX_NPY_EXTENT} elements along its non-empty dimensions (expected every dimension and their product ≤ 2^31 − 1)`);
+    }
+    if (d > 0) extent *= d;
+  }
   const item = ITEM_SIZE[dtype];
-  let count = 1;
-  for (const d of shape) count *= d; // stays exact: checked against the real byte length below
+  const count = shape.includes(0) ? 0 : extent;
   const have = bytes.length - dataStart;
   if (count * item !== have) {
     throw new FormatError(source, { byte: dataStart }, `shape (${shape.join(', ')}) of ${descr} needs ${count * item} data bytes, file holds ${have}`);

@@ -5,10 +5,10 @@
 //
 // Reconstruction: data in [0,1] → decoder output are logits, loss = BCE(sigmoid(logits), x) summed
 // over features and averaged over rows; otherwise the input is z-scored and the loss is MSE.
-import type { SaveOptions } from './serialize.js';
 import type { Activation, ComputeBackend, Tensor } from '../backend.js';
 import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { Mlp, type InitScheme, type LayerSpec } from './mlp.js';
+import { readModelFile, requireKind, writeModelFile, type ModelFile, type SaveOptions } from './model-file.js';
 import { fitNormalization, applyNormalization, type Normalization, type NormalizationChoice } from './normalize.js';
 import { Adam, LossMeter } from './optim.js';
 import { HostRng, STREAM } from './rng.js';
@@ -216,16 +216,23 @@ export class Autoencoder {
   }
 
   /** Writes the model as safetensors (see serialize.ts for the tensor names). */
-  async save(path: string, opts?: SaveOptions): Promise<void> {
-    const { saveModel } = await import('./serialize.js');
-    await saveModel(this, path, opts);
+  async save(path: string, opts: SaveOptions = {}): Promise<void> {
+    if (!this.config) throw new Error('Autoencoder: not fitted, nothing to save');
+    const { normalization, ...rest } = this.config;
+    await writeModelFile(path, { tensors: await this.exportState(), arch: { model: 'autoencoder', ...rest }, normalization, config: this.options, classes: opts.classes ?? null });
+  }
+
+  /** The model a validated file holds (model-file.ts checked the metadata against the tensors). */
+  static fromModelFile(backend: ComputeBackend, f: ModelFile): Autoencoder {
+    requireKind(f, ['autoencoder'], 'Autoencoder');
+    const ae = new Autoencoder(backend, f.config);
+    ae.buildFrom(f.ae!);
+    ae.importState(f.tensors, f.source);
+    return ae;
   }
 
   static async load(backend: ComputeBackend, path: string): Promise<Autoencoder> {
-    const { loadModel } = await import('./serialize.js');
-    const { model } = await loadModel(backend, path);
-    if (!(model instanceof Autoencoder)) throw new Error(`${path}: holds a ${model.constructor.name}, not a Autoencoder`);
-    return model;
+    return Autoencoder.fromModelFile(backend, await readModelFile(path));
   }
 
   dispose(): void {

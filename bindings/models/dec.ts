@@ -15,7 +15,8 @@
 //   stop (DEC §3.1.1, IDEC §3.4): when fewer than tol (0.1%) of the labels change between two
 //                                 refreshes of P
 // μ starts from k-means (k-means++, several restarts) on the pretrained embedding.
-import type { SaveOptions } from './serialize.js';
+import { readModelFile, requireKind, writeModelFile, type Architecture, type ModelFile, type SaveOptions } from './model-file.js';
+import { FormatError } from '../io/errors.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
 import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions } from './autoencoder.js';
@@ -238,16 +239,35 @@ export class DeepEmbeddedClustering {
   }
 
   /** Writes the model as safetensors (see serialize.ts for the tensor names). */
-  async save(path: string, opts?: SaveOptions): Promise<void> {
-    const { saveModel } = await import('./serialize.js');
-    await saveModel(this, path, opts);
+  async save(path: string, opts: SaveOptions = {}): Promise<void> {
+    const c = this.ae.config;
+    if (!this.mu || !c) throw new Error(`${this.modelName}: not fitted, nothing to save`);
+    const mu = Float32Array.from((await this.backend.download(this.mu)) as Float32Array);
+    const { normalization, ...rest } = c;
+    await writeModelFile(path, {
+      tensors: { ...(await this.ae.exportState()), cluster_centers: { shape: [this.k, c.dims[c.dims.length - 1]], data: mu } },
+      arch: { model: this.variant, ...rest, k: this.k, alpha: this.alpha },
+      normalization,
+      config: this.config,
+      classes: opts.classes ?? null,
+    });
+  }
+
+  /** The model a validated file holds (model-file.ts checked the metadata against the tensors). */
+  static fromModelFile(backend: ComputeBackend, f: ModelFile): DeepEmbeddedClustering {
+    requireKind(f, ['dec', 'idec'], 'DEC/IDEC model');
+    const arch = f.arch as Architecture;
+    const m = new (f.kind === 'dec' ? DEC : IDEC)(backend, { ...f.config, k: arch.k! });
+    if (m.alpha !== arch.alpha) throw new FormatError(f.source, null, `metadata config alpha ${m.alpha} disagrees with architecture alpha ${arch.alpha}`);
+    m.ae.buildFrom(f.ae!);
+    m.ae.importState(f.tensors, f.source);
+    m.mu = backend.create([arch.k!, arch.dims[arch.dims.length - 1]!]);
+    backend.upload(m.mu, f.tensors['cluster_centers']!.data);
+    return m;
   }
 
   static async load(backend: ComputeBackend, path: string): Promise<DeepEmbeddedClustering> {
-    const { loadModel } = await import('./serialize.js');
-    const { model } = await loadModel(backend, path);
-    if (!(model instanceof DeepEmbeddedClustering)) throw new Error(`${path}: holds a ${model.constructor.name}, not a DEC/IDEC model`);
-    return model;
+    return DeepEmbeddedClustering.fromModelFile(backend, await readModelFile(path));
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@
 // The distance work runs on the backend (kmeansAssign over all rows, kmeansUpdate for the sums);
 // the host only samples seeds from the downloaded D² weights, divides sums by counts, counts label
 // changes and re-seeds empty clusters at the worst-fitted point.
-import type { SaveOptions } from './serialize.js';
+import { readModelFile, requireKind, writeModelFile, type KMeansArchitecture, type ModelFile, type SaveOptions } from './model-file.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { HostRng, STREAM } from './rng.js';
 import { asMatrix, type Matrix } from './types.js';
@@ -201,16 +201,29 @@ export class KMeans {
   }
 
   /** Writes the model as safetensors (see serialize.ts for the tensor names). */
-  async save(path: string, opts?: SaveOptions): Promise<void> {
-    const { saveModel } = await import('./serialize.js');
-    await saveModel(this, path, opts);
+  async save(path: string, opts: SaveOptions = {}): Promise<void> {
+    if (!this.centroids) throw new Error('KMeans: not fitted, nothing to save');
+    await writeModelFile(path, {
+      tensors: { cluster_centers: { shape: [this.k, this.dim], data: this.centroids } },
+      arch: { model: 'kmeans', inputDim: this.dim, k: this.k },
+      normalization: { kind: 'none' },
+      config: this.config,
+      classes: opts.classes ?? null,
+    });
+  }
+
+  /** The model a validated file holds (model-file.ts checked the metadata against the tensors). */
+  static fromModelFile(backend: ComputeBackend, f: ModelFile): KMeans {
+    requireKind(f, ['kmeans'], 'KMeans');
+    const arch = f.arch as KMeansArchitecture;
+    const km = new KMeans(backend, { ...f.config, k: arch.k });
+    km.centroids = f.tensors['cluster_centers']!.data;
+    km.dim = arch.inputDim;
+    return km;
   }
 
   static async load(backend: ComputeBackend, path: string): Promise<KMeans> {
-    const { loadModel } = await import('./serialize.js');
-    const { model } = await loadModel(backend, path);
-    if (!(model instanceof KMeans)) throw new Error(`${path}: holds a ${model.constructor.name}, not a KMeans`);
-    return model;
+    return KMeans.fromModelFile(backend, await readModelFile(path));
   }
 
   /** k-means has no learned features: transform returns the input unchanged, like an identity encoder. */

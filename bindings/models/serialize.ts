@@ -1,4 +1,6 @@
-// Saving and loading models as safetensors (bindings/io/safetensors.ts).
+// Saving and loading models as safetensors (bindings/io/safetensors.ts): the file layout and its
+// validation live in model-file.ts, each model's save/fromModelFile in its own class; this module
+// dispatches on the kind stored in the file.
 //
 // Tensor names (all F32; weights in PyTorch nn.Linear layout [out, in], i.e. the transpose of the
 // [in, out] matrix our gemm uses):
@@ -15,31 +17,15 @@
 // dims, activations, loss, k, α), normalization (input normalisation), config (training options),
 // classes (cluster index → class name, or null).
 import type { ComputeBackend } from '../backend.js';
-import { readSafetensorsFile, writeSafetensorsFile, type NamedTensor } from '../io/safetensors.js';
-import { Autoencoder, type ResolvedAeConfig } from './autoencoder.js';
-import { DEC, IDEC, type DeepEmbeddedClustering } from './dec.js';
+import { FormatError } from '../io/errors.js';
+import { Autoencoder } from './autoencoder.js';
+import { DeepEmbeddedClustering } from './dec.js';
 import { KMeans } from './kmeans.js';
-import type { Normalization } from './normalize.js';
-import { LIBRARY_VERSION, MODEL_FORMAT } from './version.js';
+import { decodeModelFile, readModelFile, type ModelFile, type ModelKind, type SaveOptions } from './model-file.js';
 import { VaDE } from './vade.js';
 
+export type { Architecture, ModelKind, SaveOptions } from './model-file.js';
 export type ClusterModel = KMeans | DeepEmbeddedClustering | VaDE;
-export type ModelKind = 'kmeans' | 'dec' | 'idec' | 'vade' | 'autoencoder';
-
-export interface SaveOptions {
-  /** Class name per cluster index (e.g. ['RBC', 'PLT']). */
-  classes?: string[] | null;
-}
-
-export interface Architecture extends Omit<ResolvedAeConfig, 'normalization'> {
-  model: ModelKind;
-  k?: number;
-  alpha?: number;
-}
-
-function jsonable(o: object): object {
-  return JSON.parse(JSON.stringify(o, (key, v) => (key === 'pretrained' || typeof v === 'function' ? undefined : v)));
-}
 
 export function modelKind(m: ClusterModel | Autoencoder): ModelKind {
   if (m instanceof KMeans) return 'kmeans';
@@ -49,59 +35,7 @@ export function modelKind(m: ClusterModel | Autoencoder): ModelKind {
 }
 
 export async function saveModel(model: ClusterModel | Autoencoder, path: string, opts: SaveOptions = {}): Promise<void> {
-  const be = model.backend;
-  const dl = async (t: Parameters<ComputeBackend['download']>[0]) => Float32Array.from((await be.download(t)) as Float32Array);
-  let tensors: Record<string, NamedTensor>;
-  let arch: Architecture | { model: 'kmeans'; inputDim: number; k: number };
-  let normalization: Normalization = { kind: 'none' };
-  let config: object;
-  if (model instanceof KMeans) {
-    if (!model.centroids) throw new Error('KMeans: not fitted, nothing to save');
-    tensors = { cluster_centers: { shape: [model.k, model.dim], data: model.centroids } };
-    arch = { model: 'kmeans', inputDim: model.dim, k: model.k };
-    config = model.config;
-  } else if (model instanceof VaDE) {
-    const { trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC, config: c } = model;
-    if (!c || !muHead || !logVarHead || !decoder || !piLogits || !muC || !logVarC) throw new Error('VaDE: not fitted, nothing to save');
-    const d = muHead.outputDim;
-    tensors = {
-      ...(trunk ? await trunk.exportState() : {}),
-      ...(await muHead.exportState()),
-      ...(await logVarHead.exportState()),
-      ...(await decoder.exportState()),
-      'gmm.pi_logits': { shape: [model.k], data: await dl(piLogits) },
-      'gmm.mu': { shape: [model.k, d], data: await dl(muC) },
-      'gmm.log_var': { shape: [model.k, d], data: await dl(logVarC) },
-    };
-    const { normalization: nrm, ...rest } = c;
-    arch = { model: 'vade', ...rest, k: model.k };
-    normalization = nrm;
-    config = model.options;
-  } else if (model instanceof Autoencoder) {
-    if (!model.config) throw new Error('Autoencoder: not fitted, nothing to save');
-    tensors = await model.exportState();
-    const { normalization: nrm, ...rest } = model.config;
-    arch = { model: 'autoencoder', ...rest };
-    normalization = nrm;
-    config = model.options;
-  } else {
-    if (!model.mu || !model.ae.config) throw new Error(`${model.modelName}: not fitted, nothing to save`);
-    const c = model.ae.config;
-    tensors = { ...(await model.ae.exportState()), cluster_centers: { shape: [model.k, c.dims[c.dims.length - 1]], data: await dl(model.mu) } };
-    const { normalization: nrm, ...rest } = c;
-    arch = { model: model.variant, ...rest, k: model.k, alpha: model.alpha };
-    normalization = nrm;
-    config = model.config;
-  }
-  if (opts.classes && 'k' in arch && opts.classes.length !== arch.k) throw new RangeError(`classes has ${opts.classes.length} names for k = ${arch.k}`);
-  await writeSafetensorsFile(path, tensors, {
-    format: MODEL_FORMAT,
-    version: LIBRARY_VERSION,
-    architecture: JSON.stringify(arch),
-    normalization: JSON.stringify(normalization),
-    config: JSON.stringify(jsonable(config)),
-    classes: JSON.stringify(opts.classes ?? null),
-  });
+  await model.save(path, opts);
 }
 
 export interface LoadedModel {
@@ -111,77 +45,29 @@ export interface LoadedModel {
   version: string;
 }
 
-export async function loadModel(backend: ComputeBackend, path: string): Promise<LoadedModel> {
-  const { tensors, metadata } = await readSafetensorsFile(path);
-  const bad = (m: string): never => {
-    throw new Error(`${path}: ${m}`);
-  };
-  if (metadata.format !== MODEL_FORMAT) bad(`not a hemaclust model file (format ${JSON.stringify(metadata.format)}, expected ${MODEL_FORMAT})`);
-  const parse = <T>(key: string): T => {
-    try {
-      return JSON.parse(metadata[key] ?? 'null') as T;
-    } catch {
-      return bad(`metadata '${key}' is not valid JSON`);
-    }
-  };
-  const arch = parse<Architecture>('architecture');
-  const normalization = parse<Normalization>('normalization') ?? { kind: 'none' };
-  const config = parse<Record<string, unknown>>('config') ?? {};
-  const classes = parse<string[] | null>('classes');
-  if (!arch || typeof arch !== 'object') bad('metadata has no architecture');
-  const need = (name: string, shape: number[]): Float32Array => {
-    const t = tensors[name];
-    if (!t) bad(`missing tensor '${name}'`);
-    if (t.shape.join() !== shape.join()) bad(`tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
-    return t.data;
-  };
-  const aeConfig = (): ResolvedAeConfig => {
-    const { model: _m, k: _k, alpha: _a, ...rest } = arch;
-    return { ...rest, normalization };
-  };
+/** Builds the model a validated file holds (its metadata and tensor shapes already agree). */
+export function modelFromFile(backend: ComputeBackend, f: ModelFile): LoadedModel {
   let model: ClusterModel | Autoencoder;
-  switch (arch.model) {
-    case 'kmeans': {
-      const km = new KMeans(backend, { ...(config as object), k: arch.k! });
-      km.centroids = need('cluster_centers', [arch.k!, arch.inputDim]);
-      km.dim = arch.inputDim;
-      model = km;
-      break;
+  try {
+    switch (f.kind) {
+      case 'kmeans': model = KMeans.fromModelFile(backend, f); break;
+      case 'autoencoder': model = Autoencoder.fromModelFile(backend, f); break;
+      case 'dec': case 'idec': model = DeepEmbeddedClustering.fromModelFile(backend, f); break;
+      case 'vade': model = VaDE.fromModelFile(backend, f); break;
     }
-    case 'autoencoder': {
-      const ae = new Autoencoder(backend, config);
-      ae.buildFrom(aeConfig());
-      ae.importState(tensors, path);
-      model = ae;
-      break;
-    }
-    case 'dec':
-    case 'idec': {
-      const m = new (arch.model === 'dec' ? DEC : IDEC)(backend, { ...(config as object), k: arch.k! });
-      if (m.alpha !== (arch.alpha ?? 1)) bad(`config alpha ${m.alpha} disagrees with architecture alpha ${arch.alpha}`);
-      m.ae.buildFrom(aeConfig());
-      m.ae.importState(tensors, path);
-      m.mu = backend.create([arch.k!, arch.dims[arch.dims.length - 1]]);
-      backend.upload(m.mu, need('cluster_centers', [arch.k!, arch.dims[arch.dims.length - 1]]));
-      model = m;
-      break;
-    }
-    case 'vade': {
-      const m = new VaDE(backend, { ...(config as object), k: arch.k! });
-      m.buildFrom(aeConfig());
-      const d = arch.dims[arch.dims.length - 1];
-      m.trunk?.importState(tensors, path);
-      m.muHead!.importState(tensors, path);
-      m.logVarHead!.importState(tensors, path);
-      m.decoder!.importState(tensors, path);
-      backend.upload(m.piLogits!, need('gmm.pi_logits', [arch.k!]));
-      backend.upload(m.muC!, need('gmm.mu', [arch.k!, d]));
-      backend.upload(m.logVarC!, need('gmm.log_var', [arch.k!, d]));
-      model = m;
-      break;
-    }
-    default:
-      return bad(`unknown model kind ${JSON.stringify((arch as { model: unknown }).model)}`);
+  } catch (e) {
+    // A constructor refusing a training option stored in the file: still an error about this file.
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(f.source, null, `cannot build the ${f.kind} model from its metadata: ${(e as Error).message}`);
   }
-  return { model, kind: arch.model, classes, version: metadata.version ?? 'unknown' };
+  return { model, kind: f.kind, classes: f.classes, version: f.version };
+}
+
+export async function loadModel(backend: ComputeBackend, path: string): Promise<LoadedModel> {
+  return modelFromFile(backend, await readModelFile(path));
+}
+
+/** loadModel for bytes already in memory (an upload); `source` names them in errors. */
+export function loadModelBytes(backend: ComputeBackend, bytes: Uint8Array, source: string): LoadedModel {
+  return modelFromFile(backend, decodeModelFile(bytes, source));
 }

@@ -10,7 +10,7 @@
 // the prior initialised by a diagonal GMM on the pretrained embedding (eq. §4.2); π lives on the
 // simplex as softmax(logits); the mixture log-variances are clamped from below once per epoch;
 // predict and predictProba are deterministic (γ evaluated at the encoder mean μ̃).
-import type { SaveOptions } from './serialize.js';
+import { readModelFile, requireKind, writeModelFile, type Architecture, type ModelFile, type SaveOptions } from './model-file.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
 import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
@@ -323,16 +323,47 @@ export class VaDE {
   }
 
   /** Writes the model as safetensors (see serialize.ts for the tensor names). */
-  async save(path: string, opts?: SaveOptions): Promise<void> {
-    const { saveModel } = await import('./serialize.js');
-    await saveModel(this, path, opts);
+  async save(path: string, opts: SaveOptions = {}): Promise<void> {
+    const { trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC, config: c } = this;
+    if (!c || !muHead || !logVarHead || !decoder || !piLogits || !muC || !logVarC) throw new Error('VaDE: not fitted, nothing to save');
+    const dl = async (t: Tensor) => Float32Array.from((await this.backend.download(t)) as Float32Array);
+    const d = muHead.outputDim;
+    const { normalization, ...rest } = c;
+    await writeModelFile(path, {
+      tensors: {
+        ...(trunk ? await trunk.exportState() : {}),
+        ...(await muHead.exportState()),
+        ...(await logVarHead.exportState()),
+        ...(await decoder.exportState()),
+        'gmm.pi_logits': { shape: [this.k], data: await dl(piLogits) },
+        'gmm.mu': { shape: [this.k, d], data: await dl(muC) },
+        'gmm.log_var': { shape: [this.k, d], data: await dl(logVarC) },
+      },
+      arch: { model: 'vade', ...rest, k: this.k },
+      normalization,
+      config: this.options,
+      classes: opts.classes ?? null,
+    });
+  }
+
+  /** The model a validated file holds (model-file.ts checked the metadata against the tensors). */
+  static fromModelFile(backend: ComputeBackend, f: ModelFile): VaDE {
+    requireKind(f, ['vade'], 'VaDE');
+    const arch = f.arch as Architecture;
+    const m = new VaDE(backend, { ...f.config, k: arch.k! });
+    m.buildFrom(f.ae!);
+    m.trunk?.importState(f.tensors, f.source);
+    m.muHead!.importState(f.tensors, f.source);
+    m.logVarHead!.importState(f.tensors, f.source);
+    m.decoder!.importState(f.tensors, f.source);
+    backend.upload(m.piLogits!, f.tensors['gmm.pi_logits']!.data);
+    backend.upload(m.muC!, f.tensors['gmm.mu']!.data);
+    backend.upload(m.logVarC!, f.tensors['gmm.log_var']!.data);
+    return m;
   }
 
   static async load(backend: ComputeBackend, path: string): Promise<VaDE> {
-    const { loadModel } = await import('./serialize.js');
-    const { model } = await loadModel(backend, path);
-    if (!(model instanceof VaDE)) throw new Error(`${path}: holds a ${model.constructor.name}, not a VaDE`);
-    return model;
+    return VaDE.fromModelFile(backend, await readModelFile(path));
   }
 
   /** π (softmax of the logits), μ_c, σ²_c on the host. */

@@ -1,7 +1,7 @@
 // `hemaclust cluster`: fit k-means, DEC, IDEC or VaDE on a data matrix, print cluster sizes (and
 // ACC/NMI/ARI, macro-F1, balanced accuracy when labels are given), optionally save the model.
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';

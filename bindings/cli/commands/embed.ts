@@ -1,7 +1,7 @@
 // `hemaclust embed`: latent features of a saved model (DEC/IDEC embedding, VaDE encoder mean μ̃,
 // autoencoder embedding) for every row of a data matrix, written as a float32 .npy.
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';

@@ -1,8 +1,8 @@
 // `hemaclust evaluate`: classify a cohort with a trained pipeline and score it against per-event
 // truth (simulated data) and the sample references.
 import { join } from 'node:path';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline } from '../../pipeline/index.js';

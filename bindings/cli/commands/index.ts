@@ -1,5 +1,5 @@
 // The list of subcommands, in the order `hemaclust --help` shows them.
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 import { info } from './info.js';
 import { simulate } from './simulate.js';
 import { cluster } from './cluster.js';

@@ -3,7 +3,7 @@
 import type { ComputeBackend, Tensor } from '../../backend.js';
 import { createBackend, type BackendKind } from '../../backends/index.js';
 import { parse } from '../args.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 interface Probe { backend: string; available: boolean; device?: string; checks?: Record<string, number>; ok?: boolean; reason?: string }
 

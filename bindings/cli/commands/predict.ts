@@ -1,8 +1,8 @@
 // `hemaclust predict`: per-row cluster probabilities of a saved model (DEC/IDEC: Student-t q;
 // VaDE: γ at the encoder mean; k-means: Student-t memberships), written as a float32 .npy
 // [rows, K]; optionally the hard labels (int32 .npy) too.
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';

@@ -4,8 +4,8 @@
 // or, with neither, a demo model trained at startup from a simulated cohort.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
 import { startServer } from '../../../server/node.js';
 import { MemoryModelStore } from '../../../server/model-store.js';

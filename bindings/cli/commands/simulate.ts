@@ -1,8 +1,8 @@
 // `hemaclust simulate`: writes a cohort of simulated analyzer samples with reference values and
 // hidden per-cell truth (see bindings/simulate/cohort.ts for the layout).
 import { readdir } from 'node:fs/promises';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt } from '../args.js';
 import { simulateCohort } from '../../simulate/cohort.js';
 import { SPECIES, type Species } from '../../simulate/species.js';

@@ -1,8 +1,8 @@
 // `hemaclust train`: fit the two-stage pipeline on a cohort directory and its reference.csv.
 // Only the sample-level references supervise training; a truth/ folder, if present, is not read.
 import { join } from 'node:path';
-import type { Command } from '../main.js';
-import { UsageError } from '../main.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline, type TrainOptions } from '../../pipeline/index.js';
