@@ -62,7 +62,10 @@ class Thread {
     this.ready = new Promise<EngineInfo>((resolve, reject) => {
       this.worker.on('message', (m: FromThread) => {
         if (m.type === 'ready') resolve(m.info);
-        else if (m.type === 'fail') reject(new Error(`the compute thread failed to start: ${m.message}`));
+        else if (m.type === 'fail') {
+          reject(new Error(`the compute thread failed to start: ${m.message}`));
+          void this.worker.terminate(); // its exit marks it dead, so the next call starts another
+        }
         else if (m.type === 'log') log(m.line);
         else if (m.type === 'progress') this.pending.get(m.id)?.onProgress?.(m.progress, m.at);
         else if (m.type === 'result') {
@@ -116,7 +119,8 @@ interface Queued {
 export class WorkerEngine implements Engine {
   private readonly init: ThreadInit;
   private readonly log: (line: string) => void;
-  private classifier: Thread | null = null;
+  private classifier: Promise<Thread> | null = null;
+  private live: Thread | null = null;
   private readonly models = new Map<string, { bytes: Uint8Array; source: string }>();
   private readonly queue: Queued[] = [];
   private busy = false;
@@ -133,15 +137,25 @@ export class WorkerEngine implements Engine {
     this.log = opts.log ?? (() => undefined);
   }
 
-  /** The classify thread, started (again) when needed, with every stored model loaded. */
-  private async thread(): Promise<Thread> {
-    if (this.closed) throw new Error('the engine is closed');
-    if (this.classifier && !this.classifier.dead) return this.classifier;
+  /** The classify thread, started (again) when needed, with every stored model loaded. Callers
+   *  arriving while it starts share the one start. */
+  private thread(): Promise<Thread> {
+    if (this.closed) return Promise.reject(new Error('the engine is closed'));
+    if (this.classifier && !this.classifierDead()) return this.classifier;
     const t = new Thread(this.init, this.log);
-    this.classifier = t;
-    this.current = await t.ready;
-    for (const [name, m] of this.models) await t.call({ type: 'load', name, bytes: m.bytes, source: m.source });
-    return t;
+    this.live = t;
+    const started = (async () => {
+      this.current = await t.ready;
+      for (const [name, m] of this.models) await t.call({ type: 'load', name, bytes: m.bytes, source: m.source });
+      return t;
+    })();
+    started.catch(() => undefined);
+    this.classifier = started;
+    return started;
+  }
+
+  private classifierDead(): boolean {
+    return this.live?.dead != null;
   }
 
   async load(name: string, bytes: Uint8Array, source: string): Promise<PipelineMeta> {
@@ -213,7 +227,7 @@ export class WorkerEngine implements Engine {
 
   unload(name: string): void {
     this.models.delete(name);
-    const t = this.classifier;
+    const t = this.live;
     if (t && !t.dead) t.call({ type: 'unload', name }).catch(() => undefined);
   }
 
@@ -225,7 +239,7 @@ export class WorkerEngine implements Engine {
     this.closed = true;
     for (const q of this.queue.splice(0)) q.reject(new Error('the server is shutting down'));
     await Promise.all([...this.trainers].map((t) => t.terminate()));
-    await this.classifier?.terminate();
+    await this.live?.terminate();
   }
 }
 

@@ -11,7 +11,7 @@
 // happened to the slow clients, and writes bench/results/load-<date>.md.
 //   npx tsx bench/load/run.ts [--clients 200] [--slow 20] [--requests 1000] [--seconds 240] [--cells 500] [--out FILE]
 import { spawn, execFileSync } from 'node:child_process';
-import { cpus, totalmem, platform, release } from 'node:os';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,7 @@ const trainBody = new TextEncoder().encode(JSON.stringify({
 }));
 
 // 3. Load.
+const loadBefore = loadavg()[0]!;
 const t0 = performance.now();
 const deadline = t0 + SECONDS * 1000;
 const stop: Stop = { stopped: false };
@@ -96,7 +97,7 @@ const obs = JSON.parse(observed.trim().split('\n').pop()!) as { health: { latenc
 const health = obs.health;
 const lateness = obs.lateness;
 const trainEnd = obs.end;
-const trainSeconds = obs.endedAt;
+const trainSeconds = obs.endedAt ?? NaN; // NaN (JSON null) when the stream had not ended
 const jobState = JSON.parse((await httpRequest(url, { method: 'GET', path: job.links.self })).text) as { status: string; result?: { seconds: number } };
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
@@ -128,6 +129,7 @@ const md = [
   '',
   '| metric | value |',
   '| --- | --- |',
+  row('machine load average (1 min) before / after', `${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (other work on the machine shares its ${cpus().length} cores)`),
   row('well-behaved clients', String(CLIENTS)),
   row('requests (bound / sent / ok)', `${TOTAL} / ${good.sent} / ${lat.length}`),
   row('errors (well-behaved clients)', errCount === 0 ? '0' : [...good.errors].map(([k, v]) => `${v}× ${k}`).join(', ')),
