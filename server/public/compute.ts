@@ -39,8 +39,9 @@ export async function getBackend(kind: BrowserBackendKind): Promise<{ be: Comput
   pipelines.clear();
   backend?.be.destroy();
   backend = null;
-  let why = '';
-  const be = await createBrowserBackend(kind, { log: (m) => (why = m) });
+  const said: string[] = []; // auto's reason first, then the backend it created
+  const be = await createBrowserBackend(kind, { log: (m) => said.push(m) });
+  const why = said.join(' · ');
   const info = be.info();
   backend = { kind, be, label: `${info.name}${kind === 'auto' ? ' (auto)' : ''}`, why };
   console.info(why);
