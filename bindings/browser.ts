@@ -6,6 +6,7 @@
 import type { ComputeBackend } from './backend.js';
 import { createWasmBackend, WASM_FILES } from './backends/wasm/index.js';
 import { createWebGPUBackend } from './backends/webgpu/index.js';
+import { isSoftwareAdapter } from './backends/index.js';
 
 export { BloodCellPipeline, CLASSES, validateSample } from './pipeline/index.js';
 export type { SampleInput, SampleSummary, ClassifyResult, Reference, PipelineMeta, PipelineProgress, ClassName } from './pipeline/index.js';
@@ -23,7 +24,10 @@ export interface BrowserBackendOptions {
   log?: (message: string) => void;
 }
 
-/** Creates a compute backend in the browser; `auto` tries WebGPU first, then WASM. */
+/** Creates a compute backend in the browser. `auto` takes WebGPU only on a hardware adapter and
+ *  otherwise WASM, and tells `log` why — the same rule as the Node side (backends/index.ts): a
+ *  software adapter (Chromium's SwiftShader, lavapipe, WARP) emulates the GPU on the CPU and runs
+ *  the pipeline far slower than the wasm kernels. */
 export async function createBrowserBackend(kind: BrowserBackendKind = 'auto', opts: BrowserBackendOptions = {}): Promise<ComputeBackend> {
   const log = opts.log ?? (() => undefined);
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
@@ -32,11 +36,16 @@ export async function createBrowserBackend(kind: BrowserBackendKind = 'auto', op
     if (gpu) {
       try {
         const be = await createWebGPUBackend({ gpu });
-        if (be) {
+        if (be && (kind === 'webgpu' || !isSoftwareAdapter(be.info().device))) {
           log(`backend: webgpu (${be.info().device})`);
           return be;
         }
-        why = 'no WebGPU adapter answered';
+        if (be) {
+          why = `the WebGPU adapter is a software rasteriser (${be.info().device}), slower than WASM; choose WebGPU explicitly to use it anyway`;
+          be.destroy();
+        } else {
+          why = 'no WebGPU adapter answered';
+        }
       } catch (e) {
         why = `WebGPU failed: ${(e as Error).message}`;
       }

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import type { AssetSource } from './app.js';
+import type { AssetSource } from './assets.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -25,7 +25,9 @@ export interface JobView {
   result: Record<string, unknown> | null;
 }
 
-export type JobWork = (report: (data: Record<string, unknown>) => void, signal: AbortSignal) => Promise<Record<string, unknown>>;
+/** `report` takes a progress report and, optionally, when it was made (ms since the epoch; default
+ *  now): a report made on a worker thread keeps its own time, so a listener can tell how late it is. */
+export type JobWork = (report: (data: Record<string, unknown>, at?: number) => void, signal: AbortSignal) => Promise<Record<string, unknown>>;
 
 interface Job {
   view: JobView;
@@ -80,6 +82,11 @@ export class JobRegistry {
     return { past, unsubscribe: () => j.listeners.delete(listener) };
   }
 
+  /** Jobs running and waiting now. */
+  counts(): { running: number; queued: number } {
+    return { running: this.running ? 1 : 0, queued: this.queue.length };
+  }
+
   /** True when nothing runs or waits. */
   isIdle(): boolean {
     return this.running === null && this.queue.length === 0;
@@ -95,9 +102,9 @@ export class JobRegistry {
     for (const j of [...this.queue, ...(this.running ? [this.running] : [])]) j.abort.abort(new Error('server shutting down'));
   }
 
-  private emit(job: Job, type: JobEvent['type'], data: Record<string, unknown>): void {
+  private emit(job: Job, type: JobEvent['type'], data: Record<string, unknown>, at = Date.now()): void {
     const prev = job.events[job.events.length - 1];
-    const e: JobEvent = { seq: (prev?.seq ?? 0) + 1, type, at: new Date().toISOString(), data };
+    const e: JobEvent = { seq: (prev?.seq ?? 0) + 1, type, at: new Date(at).toISOString(), data };
     job.events.push(e);
     if (job.events.length > MAX_EVENTS) job.events.splice(1, job.events.length - MAX_EVENTS);
     for (const l of job.listeners) l(e);
@@ -118,9 +125,9 @@ export class JobRegistry {
     this.emit(job, 'status', { status: 'running' });
     try {
       if (job.abort.signal.aborted) throw job.abort.signal.reason;
-      const result = await job.work((data) => {
+      const result = await job.work((data, at) => {
         job.view.progress = data;
-        this.emit(job, 'progress', data);
+        this.emit(job, 'progress', data, at);
       }, job.abort.signal);
       job.view.status = 'succeeded';
       job.view.result = result;

@@ -1,11 +1,20 @@
 // The Node entry: serves createApp() with @hono/node-server and shuts down gracefully. On SIGINT
 // or SIGTERM it stops accepting connections, lets in-flight requests (and a running training job,
 // up to the grace period) finish, ends open event streams, then exits.
+//
+// Computations run on worker threads (WorkerEngine) unless a test injects a pipeline double or a
+// ready backend, so the event loop only parses, routes and streams. The socket level keeps slow
+// clients from holding connections: headers must arrive within HEADERS_TIMEOUT_MS and a whole
+// request within the app's request timeout, checked every second (Node's default is every 30 s).
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type AppOptions, type HemaclustApp } from './app.js';
 import { fsAssets } from './assets-fs.js';
+import { WorkerEngine } from './engine-worker.js';
+
+/** Time a client has to send its request line and headers (a slowloris sends them byte by byte). */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface StartOptions extends AppOptions {
   port?: number;
@@ -26,17 +35,22 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
-  const app = createApp({ assets: fsAssets(), ...opts });
+  const inThread = opts.pipeline !== undefined || typeof opts.backend === 'object';
+  const engine = opts.engine ?? (inThread ? undefined : new WorkerEngine({ backend: opts.backend as Exclude<typeof opts.backend, object>, trainOptions: opts.trainOptions, log: opts.log ?? ((l) => console.error(l)) }));
+  const app = createApp({ assets: fsAssets(), ...opts, engine });
   const host = opts.host ?? '127.0.0.1';
+  const requestTimeout = app.limits.requestTimeoutMs + 1_000; // the app answers first (408/503) when it can
   const { server, port } = await new Promise<{ server: Server; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 8080, hostname: host }, (info: AddressInfo) => resolve({ server: s as Server, port: info.port })) as Server;
+    const s = serve({
+      fetch: app.fetch, port: opts.port ?? 8080, hostname: host,
+      serverOptions: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), requestTimeout, connectionsCheckingInterval: 1_000 },
+    }, (info: AddressInfo) => resolve({ server: s as Server, port: info.port })) as Server;
     s.once('error', reject);
   });
   // Idle keep-alive sockets live longer than clients' own idle timers (undici: 4 s), so a client never
   // writes a request onto a socket the server is closing at that moment (ECONNRESET under load with
   // Node's 5 s default). Shutdown closes idle sockets itself, so a long timeout does not delay it.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -6,12 +6,22 @@ import type { Limits } from './limits.js';
 const err = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 const NAME_RULE = "letters, digits, '.', '_', '-'; 1-64 characters, starting with a letter or digit; no '..'";
 const modelParam = { name: 'model', in: 'query', required: false, description: `Model name (default: the server's default model; ${NAME_RULE}).`, schema: { $ref: '#/components/schemas/ModelName' } };
+/** Responses every endpoint that computes can give (the guard in limits.ts and the shutdown check). */
+const GUARDED = {
+  408: err('the body arrived too slowly (below the minimum upload rate) or not within the request timeout; the connection is closed'),
+  413: err('body too large'),
+  429: err('all slots busy, or this client has its share of them in flight (Retry-After)'),
+  503: err('did not finish within the request timeout, the demo model is still training, or the server is shutting down (Retry-After)'),
+};
+const INTERNAL = { 500: err('internal error') };
+
 const sampleBody = {
   required: true,
   description: 'One sample: an FCS 3.x file, an NPY array (cells × features, or cells × channels × points) or CSV/TSV text. The format is sniffed from magic bytes, then content type.',
   content: {
     'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
     'text/csv': { schema: { type: 'string' } },
+    'multipart/form-data': { schema: { type: 'object', description: 'exactly one file part (any field name), e.g. curl -F file=@sample.fcs', properties: { file: { type: 'string', format: 'binary' } } } },
   },
 };
 
@@ -21,7 +31,7 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
     info: {
       title: 'hemaclust',
       version: '1.0.0',
-      description: `Deep-clustering blood-cell classification. Limits: bodies up to ${limits.maxBodyBytes} bytes (413 above), ${limits.maxConcurrent} concurrent compute requests (429 + Retry-After above), ${limits.requestTimeoutMs} ms per request (503 + Retry-After). Write endpoints need an API key.`,
+      description: `Deep-clustering blood-cell classification. Limits: bodies up to ${limits.maxBodyBytes} bytes (413 above), ${limits.maxConcurrent} concurrent compute requests and ${limits.maxPerClient} per client address (429 + Retry-After above), uploads at ${limits.minUploadBytesPerSec} bytes/s or faster once ${limits.uploadGraceMs} ms have passed (408 below), ${limits.requestTimeoutMs} ms per request (503 + Retry-After). A path asked with a method it does not take answers 405 with an Allow header. Write endpoints need an API key.`,
     },
     servers: [{ url: '/' }],
     components: {
@@ -53,7 +63,9 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
       },
     },
     paths: {
-      '/health': { get: { summary: 'Liveness and configuration', responses: { 200: { description: 'ok' } } } },
+      '/health': { get: { summary: 'Liveness and configuration', responses: { 200: { description: '{ status, version, backend, models, demo, inFlight, clients, jobs, limits }' } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } } },
+      '/docs': { get: { summary: 'A page rendering this document', responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
       '/v1/models': {
         get: { summary: 'List stored models', responses: { 200: { description: '{ default, demo, models: [{ name, bytes, modifiedAt }] }' } } },
         post: {
@@ -61,14 +73,14 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
           security: [{ bearer: [] }, { apiKey: [] }],
           parameters: [{ name: 'name', in: 'query', required: true, description: `Model name (${NAME_RULE}).`, schema: { $ref: '#/components/schemas/ModelName' } }],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { 201: { description: '{ name, bytes, meta }' }, 400: err('bad name or not a model'), 401: err('no or wrong API key'), 403: err('writes disabled (no key configured)'), 413: err('too large'), 429: err('busy') },
+          responses: { 201: { description: '{ name, bytes, meta }' }, 400: err('bad name, empty body or not a model'), 401: err('no or wrong API key'), 403: err('writes disabled (no key configured)'), ...GUARDED, ...INTERNAL },
         },
       },
       '/v1/models/{name}': {
         get: {
           summary: "A model's bytes",
           parameters: [{ name: 'name', in: 'path', required: true, description: `Model name (${NAME_RULE}).`, schema: { $ref: '#/components/schemas/ModelName' } }],
-          responses: { 200: { description: 'the model file', content: { 'application/octet-stream': {} } }, 404: err('no such model') },
+          responses: { 200: { description: 'the model file', content: { 'application/octet-stream': {} } }, 400: err('bad model name'), 404: err('no such model') },
         },
       },
       '/v1/classify': {
@@ -84,8 +96,8 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
           requestBody: sampleBody,
           responses: {
             200: { description: '{ model, summary } (+ classes, probabilities, embedding2d when asked)', content: { 'application/json': {}, 'application/octet-stream': {} } },
-            400: err('malformed sample (the detail names byte or line) or bad query'), 404: err('no such model'), 413: err('too large'), 415: err('unknown format'),
-            422: err('feature count does not match the model'), 429: err('busy (Retry-After)'), 503: err('timed out or shutting down (Retry-After)'),
+            400: err('malformed sample (the detail names the byte, line or event, counting from 1), bad multipart or bad query'), 404: err('no such model'), 415: err('unknown format'),
+            422: err('feature count does not match the model'), ...GUARDED, ...INTERNAL,
           },
         },
       },
@@ -110,7 +122,7 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
               },
             },
           },
-          responses: { 202: { description: '{ job, links } and a Location header' }, 400: err('bad cohort'), 401: err('no or wrong API key'), 403: err('writes disabled'), 413: err('too large'), 415: err('wrong content type'), 429: err('queue full') },
+          responses: { 202: { description: '{ job, links } and a Location header' }, 400: err('bad cohort'), 401: err('no or wrong API key'), 403: err('writes disabled'), 415: err('wrong content type'), ...GUARDED, 429: err('all slots busy, this client has its share in flight, or the training queue is full (Retry-After)'), ...INTERNAL },
         },
       },
       '/v1/jobs/{id}': { get: { summary: "A job's state", parameters: [{ name: 'id', in: 'path', required: true, description: 'Job id (from POST /v1/train).', schema: { type: 'string' } }], responses: { 200: { description: 'the job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: err('no such job') } } },

@@ -69,7 +69,10 @@ export function decodeSample(bytes: Uint8Array, opts: { id: string; contentType?
   if (m.rows < 1 || m.cols < 1) throw new ApiError(400, 'bad_sample', `${label}: the matrix is empty (${m.rows} × ${m.cols})`);
   for (let i = 0; i < m.data.length; i++) {
     if (!Number.isFinite(m.data[i]!)) {
-      throw new ApiError(400, 'bad_sample', `${label}: value at row ${Math.floor(i / m.cols)}, column ${i % m.cols} is not finite`);
+      // 1-based, like the readers' own "line L, column C" and "byte B" positions.
+      const col = i % m.cols;
+      const name = m.columns?.[col] ? ` ('${m.columns[col]}')` : '';
+      throw new ApiError(400, 'bad_sample', `${label}: event ${Math.floor(i / m.cols) + 1}, column ${col + 1}${name}: the value ${m.data[i]} is not finite (positions count from 1)`);
     }
   }
   return { id: opts.id, rows: m.rows, cols: m.cols, data: m.data, format: m.format, columns: m.columns };

@@ -106,10 +106,10 @@ export async function parseTrainRequest(body: Uint8Array, contentType: string): 
     if (list.length > MAX_SAMPLES) bad(`at most ${MAX_SAMPLES} samples per job (got ${list.length})`);
     for (const [i, s] of list.entries()) {
       const e = s as Record<string, unknown>;
-      if (typeof e?.id !== 'string' || typeof e.data !== 'string') bad(`samples[${i}] must have string fields id and data (base64)`);
+      if (typeof e?.id !== 'string' || typeof e.data !== 'string') bad(`samples[${i}] (sample ${i + 1}) must have string fields id and data (base64)`);
       const filename = typeof e.filename === 'string' ? e.filename : null;
       const id = sampleId(e.id, filename);
-      samples.push(decodeSample(base64ToBytes(e.data, `samples[${i}].data`), { id, filename }));
+      samples.push(decodeSample(base64ToBytes(e.data, `samples[${i}].data (sample ${i + 1})`), { id, filename }));
     }
   } else {
     throw new ApiError(415, 'unsupported_media_type', `POST /v1/train takes multipart/form-data or application/json (got '${contentType || 'none'}')`);

@@ -2,7 +2,10 @@
 // server (real pipeline, a small demo model trained at startup) serves the page on 127.0.0.1, a
 // simulated sample is dropped onto the page, classified in the page on WebGPU (SwiftShader) and on
 // WASM, and on the server; the results table must show it and the backends must agree on the
-// class shares. A screenshot goes to test-artifacts/ for a person to look at.
+// class shares. `auto` must pick WASM over the software adapter and say why; the analyzer plots
+// (volume histogram with the PLT/RBC split, FL vs FSC scattergram) must be drawn; bad files must
+// each leave one error naming the file once, and a sample can be removed from the batch.
+// A screenshot goes to test-artifacts/ for a person to look at.
 // Without /usr/bin/chromium this file skips loudly; with CI=true a missing browser is a failure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -55,7 +58,7 @@ describe.skipIf(!haveChromium)('browser app in Chromium', () => {
     await srv?.close();
   });
 
-  async function runWith(backend: 'webgpu' | 'wasm' | 'server'): Promise<{ summaries: Summary[]; label: string }> {
+  async function runWith(backend: 'auto' | 'webgpu' | 'wasm' | 'server'): Promise<{ summaries: Summary[]; label: string }> {
     await page.evaluate(() => {
       delete document.body.dataset.state;
     });
@@ -116,7 +119,17 @@ describe.skipIf(!haveChromium)('browser app in Chromium', () => {
       }
       for (const k of ['plt_pct', 'retic_pct', 'clump_pct']) expect(Math.abs(other.percentages[k]! - g.percentages[k]!), k).toBeLessThan(0.5);
     }
-    expect(await page.locator('#bars svg rect').count()).toBe(4);
+    expect(await page.locator('#bars svg rect').count()).toBe(3); // PLT, RETIC, CLUMP of the one sample
+    // Analyzer plots of the selected sample: every event counted or drawn, and the PLT/RBC split found.
+    const plots = await page.evaluate(() => {
+      const h = document.getElementById('volume-hist') as HTMLCanvasElement;
+      const f = document.getElementById('fl-fsc') as HTMLCanvasElement;
+      return { hist: Number(h.dataset.events), split: Number(h.dataset.split), scatter: Number(f.dataset.events), w: h.width, note: document.getElementById('analyzer-note')!.textContent };
+    });
+    expect(plots.hist, plots.note ?? '').toBeGreaterThan(2900);
+    expect(plots.scatter).toBeGreaterThan(2900);
+    expect(plots.split).toBeGreaterThan(0);
+    expect(plots.w).toBeGreaterThan(0);
     expect(await page.locator('#pie svg path').count()).toBeGreaterThan(0);
     expect(await page.locator('#map svg circle').count()).toBeGreaterThan(1000);
     await page.hover('#map svg circle >> nth=-1'); // the last one drawn is on top
@@ -125,6 +138,40 @@ describe.skipIf(!haveChromium)('browser app in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'e2e-browser.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('auto picks WASM over the software WebGPU adapter and says why', async () => {
+    if ((await page.locator('#samples li').count()) === 0) await page.click('#simulate'); // when run alone (-t)
+    const auto = await runWith('auto');
+    expect(auto.label).toMatch(/^wasm/);
+    const why = await page.evaluate(() => document.body.dataset.backendWhy ?? '');
+    expect(why).toMatch(/auto → wasm.*software rasteriser/);
+    expect(why).toMatch(/swiftshader/i);
+    expect(await page.textContent('#backend-why')).toBe(why);
+  });
+
+  it('keeps every error, names each file once, and removes one sample from the batch', async () => {
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['a,b\n1,x\n'], 'bad-one.csv', { type: 'text/csv' }));
+      dt.items.add(new File([new Uint8Array([0x93, 78, 85, 77, 80, 89])], 'bad-two.npy'));
+      document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => document.querySelectorAll('#errors li').length === 2);
+    const errors = await page.$$eval('#errors li span', (els) => els.map((e) => e.textContent ?? ''));
+    for (const name of ['bad-one.csv', 'bad-two.npy']) {
+      const hits = errors.filter((e) => e.includes(name));
+      expect(hits, name).toHaveLength(1);
+      expect(hits[0]!.split(name).length - 1, `${name} named once`).toBe(1);
+    }
+    await page.click('#simulate');
+    await page.waitForFunction(() => document.querySelectorAll('#samples li').length === 2);
+    await page.click('#samples li:last-child button.remove');
+    await page.waitForFunction(() => document.querySelectorAll('#samples li').length === 1);
+    expect(await page.textContent('#samples li')).toContain('dropped-sample');
+    expect(await page.locator('#table tbody tr').count()).toBe(1);
+    await page.click('#clear-errors');
+    expect(await page.locator('#errors li').count()).toBe(0);
   });
 
   it('exports CSV with one row per sample', async () => {

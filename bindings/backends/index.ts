@@ -31,6 +31,14 @@ export async function createBackend(kind: BackendKind = 'auto', opts: CreateBack
   }
   // auto
   let reason: string;
+  const probed = await probeInChild(opts);
+  if (probed !== undefined) {
+    // Known without loading Dawn here: a software adapter or none goes straight to wasm (and Dawn's
+    // native warnings about the software driver never reach this process's stderr).
+    const be = await createWasm(opts);
+    log(`hemaclust: backend auto → wasm (${be.info().device}); ${probed}`);
+    return be;
+  }
   try {
     const be = await createWebGPU(opts);
     if (be && !isSoftwareAdapter(be.info().device)) {
@@ -50,6 +58,23 @@ export async function createBackend(kind: BackendKind = 'auto', opts: CreateBack
   const be = await createWasm(opts);
   log(`hemaclust: backend auto → wasm (${be.info().device}); ${reason}`);
   return be;
+}
+
+/** In Node with no GPU object given: why `auto` should not use WebGPU, from a child-process probe
+ *  (webgpu/node-probe.ts); undefined when the adapter is worth a try here or the probe could not tell. */
+async function probeInChild(opts: CreateBackendOptions): Promise<string | undefined> {
+  if (opts.gpu || typeof process === 'undefined' || !process.versions?.node) return undefined;
+  try {
+    const { probeDawnAdapter } = await import('./webgpu/node-probe.js');
+    const a = await probeDawnAdapter();
+    if (!a) return 'no WebGPU adapter answered';
+    if (isSoftwareAdapter(a.description) || a.fallback === true) {
+      return `the WebGPU adapter is a software rasteriser (${a.description}); ask for --backend webgpu to use it anyway`;
+    }
+    return undefined;
+  } catch {
+    return undefined; // no webgpu package or a failed probe: try in this process as before
+  }
 }
 
 async function createWasm(opts: CreateBackendOptions): Promise<ComputeBackend> {

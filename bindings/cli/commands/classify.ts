@@ -1,6 +1,6 @@
 // `hemaclust classify`: per-sample counts/percentages (summary.csv + summary.json) and per-event
 // class probabilities (<id>.probabilities.npy, cells × 4 in CLASSES order) for each data file.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
@@ -23,6 +23,24 @@ export function summaryCsv(summaries: SampleSummary[]): string {
     summaries.map((s) => [s.id, s.cells, ...CLASSES.map((c) => s.counts[c]), s.percentages.plt_pct.toFixed(3), s.percentages.retic_pct.toFixed(3), s.percentages.clump_pct.toFixed(3),
       (s.quality?.flags ?? []).join('; ')]),
   );
+}
+
+/** Throws an Error naming the model or the first FILE that is missing, a directory or unreadable. */
+export async function checkInputFiles(paths: string[], model: string): Promise<void> {
+  const m = await stat(model).catch((e: NodeJS.ErrnoException) => e);
+  if (m instanceof Error) throw new Error(`${model}: cannot read model file (${m.code ?? m.message})`);
+  if (!m.isFile()) throw new Error(`${model}: cannot read model file (not a regular file)`);
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new Error(code === 'ENOENT' ? `${p}: no such file` : `${p}: cannot read (${code ?? (e as Error).message})`);
+    }
+    if (st.isDirectory()) throw new Error(`${p} is a directory: give the sample files inside it (e.g. ${p.replace(/\/+$/, '')}/*.fcs)`);
+    if (!st.isFile()) throw new Error(`${p}: not a regular file`);
+  }
 }
 
 export const classify: Command = {
@@ -49,6 +67,9 @@ export const classify: Command = {
     if (positionals.length === 0) throw new UsageError('give at least one sample FILE');
     const kind = backendOpt(values.backend);
     const threads = intOpt('threads', values.threads, 1);
+    // Every FILE is checked before the backend and the model load (seconds) and before --out is
+    // created, so a typo fails at once, names its path, and leaves no empty output folder behind.
+    await checkInputFiles(positionals, values.model);
     const progress = new ProgressRenderer({ silent: values.json });
     const be = await createBackend(kind, { log: values.json ? () => undefined : (m) => progress.line(m), threads });
     let pool: ClassifyWorkers | null = null;

@@ -13,7 +13,7 @@ import { MODEL_NAME_PATTERN } from '../../../server/names.js';
 
 const usage =
   'hemaclust serve [--model M.safetensors | --model-dir DIR] [--port 8080] [--host 127.0.0.1] [--api-key K (or HEMACLUST_API_KEY)] ' +
-  '[--backend auto|wasm|webgpu|reference] [--max-body-mb 64] [--timeout-s 60] [--max-concurrent 64]';
+  '[--backend auto|wasm|webgpu|reference] [--max-body-mb 64] [--timeout-s 60] [--max-concurrent 64] [--max-per-client N] [--min-upload-kbs 16]';
 
 export const serve: Command = {
   name: 'serve',
@@ -23,7 +23,7 @@ export const serve: Command = {
     const { values } = parse(argv, {
       model: { type: 'string' }, 'model-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
       'api-key': { type: 'string' }, backend: { type: 'string' }, 'max-body-mb': { type: 'string' }, 'timeout-s': { type: 'string' },
-      'max-concurrent': { type: 'string' },
+      'max-concurrent': { type: 'string' }, 'max-per-client': { type: 'string' }, 'min-upload-kbs': { type: 'string' },
     });
     const port = intOpt('port', values.port, 8080, 0);
     if (port > 65535) throw new UsageError(`--port must be ≤ 65535 (got ${port})`);
@@ -33,6 +33,9 @@ export const serve: Command = {
       maxBodyBytes: intOpt('max-body-mb', values['max-body-mb'], 64) * 1024 * 1024,
       requestTimeoutMs: intOpt('timeout-s', values['timeout-s'], 60) * 1000,
       maxConcurrent: intOpt('max-concurrent', values['max-concurrent'], 64),
+      // Unset: a quarter of --max-concurrent (resolveLimits), so a few clients cannot take every slot.
+      ...(values['max-per-client'] !== undefined ? { maxPerClient: intOpt('max-per-client', values['max-per-client'], 1) } : {}),
+      minUploadBytesPerSec: intOpt('min-upload-kbs', values['min-upload-kbs'], 16) * 1024,
     };
     let defaultModel: string | undefined;
     let models;
