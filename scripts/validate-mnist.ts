@@ -20,7 +20,6 @@
 // VaDE 0.945 (Jiang 2017). Targets here: IDEC ≥ 0.85, VaDE ≥ 0.90.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import v8 from 'node:v8';
 import { join } from 'node:path';
@@ -28,7 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBackend, type BackendKind } from '../bindings/backends/index.js';
 import { clusteringScores, type ClusteringScores } from '../bindings/metrics/index.js';
-import { Autoencoder, DEC, DEC_DIMS, IDEC, KMeans, VaDE, imageAffine, type Matrix } from '../bindings/models/index.js';
+import { Autoencoder, DEC, DEC_DIMS, IDEC, KMeans, VaDE, imageAffine } from '../bindings/models/index.js';
+import { loadMnist } from './mnist-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -106,25 +106,6 @@ function pretrainFingerprint(): string {
   const h = createHash('sha256').update(PRETRAIN_DATA_VERSION);
   for (const f of files) h.update(f).update(readFileSync(join(root, f)));
   return (fingerprint = h.digest('hex').slice(0, 12));
-}
-
-/** Up to `n` digits, taken round-robin over the ten classes so every class is represented. */
-export function loadMnist(n: number): { x: Matrix; y: Int32Array } {
-  const require = createRequire(import.meta.url);
-  const raw: number[][] = [];
-  for (let d = 0; d < 10; d++) raw.push((require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
-  const counts = raw.map((r) => Math.floor(r.length / 784));
-  const total = Math.min(n, counts.reduce((a, b) => a + b, 0));
-  const data = new Float32Array(total * 784);
-  const y = new Int32Array(total);
-  const next = new Array<number>(10).fill(0);
-  for (let row = 0, d = 0; row < total; d = (d + 1) % 10) {
-    if (next[d] >= counts[d]) continue;
-    const i = next[d]++;
-    data.set(raw[d].slice(i * 784, (i + 1) * 784), row * 784);
-    y[row++] = d;
-  }
-  return { x: { rows: total, cols: 784, data }, y };
 }
 
 type Method = 'AE+k-means' | 'DEC' | 'IDEC' | 'VaDE';
