@@ -17,7 +17,7 @@ export function asMatrix(x: Matrix, what = 'data'): Matrix {
 }
 
 export interface Progress {
-  /** 'pretrain' (autoencoder), 'kmeans', 'cluster' (DEC/IDEC), 'gmm-init', 'elbo' (VaDE). */
+  /** 'pretrain' (autoencoder), 'kmeans', 'cluster' (DEC/IDEC), 'gmm-init', 'elbo', 'recover' (VaDE). */
   stage: string;
   /** 1-based epoch (for DEC/IDEC: the target-refresh period). */
   epoch: number;
