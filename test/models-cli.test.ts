@@ -92,14 +92,14 @@ describe('hemaclust cluster / embed / predict', () => {
       '--seed', '5', '--dims', '12,3', '--pretrain-epochs', '20', '--pretrain-lr', '2e-3', '--pretrain-schedule', 'cosine', '--noise', '0.1',
       '--init', 'he', '--loss', 'mse', '--normalization', 'standard', '--cluster-epochs', '3', '--batch-size', '30', '--lr', '1e-3',
       '--cluster-lr', '5e-4', '--augment', '1,5', '--image', '3x2', '--schedule', 'constant', '--gmm-iterations', '10',
-      '--min-log-var=-8', '--collapse-ratio', '0.6', '--collapse-retries', '2', '--collapse-lr-factor', '0.5']);
+      '--min-log-var=-8', '--collapse-ratio', '0.7', '--collapse-retries', '2', '--collapse-lr-factor', '0.5']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).recoveries).toEqual([]);
     expect(await configOf(model)).toEqual({
       k: 3, seed: 5, dims: [12, 3], batchSize: 30, init: 'he', loss: 'mse', normalization: 'standard', lr: 1e-3, gmmLr: 5e-4,
       pretrain: { epochs: 20, batchSize: 30, lr: 2e-3, schedule: 'cosine', noise: 0.1 },
       augment: { width: 3, height: 2, maxShift: 1, maxRotate: 5 }, epochs: 3, schedule: 'constant', gmmIterations: 10,
-      minLogVar: -8, collapseRatio: 0.6, collapseRetries: 2, collapseLrFactor: 0.5,
+      minLogVar: -8, collapseRatio: 0.7, collapseRetries: 2, collapseLrFactor: 0.5,
     });
   });
 

@@ -26,13 +26,14 @@
 //   line is not what a rollback returns to. Measured on the four-blob test set: healthy runs stay at
 //   4.00 of 4 every epoch; at 50× the default lr the first epoch already ends at 3.64 and the run
 //   then slides to 1.05 by epoch 10 — a snapshot at 75% would have kept that damaged first epoch.
-// - The failure line is 75% of the initial effective components (it was 50% when a collapse only
-//   stopped training). Measured on the four-blob set (k = 4, 10 epochs): at 50× the default lr the
-//   mixture ends at 2.4 effective components with one π at 0.009 without ever crossing 50%, and a
-//   rollback triggered at 50% returned to a run that slid again below it at every smaller step
-//   tried; at 75% the slide is caught at epoch 2 and one rollback to lr/4 ends at π ≈ ¼ each.
-//   Healthy runs sit at 4.00 of 4 every epoch, so a quarter lost is no noise. A false alarm costs a
-//   replay at a smaller step, not the run; collapseRatio 0.5 restores the old, laxer line.
+// - The failure line is 60% of the initial effective components (it was 50% when a collapse only
+//   stopped training). Measured on MNIST (1k digits, bench/results/mnist-grid-2026-12-07.md): a
+//   step-size collapse is fast — at lr 2e-3 all 8 runs of the first grid pass fell to 25–63% within
+//   one or two epochs, and on to ~14% (ACC 0.50 → 0.10) one epoch later when left alone; a slow drift
+//   at a small step is not — at 5e-4 and below runs settled at 65–75% (largest component ≈ 22%),
+//   and a 75% line made one of them an error after three rollbacks. 60% sits between the two.
+//   On the four-blob test set (k = 4) at 500× the default lr, 60% catches the slide at epoch 3 and
+//   the recovered run ends with every π above 0.15.
 // The number of retries is bounded; when they are spent the collapse is reported as an error.
 import type { ComputeBackend } from '../backend.js';
 import type { Param } from './mlp.js';
@@ -49,7 +50,7 @@ export interface CollapseOptions {
 
 /** The options with their defaults, checked (a model calls this before any training work). */
 export function collapseOptions(o: { collapseRatio?: number; collapseRetries?: number; collapseLrFactor?: number }): CollapseOptions {
-  const r = { ratio: o.collapseRatio ?? 0.75, retries: o.collapseRetries ?? 3, lrFactor: o.collapseLrFactor ?? 0.25 };
+  const r = { ratio: o.collapseRatio ?? 0.6, retries: o.collapseRetries ?? 3, lrFactor: o.collapseLrFactor ?? 0.25 };
   if (!(r.ratio >= 0 && r.ratio < 1)) throw new RangeError(`collapseRatio must be in [0, 1) (got ${r.ratio})`);
   if (!(Number.isInteger(r.retries) && r.retries >= 0)) throw new RangeError(`collapseRetries must be a whole number ≥ 0 (got ${r.retries})`);
   if (!(r.lrFactor > 0 && r.lrFactor < 1)) throw new RangeError(`collapseLrFactor must be in (0, 1) (got ${r.lrFactor})`);

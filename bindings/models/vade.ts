@@ -39,7 +39,7 @@ export interface VadeConfig extends AutoencoderConfig {
   minLogVar?: number;
   /** The mixture has collapsed when the effective number of components in use (exp of the entropy
    *  of the epoch's responsibility mass) falls below this fraction of its value at the GMM
-   *  initialisation (default 0.75; 0 turns the check and the recovery off). */
+   *  initialisation (default 0.6; 0 turns the check and the recovery off). */
   collapseRatio?: number;
   /** On a collapse, roll back to the last healthy epoch (networks, mixture, Adam state) and go on
    *  with both learning rates times collapseLrFactor, at most this many times; then it is an error

@@ -52,7 +52,7 @@ export const TRAINING_HELP = `
   --gmm-iterations N VaDE: EM iterations of the GMM initialisation (default 30)
   --min-log-var V    VaDE: floor of the mixture log-variances (default ln 1e-4)
   --collapse-ratio R VaDE: the mixture has collapsed below R × its initial effective components
-                     (default 0.75; 0 turns detection and recovery off)
+                     (default 0.6; 0 turns detection and recovery off)
   --collapse-retries N  VaDE: rollbacks to the last healthy epoch before a collapse is an error (default 3)
   --collapse-lr-factor F  VaDE: learning-rate factor per rollback (default 0.25)`;
 
