@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../bindings/cli/main.js';
 import { readNpyFile, toFloat32, toInt32, writeNpyFile } from '../bindings/io/npy.js';
+import { readSafetensorsFile } from '../bindings/io/safetensors.js';
 import { HostRng } from '../bindings/models/rng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hemaclust-cli-'));
@@ -72,7 +73,7 @@ describe('hemaclust cluster / embed / predict', () => {
 
   it('runs k-means and VaDE, and rejects bad usage with exit code 2', async () => {
     for (const method of ['kmeans', 'vade']) {
-      const r = await cli(['cluster', '--data', X, '--labels', Y, '--method', method, '--k', '3', '--quiet', ...common]);
+      const r = await cli(['cluster', '--data', X, '--labels', Y, '--method', method, '--k', '3', '--quiet', ...(method === 'kmeans' ? common.slice(0, 4) : common)]);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/ACC (0\.9\d+|1\.0000)/);
     }
@@ -81,5 +82,62 @@ describe('hemaclust cluster / embed / predict', () => {
     const bad = await cli(['cluster', '--data', X, '--labels', X, '--k', '3', '--backend', 'reference']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/x\.npy/);
+  });
+
+  const configOf = async (path: string) => JSON.parse((await readSafetensorsFile(path)).metadata.config as string);
+
+  it('passes every VaDE training option to the model and its file', async () => {
+    const model = join(dir, 'vade-opts.safetensors');
+    const r = await cli(['cluster', '--data', X, '--method', 'vade', '--k', '3', '--out', model, '--json', '--quiet', '--backend', 'reference',
+      '--seed', '5', '--dims', '12,3', '--pretrain-epochs', '20', '--pretrain-lr', '2e-3', '--pretrain-schedule', 'cosine', '--noise', '0.1',
+      '--init', 'he', '--loss', 'mse', '--normalization', 'standard', '--cluster-epochs', '3', '--batch-size', '30', '--lr', '1e-3',
+      '--cluster-lr', '5e-4', '--augment', '1,5', '--image', '3x2', '--schedule', 'constant', '--gmm-iterations', '10',
+      '--min-log-var=-8', '--collapse-ratio', '0.7', '--collapse-retries', '2', '--collapse-lr-factor', '0.5']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).recoveries).toEqual([]);
+    expect(await configOf(model)).toEqual({
+      k: 3, seed: 5, dims: [12, 3], batchSize: 30, init: 'he', loss: 'mse', normalization: 'standard', lr: 1e-3, gmmLr: 5e-4,
+      pretrain: { epochs: 20, batchSize: 30, lr: 2e-3, schedule: 'cosine', noise: 0.1 },
+      augment: { width: 3, height: 2, maxShift: 1, maxRotate: 5 }, epochs: 3, schedule: 'constant', gmmIterations: 10,
+      minLogVar: -8, collapseRatio: 0.7, collapseRetries: 2, collapseLrFactor: 0.5,
+    });
+  });
+
+  it('passes every DEC/IDEC and k-means training option to the model and its file', async () => {
+    const model = join(dir, 'dec-opts.safetensors');
+    const r = await cli(['cluster', '--data', X, '--method', 'dec', '--k', '3', '--out', model, '--quiet', '--backend', 'reference',
+      '--dims', '12,3', '--epochs', '10', '--batch', '50', '--cluster-epochs', '2', '--lr', '0.02', '--cluster-lr', '0.01',
+      '--augment', '0,0', '--image', '2x3', '--kmeans-init', '4', '--gamma', '0.2', '--alpha', '2', '--optimizer', 'adam',
+      '--update-interval', '3', '--tol', '0']);
+    expect(r.code).toBe(0);
+    expect(await configOf(model)).toEqual({
+      k: 3, seed: 1, dims: [12, 3], batchSize: 50, lr: 0.02, clusterLr: 0.01, kmeansInit: 4, gamma: 0.2, alpha: 2,
+      optimizer: 'adam', updateInterval: 3, tol: 0, maxIterations: 2 * 6,
+      pretrain: { epochs: 10, batchSize: 50 }, augment: { width: 2, height: 3, maxShift: 0, maxRotate: 0 },
+    });
+    const km = join(dir, 'km-opts.safetensors');
+    expect((await cli(['cluster', '--data', X, '--method', 'kmeans', '--k', '3', '--out', km, '--quiet', '--backend', 'reference', '--kmeans-init', '3'])).code).toBe(0);
+    expect(await configOf(km)).toEqual({ k: 3, seed: 1, nInit: 3 });
+  });
+
+  it('rejects training options that are malformed, contradictory or meant for another method', async () => {
+    const base = ['cluster', '--data', X, '--k', '3', '--backend', 'reference', '--quiet'];
+    for (const [extra, msg] of [
+      [['--method', 'vade', '--gamma', '0.2'], /--gamma applies to dec or idec, not to --method vade/],
+      [['--method', 'idec', '--collapse-retries', '1'], /--collapse-retries applies to vade/],
+      [['--method', 'kmeans', '--lr', '1e-3'], /--lr applies to dec, idec or vade/],
+      [['--method', 'vade', '--augment', '3'], /--augment must be SHIFT,ROTATE/],
+      [['--method', 'vade', '--augment', '1,5'], /not square images; give --image WxH/],
+      [['--method', 'vade', '--augment', '1,5', '--image', '4x4'], /--image 4x4 holds 16 values, the rows have 6/],
+      [['--method', 'vade', '--epochs', '5', '--pretrain-epochs', '6'], /--pretrain-epochs and --epochs are the same option and disagree/],
+      [['--method', 'vade', '--collapse-ratio', '1'], /--collapse-ratio must be in \[0, 1\)/],
+      [['--method', 'vade', '--lr=-1'], /--lr must be a number > 0/],
+      [['--method', 'idec', '--optimizer', 'rmsprop'], /--optimizer must be one of adam\|sgd/],
+      [['--method', 'vade', '--init', 'zeros'], /--init must be one of glorot\|he\|auto/],
+    ] as const) {
+      const r = await cli([...base, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
   });
 });

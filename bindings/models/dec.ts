@@ -19,6 +19,7 @@ import { readModelFile, requireKind, writeModelFile, type Architecture, type Mod
 import { FormatError } from '../io/errors.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
+import { imageAffine, type ImageAffineOptions } from './augment.js';
 import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions } from './autoencoder.js';
 import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { kmeansOnBackend } from './kmeans.js';
@@ -37,6 +38,11 @@ export interface DecConfig extends AutoencoderConfig {
   batchSize?: number;
   /** Clustering-stage learning rate (IDEC default 1e-3 with Adam; DEC default 0.01 with SGD, momentum 0.9). */
   lr?: number;
+  /** Learning rate of the cluster centres μ_j (default: lr). */
+  clusterLr?: number;
+  /** Image augmentation of every training minibatch (pretraining and clustering) when fit is given
+   *  no `augment` function (augment.ts imageAffine). Plain data, so the model file records it. */
+  augment?: ImageAffineOptions;
   optimizer?: 'adam' | 'sgd';
   /** T: iterations between refreshes of the target distribution (default 140). */
   updateInterval?: number;
@@ -85,12 +91,13 @@ export class DeepEmbeddedClustering {
     const cfg = this.config;
     const idec = this.variant === 'idec';
     asMatrix(xRaw);
+    const augment = opts.augment ?? (cfg.augment ? imageAffine(cfg.augment) : undefined);
     if (opts.pretrained) {
       this.ae.dispose();
       this.ae = await opts.pretrained.clone();
     } else {
       this.ae.build(xRaw);
-      await this.ae.pretrain(xRaw, { ...cfg.pretrain, onProgress: opts.onProgress, augment: opts.augment }, this.modelName);
+      await this.ae.pretrain(xRaw, { ...cfg.pretrain, onProgress: opts.onProgress, augment }, this.modelName);
     }
     const c = this.ae.config!;
     const enc = this.ae.encoder!;
@@ -106,6 +113,7 @@ export class DeepEmbeddedClustering {
     const maxIter = cfg.maxIterations ?? 20000;
     const useSgd = (cfg.optimizer ?? (idec ? 'adam' : 'sgd')) === 'sgd';
     const lr = cfg.lr ?? (useSgd ? 0.01 : 1e-3);
+    const clusterLr = cfg.clusterLr ?? lr;
     // Per-feature reconstruction loss (see the header): mseLoss is already a mean over N·D.
     const reconScale = c.loss === 'bce' ? 1 / c.inputDim : 1;
 
@@ -127,15 +135,18 @@ export class DeepEmbeddedClustering {
     const lab = be.create([n], 'i32');
     const batcher = new Batcher(be, n, cfg.batchSize ?? 256, new HostRng(c.seed, STREAM.shuffle));
     const B = batcher.batchSize;
-    const loader = new BatchLoader(be, batcher, X, x, opts.augment, c.seed);
+    const loader = new BatchLoader(be, batcher, X, x, augment, c.seed);
     const xb = be.create([B, c.inputDim]);
     const pb = be.create([B, k]);
     const qb = be.create([B, k]);
     const dz = be.create([B, de]);
     const lossKl = be.create([1]);
     const lossR = be.create([1]);
-    const params = [...enc.params(), ...(idec ? dec.params() : []), muParam];
-    const opt = useSgd ? new Sgd(be, params) : new Adam(be, params);
+    // The centres get their own optimiser so they can have their own rate; both optimisers update
+    // every parameter independently, so with clusterLr = lr this is the same as one over all.
+    const netParams = [...enc.params(), ...(idec ? dec.params() : [])];
+    const opt = useSgd ? new Sgd(be, netParams) : new Adam(be, netParams);
+    const optMu = useSgd ? new Sgd(be, [muParam]) : new Adam(be, [muParam]);
     const meter = new LossMeter(be);
     let prev = km.labels;
     try {
@@ -189,6 +200,7 @@ export class DeepEmbeddedClustering {
           }
           enc.backward(dz);
           opt.step(lr);
+          optMu.step(clusterLr);
           this.iterations++;
         }
       }
@@ -197,6 +209,7 @@ export class DeepEmbeddedClustering {
       for (const t of [Z, X, Q, P, f, lab, xb, pb, qb, dz, lossKl, lossR, dmu]) be.dispose(t);
       batcher.dispose();
       opt.dispose();
+      optMu.dispose();
       meter.dispose();
     }
     return this;

@@ -20,9 +20,29 @@ export class Adam {
     });
   }
 
+  /** The moments and step count on the host — with the parameters, everything a rollback needs
+   *  to resume exactly where it saved (VaDE's collapse recovery). */
+  async exportState(): Promise<AdamState> {
+    const copy = async (t: Tensor) => Float32Array.from((await this.be.download(t)) as Float32Array);
+    return { t: this.t, m: await Promise.all(this.m.map(copy)), v: await Promise.all(this.v.map(copy)) };
+  }
+
+  importState(s: AdamState): void {
+    if (s.m.length !== this.m.length || s.v.length !== this.v.length) throw new RangeError(`Adam: state for ${s.m.length} parameters, optimiser has ${this.m.length}`);
+    this.m.forEach((t, i) => this.be.upload(t, s.m[i]));
+    this.v.forEach((t, i) => this.be.upload(t, s.v[i]));
+    this.t = s.t;
+  }
+
   dispose(): void {
     for (const t of [...this.m, ...this.v]) this.be.dispose(t);
   }
+}
+
+export interface AdamState {
+  t: number;
+  m: Float32Array[];
+  v: Float32Array[];
 }
 
 export class Sgd {

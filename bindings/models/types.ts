@@ -17,7 +17,7 @@ export function asMatrix(x: Matrix, what = 'data'): Matrix {
 }
 
 export interface Progress {
-  /** 'pretrain' (autoencoder), 'kmeans', 'cluster' (DEC/IDEC), 'gmm-init', 'elbo' (VaDE). */
+  /** 'pretrain' (autoencoder), 'kmeans', 'cluster' (DEC/IDEC), 'gmm-init', 'elbo', 'recover' (VaDE). */
   stage: string;
   /** 1-based epoch (for DEC/IDEC: the target-refresh period). */
   epoch: number;
@@ -25,6 +25,9 @@ export interface Progress {
   losses: Record<string, number>;
   /** ACC/NMI/ARI (and the share of labels that changed for DEC/IDEC) when labels were given. */
   metrics?: Record<string, number>;
+  /** A sentence for the user when the model did something on its own (e.g. 'recover': VaDE rolled
+   *  back a collapsed mixture and lowered its learning rate). */
+  message?: string;
 }
 
 export type ProgressCallback = (p: Progress) => void;

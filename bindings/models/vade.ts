@@ -8,8 +8,9 @@
 //   KL:    vadeKlLoss — the closed form of eq. 12 with γ held constant (the E-step).
 // Stability (known failure modes of public code, see DESIGN.md): the autoencoder is pretrained and
 // the prior initialised by a diagonal GMM on the pretrained embedding (eq. §4.2); π lives on the
-// simplex as softmax(logits); the mixture log-variances are clamped from below once per epoch;
-// predict and predictProba are deterministic (γ evaluated at the encoder mean μ̃).
+// simplex as softmax(logits); the mixture log-variances are clamped from below once per epoch; a
+// collapsing mixture is detected each epoch and rolled back to its last healthy state with a smaller
+// step (vade-recovery.ts); predict and predictProba are deterministic (γ at the encoder mean μ̃).
 import { readModelFile, requireKind, writeModelFile, type Architecture, type ModelFile, type SaveOptions } from './model-file.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
@@ -19,7 +20,9 @@ import { argmaxRows } from './dec.js';
 import { fitDiagonalGmm, type GmmParams } from './gmm.js';
 import { Mlp, type Param } from './mlp.js';
 import { applyNormalization } from './normalize.js';
+import { imageAffine, type ImageAffineOptions } from './augment.js';
 import { Adam, LossMeter } from './optim.js';
+import { CollapseGuard, collapseOptions } from './vade-recovery.js';
 import { HostRng, STREAM } from './rng.js';
 import { asMatrix, checkLosses, checkMetricsEvery, learningRate, scoresEpoch, type FitOptions, type LrSchedule, type Matrix } from './types.js';
 
@@ -34,10 +37,20 @@ export interface VadeConfig extends AutoencoderConfig {
   schedule?: LrSchedule;
   /** Floor for log σ²_c (default log 1e-4). */
   minLogVar?: number;
-  /** Stop with an error when the mixture collapses: the effective number of components in use
-   *  (exp of the entropy of the epoch's responsibility mass) falls below this fraction of its value
-   *  at the GMM initialisation (default 0.5; 0 turns the check off). */
+  /** The mixture has collapsed when the effective number of components in use (exp of the entropy
+   *  of the epoch's responsibility mass) falls below this fraction of its value at the GMM
+   *  initialisation (default 0.6; 0 turns the check and the recovery off). */
   collapseRatio?: number;
+  /** On a collapse, roll back to the last healthy epoch (networks, mixture, Adam state) and go on
+   *  with both learning rates times collapseLrFactor, at most this many times; then it is an error
+   *  (default 3; 0: an error at the first collapse). See vade-recovery.ts. */
+  collapseRetries?: number;
+  /** Learning-rate factor per rollback (default 0.25). */
+  collapseLrFactor?: number;
+  /** Image augmentation of every training minibatch (pretraining and ELBO) when fit is given no
+   *  `augment` function: random shifts and rotations (augment.ts imageAffine). Plain data, so the
+   *  model file records it. */
+  augment?: ImageAffineOptions;
   /** EM iterations of the GMM initialisation (default 30). */
   gmmIterations?: number;
   pretrain?: PretrainOptions;
@@ -66,6 +79,8 @@ export class VaDE {
   muC: Tensor | null = null;
   logVarC: Tensor | null = null;
   readonly modelName = 'VaDE';
+  /** What the collapse recovery did in the last fit, one message per rollback (empty: none). */
+  recoveries: string[] = [];
 
   constructor(readonly backend: ComputeBackend, readonly options: VadeConfig) {}
 
@@ -121,13 +136,16 @@ export class VaDE {
     const o = this.options;
     asMatrix(xRaw);
     const metricsEvery = checkMetricsEvery(opts.metricsEvery); // fails here, not after pretraining
+    const collapse = collapseOptions(o);
+    this.recoveries = [];
     // 1. Autoencoder pretraining (or a given pretrained network).
+    const augment = opts.augment ?? (o.augment ? imageAffine(o.augment) : undefined);
     let ae = opts.pretrained;
     let ownAe = false;
     if (!ae) {
       ae = new Autoencoder(be, o);
       ae.build(xRaw);
-      await ae.pretrain(xRaw, { ...o.pretrain, onProgress: opts.onProgress, augment: opts.augment }, this.modelName);
+      await ae.pretrain(xRaw, { ...o.pretrain, onProgress: opts.onProgress, augment }, this.modelName);
       ownAe = true;
     }
     this.buildFrom(ae.config!);
@@ -166,7 +184,7 @@ export class VaDE {
     const X = uploadMatrix(be, x);
     const batcher = new Batcher(be, n, o.batchSize ?? 256, new HostRng(seed, STREAM.shuffle));
     const ws = this.workspace(batcher.batchSize);
-    const loader = new BatchLoader(be, batcher, X, x, opts.augment, seed);
+    const loader = new BatchLoader(be, batcher, X, x, augment, seed);
     const isGmm = new Set(ws.gmmParams.map((p) => p.value));
     const opt = new Adam(be, [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...ws.gmmParams]);
     const meter = new LossMeter(be);
@@ -177,11 +195,14 @@ export class VaDE {
     const epochs = o.epochs ?? 100;
     const baseLr = o.lr ?? 2e-3;
     const gmmLr = o.gmmLr ?? baseLr;
+    const guard = new CollapseGuard(be, opt.params, opt, initComponents, collapse);
     let noiseOffset = 0;
     try {
+      await guard.save(0, initComponents);
       for (let epoch = 1; epoch <= epochs; epoch++) {
-        const lr = learningRate(baseLr, o.schedule ?? 'step', epoch, epochs);
-        const lrG = learningRate(gmmLr, o.schedule ?? 'step', epoch, epochs);
+        // After a rollback the schedule resumes at the restored epoch, scaled down (guard.lrScale).
+        const lr = guard.lrScale * learningRate(baseLr, o.schedule ?? 'step', epoch, epochs);
+        const lrG = guard.lrScale * learningRate(gmmLr, o.schedule ?? 'step', epoch, epochs);
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
           loader.next(ws.xb);
@@ -205,7 +226,17 @@ export class VaDE {
         const metrics: Record<string, number> = { components };
         if (opts.labels && opts.onProgress && scoresEpoch(epoch, epochs, metricsEvery)) Object.assign(metrics, clusteringScores(opts.labels, await this.predict(xRaw)));
         opts.onProgress?.({ stage: 'elbo', epoch, losses, metrics });
-        checkCollapse(epoch, mass, components, initComponents, o.collapseRatio ?? 0.5, baseLr);
+        const rec = guard.check(epoch, mass, components, lr);
+        if (rec) {
+          opts.onProgress?.({
+            stage: 'recover', epoch, losses: {}, message: rec.message,
+            metrics: { components, rollbackTo: rec.rollbackTo, lrScale: rec.lrScale, attempt: rec.attempt },
+          });
+          this.recoveries.push(rec.message);
+          epoch = rec.rollbackTo; // the loop's epoch++ resumes right after the restored epoch
+          continue;
+        }
+        await guard.save(epoch, components);
       }
     } finally {
       be.dispose(X);
@@ -403,22 +434,4 @@ export function effectiveComponents(w: ArrayLike<number>): number {
     if (p > 0) h -= p * Math.log(p);
   }
   return Math.exp(h);
-}
-
-/**
- * Mixture collapse: a few components take the responsibilities of all the others. It is silent —
- * no loss goes NaN, the ELBO even improves — so it is checked explicitly each epoch. Measured cause
- * (MNIST, bench/results/mnist-*): starting from a tightly clustered embedding (e.g. IDEC's), fresh
- * Adam steps at lr 2e-3 move the encoder faster than the narrow components can follow; the rows
- * leave their component and the widest component wins them all. A lower learning rate (5e-4) keeps
- * the same start stable.
- */
-function checkCollapse(epoch: number, mass: Float64Array, components: number, initial: number, ratio: number, lr: number): void {
-  if (!(ratio > 0) || !(components < ratio * initial)) return;
-  const total = mass.reduce((a, b) => a + b, 0);
-  let top = 0;
-  for (let j = 1; j < mass.length; j++) if (mass[j] > mass[top]) top = j;
-  throw new Error(`VaDE: the mixture collapsed at epoch ${epoch}: component ${top} holds ${(100 * mass[top] / total).toFixed(1)}% ` +
-    `of the responsibilities (effective components ${components.toFixed(2)} of ${mass.length}, ${initial.toFixed(2)} at the GMM ` +
-    `initialisation). Train with a lower learning rate than ${lr} (e.g. a quarter of it), or pass collapseRatio: 0 to keep training anyway.`);
 }

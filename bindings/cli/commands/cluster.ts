@@ -3,17 +3,18 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { parse, intOpt, backendOpt } from '../args.js';
+import { TRAINING_FLAGS, TRAINING_HELP, checkFlagsFor, trainingConfigs } from './cluster-options.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
 import { readNpyFile, toInt32 } from '../../io/npy.js';
 import { balancedAccuracy, clusteringScores, macroF1, matchClusters } from '../../metrics/index.js';
-import { DEC, IDEC, KMeans, VaDE, DEC_DIMS, type Progress } from '../../models/index.js';
+import { DEC, IDEC, KMeans, VaDE, type Progress } from '../../models/index.js';
 
 export const METHODS = ['kmeans', 'dec', 'idec', 'vade'] as const;
 export type Method = (typeof METHODS)[number];
 
 const usage =
-  'hemaclust cluster --data X.(npy|csv) --k K [--method kmeans|dec|idec|vade] [--labels y.npy] [--backend auto|wasm|webgpu|reference] [--seed S] [--out model.safetensors] [--epochs N] [--cluster-epochs M] [--dims 500,500,2000,10] [--batch B] [--threads T] [--quiet] [--json]';
+  'hemaclust cluster --data X.(npy|csv) --k K [--method kmeans|dec|idec|vade] [--labels y.npy] [--backend auto|wasm|webgpu|reference] [--out model.safetensors] [--threads T] [--quiet] [--json] [training options]';
 
 export const cluster: Command = {
   name: 'cluster',
@@ -25,15 +26,12 @@ export const cluster: Command = {
   --method M         kmeans | dec | idec (default) | vade
   --labels y.npy     true class per row (integers): prints ACC, NMI, ARI, macro-F1, balanced accuracy
   --backend B        auto (default) | wasm | webgpu | reference
-  --seed S           integer seed (default 1): same seed + same backend → same model
-  --out M            write the fitted model (safetensors)
-  --epochs N         autoencoder pretraining epochs (default 50)
-  --cluster-epochs M DEC/IDEC: at most M passes over the data; VaDE: ELBO epochs (default 100)
-  --dims LIST        hidden widths then embedding width (default ${DEC_DIMS.join(',')})
-  --batch B          minibatch size (default 256)
+  --out M            write the fitted model (safetensors; its metadata records every training option)
   --threads T        wasm worker threads (default 1)
-  --quiet            no per-epoch progress on stderr
-  --json             print the result as JSON on stdout`,
+  --quiet            no per-epoch progress on stderr (VaDE's collapse recoveries are still reported)
+  --json             print the result as JSON on stdout
+
+training options (unset: the model's default)${TRAINING_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {
       data: { type: 'string' },
@@ -41,48 +39,39 @@ export const cluster: Command = {
       method: { type: 'string' },
       k: { type: 'string' },
       backend: { type: 'string' },
-      seed: { type: 'string' },
       out: { type: 'string' },
-      epochs: { type: 'string' },
-      'cluster-epochs': { type: 'string' },
-      dims: { type: 'string' },
-      batch: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean' },
       json: { type: 'boolean' },
+      ...TRAINING_FLAGS,
     });
     if (!values.data) throw new UsageError('--data is required');
     if (!values.k) throw new UsageError('--k is required');
     const k = intOpt('k', values.k, 0, 1);
     const method = (values.method ?? 'idec') as Method;
     if (!METHODS.includes(method)) throw new UsageError(`--method must be one of ${METHODS.join('|')} (got '${values.method}')`);
+    checkFlagsFor(method, values);
     const backendKind = backendOpt(values.backend);
-    const seed = intOpt('seed', values.seed, 1, 0);
-    if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32 (got ${seed})`);
-    const epochs = intOpt('epochs', values.epochs, 50);
-    const clusterEpochs = intOpt('cluster-epochs', values['cluster-epochs'], 100);
-    const batchSize = intOpt('batch', values.batch, 256);
     const threads = intOpt('threads', values.threads, 1);
-    const dims = dimsOpt(values.dims);
 
     const x = await readMatrix(values.data);
     if (k > x.rows) throw new UsageError(`--k ${k} exceeds the number of rows (${x.rows})`);
+    const cfg = trainingConfigs(values, k, x.cols, x.rows);
     const labels = values.labels ? await readLabels(values.labels, x.rows) : undefined;
     const log = values.quiet ? () => undefined : (m: string) => console.error(m);
     const be = await createBackend(backendKind, { log, threads });
     try {
       const t0 = performance.now();
-      const onProgress = (p: Progress) => log(formatProgress(method, p));
-      const pretrain = { epochs, batchSize };
+      // A recovery is news even with --quiet: the model changed its own learning rate.
+      const onProgress = (p: Progress) => (p.stage === 'recover' ? console.error(`${method}: ${p.message}`) : log(formatProgress(method, p)));
       let model: KMeans | DEC | IDEC | VaDE;
       if (method === 'kmeans') {
-        model = await new KMeans(be, { k, seed, nInit: 10 }).fit(x);
+        model = await new KMeans(be, cfg.kmeans).fit(x);
       } else if (method === 'vade') {
-        model = await new VaDE(be, { k, seed, dims, batchSize, epochs: clusterEpochs, pretrain }).fit(x, { labels, onProgress });
+        model = await new VaDE(be, { k, ...cfg.vade }).fit(x, { labels, onProgress });
       } else {
-        const batches = Math.ceil(x.rows / Math.min(batchSize, x.rows));
         const Model = method === 'dec' ? DEC : IDEC;
-        model = await new Model(be, { k, seed, dims, batchSize, pretrain, maxIterations: clusterEpochs * batches }).fit(x, { labels, onProgress });
+        model = await new Model(be, { k, ...cfg.dec }).fit(x, { labels, onProgress });
       }
       const pred = await model.predict(x);
       const seconds = (performance.now() - t0) / 1000;
@@ -90,9 +79,10 @@ export const cluster: Command = {
       const sizes = new Array<number>(k).fill(0);
       for (const c of pred) sizes[c]++;
       const result: Record<string, unknown> = {
-        method, k, rows: x.rows, cols: x.cols, seed, backend: be.info().name, device: be.info().device,
+        method, k, rows: x.rows, cols: x.cols, seed: cfg.seed, backend: be.info().name, device: be.info().device,
         sizes, seconds: Number(seconds.toFixed(3)), model: values.out ?? null,
       };
+      if (model instanceof VaDE) result.recoveries = model.recoveries;
       if (labels) result.metrics = evaluate(labels, pred);
       if (values.json) console.log(JSON.stringify(result, null, 2));
       else console.log(formatResult(result));
@@ -102,13 +92,6 @@ export const cluster: Command = {
     }
   },
 };
-
-function dimsOpt(v: string | undefined): number[] {
-  if (v === undefined) return [...DEC_DIMS];
-  const dims = v.split(',').map((s) => Number(s.trim()));
-  if (!dims.length || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw new UsageError(`--dims must be a comma-separated list of positive integers (got '${v}')`);
-  return dims;
-}
 
 export async function readLabels(path: string, rows: number): Promise<Int32Array> {
   const a = await readNpyFile(path);
@@ -142,6 +125,8 @@ function formatResult(r: Record<string, unknown>): string {
     const m = r.metrics as Record<string, number>;
     lines.push(`ACC ${m.acc.toFixed(4)}  NMI ${m.nmi.toFixed(4)}  ARI ${m.ari.toFixed(4)}  macro-F1 ${m.macroF1.toFixed(4)}  balanced accuracy ${m.balancedAccuracy.toFixed(4)}`);
   }
+  const rec = (r.recoveries as string[] | undefined) ?? [];
+  if (rec.length) lines.push(`VaDE recovered from ${rec.length} mixture collapse${rec.length > 1 ? 's' : ''} (see above)`);
   if (r.model) lines.push(`model written to ${r.model}`);
   return lines.join('\n');
 }

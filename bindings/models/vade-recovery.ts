@@ -1,0 +1,136 @@
+// VaDE's mixture-collapse guard and its recovery: roll back to the last healthy epoch and go on
+// with a smaller step.
+//
+// What collapse is: a few components take the responsibilities of all the others. It is silent —
+// no loss goes NaN, the ELBO even improves — so it is checked explicitly each epoch, by the
+// effective number of components in use (exp of the entropy of the epoch's responsibility mass)
+// against its value at the GMM initialisation.
+//
+// Why rollback + a smaller step (and not, say, re-initialising the GMM):
+// - Measured cause here (MNIST, bench/results/mnist-2026-11-30-*): from a tightly clustered start
+//   (e.g. IDEC's embedding) fresh Adam steps at lr 2e-3 move the encoder faster than the narrow
+//   components can follow; rows leave their component and the widest one wins them all. The same
+//   start at lr 5e-4 stays healthy. The state one epoch before the collapse was still a good
+//   mixture (ACC at the GMM initialisation 0.785), so the information is not lost — only the step
+//   was too large for it. Restoring it and shrinking the step is the direct remedy.
+// - Public VaDE code (Jiang et al.'s release and its reimplementations) shows the same failure as
+//   "every point in one cluster" in its issue threads, and the fixes reported there are all about
+//   the start and the step: pretraining, the initialisation of the weights and a decaying learning
+//   rate (their recipe: Adam 2e-3 × 0.9 every 10 epochs). A step backoff on a detected failure is
+//   the automatic form of "train with a lower learning rate", the advice the old error gave.
+// - The Adam moments are restored with the parameters: they belong to the healthy trajectory, and
+//   Adam's step is lr · m̂/√v̂, so scaling lr scales the step by exactly that factor. Zeroed moments
+//   would instead restart with bias-corrected, full-size steps — the very thing that collapsed it.
+// - Snapshots are taken only at clearly healthy epochs (effective components ≥ 90% of the initial
+//   value, or ≥ ratio if that is higher), so a slide that has begun but not yet crossed the failure
+//   line is not what a rollback returns to. Measured on the four-blob test set: healthy runs stay at
+//   4.00 of 4 every epoch; at 50× the default lr the first epoch already ends at 3.64 and the run
+//   then slides to 1.05 by epoch 10 — a snapshot at 75% would have kept that damaged first epoch.
+// - The failure line is 60% of the initial effective components (it was 50% when a collapse only
+//   stopped training). Measured on MNIST (1k digits, bench/results/mnist-grid-2026-12-07.md): a
+//   step-size collapse is fast — at lr 2e-3 all 8 runs of the first grid pass fell to 25–63% within
+//   one or two epochs, and on to ~14% (ACC 0.50 → 0.10) one epoch later when left alone; a slow drift
+//   at a small step is not — at 5e-4 and below runs settled at 65–75% (largest component ≈ 22%),
+//   and a 75% line made one of them an error after three rollbacks. 60% sits between the two.
+//   On the four-blob test set (k = 4) at 500× the default lr, 60% catches the slide at epoch 3 and
+//   the recovered run ends with every π above 0.15.
+// The number of retries is bounded; when they are spent the collapse is reported as an error.
+import type { ComputeBackend } from '../backend.js';
+import type { Param } from './mlp.js';
+import type { Adam, AdamState } from './optim.js';
+
+export interface CollapseOptions {
+  /** Collapse when effective components < ratio × their value at the GMM initialisation (0: off). */
+  ratio: number;
+  /** Rollbacks allowed before the collapse is an error (0: error at the first collapse). */
+  retries: number;
+  /** Factor on both learning rates at each rollback (0 < f < 1). */
+  lrFactor: number;
+}
+
+/** The options with their defaults, checked (a model calls this before any training work). */
+export function collapseOptions(o: { collapseRatio?: number; collapseRetries?: number; collapseLrFactor?: number }): CollapseOptions {
+  const r = { ratio: o.collapseRatio ?? 0.6, retries: o.collapseRetries ?? 3, lrFactor: o.collapseLrFactor ?? 0.25 };
+  if (!(r.ratio >= 0 && r.ratio < 1)) throw new RangeError(`collapseRatio must be in [0, 1) (got ${r.ratio})`);
+  if (!(Number.isInteger(r.retries) && r.retries >= 0)) throw new RangeError(`collapseRetries must be a whole number ≥ 0 (got ${r.retries})`);
+  if (!(r.lrFactor > 0 && r.lrFactor < 1)) throw new RangeError(`collapseLrFactor must be in (0, 1) (got ${r.lrFactor})`);
+  return r;
+}
+
+/** Snapshot only at or above this share of the initial effective components (see the header). */
+const HEALTHY = 0.95;
+
+interface Snapshot {
+  epoch: number;
+  components: number;
+  values: Float32Array[];
+  adam: AdamState;
+}
+
+export interface Recovery {
+  /** Training resumes after this epoch (its state is the one restored). */
+  rollbackTo: number;
+  /** The scale on the configured learning rates from now on. */
+  lrScale: number;
+  attempt: number;
+  message: string;
+}
+
+export class CollapseGuard {
+  lrScale = 1;
+  attempts = 0;
+  private snap: Snapshot | null = null;
+
+  constructor(private be: ComputeBackend, private params: Param[], private opt: Adam, readonly initial: number,
+    readonly o: CollapseOptions) {}
+
+  private get active(): boolean {
+    return this.o.ratio > 0;
+  }
+
+  /** Keeps the state after `epoch` (0: the GMM initialisation) if it is clearly healthy. */
+  async save(epoch: number, components: number): Promise<void> {
+    if (!this.active || this.o.retries === 0) return;
+    if (epoch > 0 && !(components >= Math.max(HEALTHY, this.o.ratio) * this.initial)) return;
+    const dl = async (p: Param) => Float32Array.from((await this.be.download(p.value)) as Float32Array);
+    this.snap = { epoch, components, values: await Promise.all(this.params.map(dl)), adam: await this.opt.exportState() };
+  }
+
+  /**
+   * After an epoch: null when the mixture is healthy; on a collapse, restores the last healthy
+   * snapshot, shrinks the step and says what it did; throws when no retry is left.
+   */
+  check(epoch: number, mass: Float64Array, components: number, lr: number): Recovery | null {
+    if (!this.active || !(components < this.o.ratio * this.initial)) return null;
+    const what = describe(mass, components, this.initial);
+    if (this.attempts >= this.o.retries || !this.snap) {
+      const tried = this.attempts > 0
+        ? ` Recovery failed: rolled back ${this.attempts} time${this.attempts > 1 ? 's' : ''}, the learning rate down to ${fmt(lr)}.`
+        : '';
+      throw new Error(`VaDE: the mixture collapsed at epoch ${epoch}: ${what}.${tried} Train with a lower learning rate than ${fmt(lr)} ` +
+        '(e.g. a quarter of it), or pass collapseRatio: 0 to keep training anyway.');
+    }
+    const s = this.snap;
+    this.params.forEach((p, i) => this.be.upload(p.value, s.values[i]));
+    this.opt.importState(s.adam);
+    this.attempts++;
+    this.lrScale *= this.o.lrFactor;
+    const newLr = lr * this.o.lrFactor;
+    return {
+      rollbackTo: s.epoch, lrScale: this.lrScale, attempt: this.attempts,
+      message: `VaDE: the mixture collapsed at epoch ${epoch}: ${what}; rolled back to ` +
+        `${s.epoch === 0 ? 'the GMM initialisation' : `epoch ${s.epoch}`} (networks, mixture and Adam state; effective components ` +
+        `${s.components.toFixed(2)}) and continuing at ${this.lrScale} × the learning rate (${fmt(newLr)}), retry ${this.attempts} of ${this.o.retries}`,
+    };
+  }
+}
+
+function describe(mass: Float64Array, components: number, initial: number): string {
+  const total = mass.reduce((a, b) => a + b, 0);
+  let top = 0;
+  for (let j = 1; j < mass.length; j++) if (mass[j] > mass[top]) top = j;
+  return `component ${top} holds ${(100 * mass[top] / total).toFixed(1)}% of the responsibilities (effective components ` +
+    `${components.toFixed(2)} of ${mass.length}, ${initial.toFixed(2)} at the GMM initialisation)`;
+}
+
+const fmt = (v: number) => Number(v.toPrecision(3)).toString();
