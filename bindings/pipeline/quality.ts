@@ -14,10 +14,11 @@
 // reported — when it lies outside: shares outside the trained range, a signal level shifted from
 // the training instrument's (another gain or unit), many events unlike any training event (low
 // likelihood under the stage-2 mixture), or an event count far from the training samples'.
-import type { Reference } from './types.js';
 
 export const SHARE_KEYS = ['plt_pct', 'retic_pct', 'clump_pct'] as const;
 export type ShareKey = (typeof SHARE_KEYS)[number];
+/** The three reported shares (pipeline Reference), in percent. */
+type Reference = Record<ShareKey, number>;
 
 /** RMS error (pp) that always passes: the issue's accuracy bars for a count. */
 export const ABS_TOLERANCE_PP: Record<ShareKey, number> = { plt_pct: 0.5, retic_pct: 0.5, clump_pct: 1.0 };

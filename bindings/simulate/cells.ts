@@ -4,7 +4,7 @@
 // happen in a fixed order, so both engines stay deterministic.
 import type { Rng } from './rng.js';
 import type { SpeciesPreset } from './species.js';
-import { CLASS, type Composition } from './sample.js';
+import { CLASS, type Composition } from './events.js';
 
 const [FSC, SSC] = [0, 1];
 

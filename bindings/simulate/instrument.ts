@@ -8,7 +8,7 @@
 // file order, so reordering or renaming channels permutes columns and changes no value.
 import { Rng } from './rng.js';
 import { presetFor, type SpeciesPreset } from './species.js';
-import { CLASS, reportShares, sharesFromCounts, type Composition, type InstrumentState, type SimulatedSample, type SimulateOptions } from './sample.js';
+import { CLASS, reportShares, sharesFromCounts, type Composition, type InstrumentState, type SimulatedSample, type SimulateOptions } from './events.js';
 import { CellFactory, drawEventParticles, type Particle } from './cells.js';
 import { checkDomain, domainFeatureNames, roleMap, ROLES, type Domain } from './domains.js';
 import { pulse, pulseParameters } from './shapes.js';

@@ -1,7 +1,7 @@
 // `hemaclust cluster`: the training options, from flags to the model configs. Every option of the
 // models' API that changes training has a flag here; whatever is set ends up in the model's config,
 // which the model file's metadata records (serialize.ts writes `config` as JSON).
-import { UsageError } from '../main.js';
+import { UsageError } from '../command.js';
 import { intOpt, numOpt } from '../args.js';
 import { DEC_DIMS, type DecConfig, type ImageAffineOptions, type KMeansConfig, type VadeConfig } from '../../models/index.js';
 import type { PretrainOptions } from '../../models/autoencoder.js';
