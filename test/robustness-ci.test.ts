@@ -26,6 +26,8 @@ describe('robustness matrix (reduced)', () => {
     it(`${domain}: platelets found, classes far above chance, the gate passes`, async () => {
       const row = await runMatrixCell(be, domain, 1, SMALL);
       const f1 = row.perClassF1;
+      console.log(`robustness-ci ${domain}: macro-F1 ${row.macroF1.toFixed(3)} (plt ${f1.platelet?.toFixed(3)}, rbc ${f1.rbc?.toFixed(3)}, retic ${f1.reticulocyte?.toFixed(3)}, ` +
+        `clump ${f1.clumped_rbc?.toFixed(3)}), max err ${row.maxAbsError.plt_pct.toFixed(2)} / ${row.maxAbsError.retic_pct.toFixed(2)} / ${row.maxAbsError.clump_pct.toFixed(2)} pp, bound ${row.bound.macroF1.toFixed(3)}`);
       expect(row.gatePassed, JSON.stringify(row)).toBe(true);
       expect(f1.platelet!, JSON.stringify(row)).toBeGreaterThan(0.85);
       expect(f1.rbc!, JSON.stringify(row)).toBeGreaterThan(0.9);
