@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnSources, detectLayout, LayoutError, parseChannelMapping, summaryOf } from './helpers/layout.js';
 import { canonicalColumns, fitPreprocessor, KAPPA, toAsinhUnits } from '../bindings/pipeline/preprocess.js';
+import { pulseSummaries, summaryRoles } from '../bindings/pipeline/pulse-features.js';
 import { DOMAIN_NAMES, DOMAINS, roleMap, simulateSample } from '../bindings/simulate/index.js';
 
 describe('channel layout by name', () => {
@@ -86,3 +87,19 @@ describe('unit-free input scale', () => {
     }
   });
 });
+
+describe('pulse summaries of scalar exports', () => {
+  it('keep heights and widths, and turn an area into its shape: asinh(A) − asinh(H)', () => {
+    const names = ['RES_TOF', 'RES_PEAK', 'FS_PEAK', 'FS_INT', 'SS_PEAK', 'FL1_INT', 'FL1_PEAK'];
+    const L = detectLayout(names, names.length);
+    // Pipeline order: FSC (H, A), SSC (H), FL (H, A), IMP (H, W).
+    expect(summaryOf(L)).toEqual(['FSC:FS_PEAK,FS_INT', 'SSC:SS_PEAK', 'FL:FL1_PEAK,FL1_INT', 'IMP:RES_PEAK,RES_TOF']);
+    expect(summaryRoles(L)).toEqual(['FSC', 'FSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP']);
+    const u = Float32Array.from([40, 400, 9, 3, 12, 60, 2.5]);
+    const f = pulseSummaries(L, u, 7, [0]);
+    const a = Math.asinh;
+    const want = [a(40), a(400) - a(40), a(9), a(3), a(12) - a(3), a(60), a(2.5)];
+    want.forEach((w, c) => expect(f[c], `column ${c}`).toBeCloseTo(w, 5));
+  });
+});
+

@@ -10,7 +10,11 @@
 //   waveform  per channel (FSC, SSC, FL, IMP): asinh of the peak height, and the width (area above
 //             the baseline over the peak, in time samples; the peak is floored at one asinh unit
 //             so a flat, noise-only channel does not divide by ~0);
-//   scalar    the exported per-event parameters themselves (height, area, width), asinh-compressed.
+//   scalar    the exported per-event parameters, asinh-compressed, in the same two kinds: the
+//             height, and shape — an exported width as it is, an area as asinh(A) − asinh(H)
+//             (≈ log(A/H), the width the waveform summary computes). Height and area of one
+//             channel move together with a cell's size; the diagonal Gaussians of the levels
+//             need the shape apart from the size, as the waveform summaries give it.
 //
 // Each summary column has a role (layout.ts), and the levels pick their columns by role.
 import { ColumnMoments } from '../models/normalize.js';
@@ -37,7 +41,16 @@ export function pulseSummaries(L: ChannelLayout, u: Float32Array, W: number, row
   const P = summaryRoles(L).length;
   const out = new Float64Array(rows.length * P);
   if (L.kind === 'scalar') {
-    for (let i = 0; i < rows.length; i++) for (let c = 0; c < P; c++) out[i * P + c] = Math.asinh(u[rows[i] * W + c]);
+    // Per column: its parameter, and the column of its channel's height (layout.ts puts H first).
+    const params = L.groups.flatMap((g) => g.params ?? []);
+    const heightOf = groupStarts(L).flatMap((start, gi) => L.groups[gi].columns.map(() => start));
+    for (let i = 0; i < rows.length; i++) {
+      const o = rows[i] * W;
+      for (let c = 0; c < P; c++) {
+        const v = Math.asinh(u[o + c]);
+        out[i * P + c] = params[c] === 'A' ? v - Math.asinh(u[o + heightOf[c]]) : v;
+      }
+    }
     return out;
   }
   if (L.kind !== 'waveform') return out;
