@@ -271,7 +271,7 @@ export class DeepEmbeddedClustering {
     requireKind(f, ['dec', 'idec'], 'DEC/IDEC model');
     const arch = f.arch as Architecture;
     const m = new (f.kind === 'dec' ? DEC : IDEC)(backend, { ...f.config, k: arch.k! });
-    if (m.alpha !== arch.alpha) throw new FormatError(f.source, null, `metadata config alpha ${m.alpha} disagrees with architecture alpha ${arch.alpha}`);
+    if (m.alpha !== arch.alpha) throw new FormatError(f.source, { byte: 8 }, `metadata config alpha ${m.alpha} disagrees with architecture alpha ${arch.alpha}`);
     m.ae.buildFrom(f.ae!);
     m.ae.importState(f.tensors, f.source);
     m.mu = backend.create([arch.k!, arch.dims[arch.dims.length - 1]!]);
