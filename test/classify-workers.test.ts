@@ -47,7 +47,7 @@ beforeAll(async () => {
     return [s.id, { plt_pct: r.pltPct, retic_pct: r.reticPct, clump_pct: r.clumpPct }];
   }));
   const trained = await BloodCellPipeline.train(train, refs, {
-    backend: be, seed: 2, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
+    backend: be, force: true, seed: 2, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
     stage2Components: 6, cellsPerSample: 400, batchSize: 128,
   });
   bytes = trained.toBytes();

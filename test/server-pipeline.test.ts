@@ -8,7 +8,8 @@ import { encodeNpy, parseNpy, toFloat32 } from '../bindings/io/npy.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { createBackend } from '../bindings/backends/index.js';
 
-const TRAIN = { epochs: 3, clusterIterations: 200, stage2Epochs: 3, stage2PretrainEpochs: 1, cellsPerSample: 1000 };
+// force: a model this small does not pass the training quality gate (quality.ts), and these tests are about the service.
+const TRAIN = { epochs: 3, clusterIterations: 200, stage2Epochs: 3, stage2PretrainEpochs: 1, cellsPerSample: 1000, force: true };
 const KEY = 'k';
 
 describe('server + real pipeline (wasm)', async () => {
