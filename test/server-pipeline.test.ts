@@ -4,6 +4,7 @@
 // GET /v1/models/:name → POST /v1/models on a second app with identical results.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../server/app.js';
+import { asciiJson } from '../server/routes/classify.js';
 import { encodeNpy, parseNpy, toFloat32 } from '../bindings/io/npy.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { createBackend } from '../bindings/backends/index.js';
@@ -44,7 +45,16 @@ describe('server + real pipeline (wasm)', async () => {
     expect(total).toBe(1200);
     // Platelet share within a generous band of the simulated truth (the model is tiny and quick).
     expect(Math.abs(summary.percentages.plt_pct - s.trueShares.pltPct)).toBeLessThan(10);
-    const n = await app.request('/v1/classify?cells=npy', { method: 'POST', body: body as Uint8Array<ArrayBuffer> });
+    // The summary travels in a header (quality flags may hold non-ASCII text: asciiJson).
+    const n = await app.request('/v1/classify?cells=npy&id=fresh', { method: 'POST', body: body as Uint8Array<ArrayBuffer> });
+    expect(n.status).toBe(200);
+    const header = n.headers.get('x-hemaclust-summary')!;
+    expect(/^[\x20-\x7e]*$/.test(header)).toBe(true);
+    expect(JSON.parse(header).summary.id).toBe('fresh');
+    expect(Array.isArray(JSON.parse(header).summary.quality.flags)).toBe(true);
+    const odd = { flags: ['plt_pct 9.1 outside the trained range 1.0–8.0'], id: 'é😀' };
+    expect(/^[\x20-\x7e]*$/.test(asciiJson(odd))).toBe(true);
+    expect(JSON.parse(asciiJson(odd))).toEqual(odd);
     const p = parseNpy(new Uint8Array(await n.arrayBuffer()));
     expect(p.shape).toEqual([1200, 4]);
     const probs = toFloat32(p);

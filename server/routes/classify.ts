@@ -29,12 +29,18 @@ async function uploadedFile(c: Context, body: Uint8Array): Promise<{ bytes: Uint
   return { bytes: new Uint8Array(await f.arrayBuffer()), contentType: f.type || null, filename: filename ?? (f.name || null) };
 }
 
+/** JSON with every non-ASCII character as a \u escape: a header value must be bytes below 256
+ *  (sample ids and quality flags may hold any character), and it parses back to the same object. */
+export function asciiJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function respond(c: Context, model: string, result: ClassifyResult, cells: string | undefined, embedding: boolean): Response {
   const body = { model, summary: result.summary };
   if (cells === 'npy') {
     return c.body(encodeNpy([result.summary.cells, CLASS_NAMES.length], result.probabilities) as Uint8Array<ArrayBuffer>, 200, {
       'content-type': 'application/octet-stream',
-      'x-hemaclust-summary': JSON.stringify(body),
+      'x-hemaclust-summary': asciiJson(body),
       'x-hemaclust-classes': CLASS_NAMES.join(','),
     });
   }
