@@ -34,30 +34,41 @@ describe.skipIf(!haveChromium)('browser app in Chromium', () => {
   let page: Page;
   const consoleErrors: string[] = [];
 
+  // Setup runs as a promise of its own so teardown can stop it: when the hook times out (a slow,
+  // shared machine), the setup would otherwise go on in the background, launch Chromium after the
+  // teardown and keep the test worker alive.
+  let setup: Promise<void> | null = null;
+  let tornDown = false;
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-browser.mjs')], { stdio: 'pipe' });
-    srv = await startServer({ port: 0, host: '127.0.0.1', backend: 'wasm', handleSignals: false, demo: { samples: 4, cells: 1500, seed: 5 }, trainOptions: TRAIN, log: () => {} });
-    await srv.app.demoReady;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    page.on('response', (r) => {
-      if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.url()}`);
-    });
-    await page.goto(`${srv.url}/`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    setup = (async () => {
+      execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-browser.mjs')], { stdio: 'pipe' });
+      srv = await startServer({ port: 0, host: '127.0.0.1', backend: 'wasm', handleSignals: false, demo: { samples: 4, cells: 1500, seed: 5 }, trainOptions: TRAIN, log: () => {} });
+      await srv.app.demoReady;
+      if (tornDown) return;
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      });
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(m.text());
+      });
+      page.on('pageerror', (e) => consoleErrors.push(e.message));
+      page.on('response', (r) => {
+        if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.url()}`);
+      });
+      await page.goto(`${srv.url}/`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    })();
+    await setup;
   }, 180_000);
 
   afterAll(async () => {
+    tornDown = true;
+    await srv?.close(); // cancels a demo training still running, so an unfinished setup ends too
+    await setup?.catch(() => undefined);
     await browser?.close();
-    await srv?.close();
-  });
+  }, 60_000);
 
   async function runWith(backend: 'auto' | 'webgpu' | 'wasm' | 'server'): Promise<{ summaries: Summary[]; label: string }> {
     await page.evaluate(() => {
