@@ -29,7 +29,7 @@ const seeds = opt('seeds', '1,2').split(',').map(Number);
 const train = int('train', 16);
 const test = int('test', 8);
 const cells = int('cells', 30000);
-const threads = int('threads', Math.min(4, availableParallelism()));
+let threads = int('threads', Math.min(4, availableParallelism()));
 const date = new Date().toISOString().slice(0, 10);
 const out = opt('out', join('bench', 'results', `robustness-${date}`));
 
@@ -44,7 +44,7 @@ const commitNow = (() => {
 const m = machineInfo();
 const be = await createBackend('wasm', { threads });
 const rows: MatrixRow[] = [];
-const started = new Date().toISOString();
+let started = new Date().toISOString();
 mkdirSync(join(out, '..'), { recursive: true });
 
 function write(done: boolean): void {
@@ -69,18 +69,20 @@ function write(done: boolean): void {
   ];
   writeFileSync(`${out}.md`, header.join('\n') + formatMatrix(rows) + '\n\nFlags raised on held-out samples:\n\n' +
     rows.map((r) => `- ${r.domain} seed ${r.seed}: ${r.flags.length ? r.flags.join('; ') : 'none'}`).join('\n') + '\n');
-  writeFileSync(`${out}.json`, JSON.stringify({ date, commit, machine: m, threads, train, test, cells, rows }, null, 1) + '\n');
+  writeFileSync(`${out}.json`, JSON.stringify({ date, commit, machine: m, threads, train, test, cells, started, rows }, null, 1) + '\n');
 }
 
 const merge = opt('merge', '');
 if (merge) {
   // Rows measured by separate runs (e.g. two processes side by side) into one table; their settings
   // must agree, and every commit they ran at is named (pick runs whose pipeline code is the same).
-  const runs = merge.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as { commit: string; train: number; test: number; cells: number; rows: MatrixRow[] });
+  const runs = merge.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as { commit: string; threads: number; train: number; test: number; cells: number; started?: string; rows: MatrixRow[] });
   const differ = runs.find((r) => r.train !== train || r.test !== test || r.cells !== cells);
   if (differ) throw new Error(`--merge: a run used --train ${differ.train} --test ${differ.test} --cells ${differ.cells}; pass the same values`);
   rows.push(...runs.flatMap((r) => r.rows));
   commitOverride = [...new Set(runs.map((r) => r.commit))].join(', ');
+  threads = Math.max(...runs.map((r) => r.threads));
+  started = runs.map((r) => r.started ?? '').filter(Boolean).sort()[0] ?? 'see the runs';
   write(true);
   console.log(`wrote ${out}.md (${rows.length} rows)`);
   process.exit(0);
