@@ -90,13 +90,14 @@ describe('hemaclust cluster / embed / predict', () => {
     const model = join(dir, 'vade-opts.safetensors');
     const r = await cli(['cluster', '--data', X, '--method', 'vade', '--k', '3', '--out', model, '--json', '--quiet', '--backend', 'reference',
       '--seed', '5', '--dims', '12,3', '--pretrain-epochs', '20', '--pretrain-lr', '2e-3', '--pretrain-schedule', 'cosine', '--noise', '0.1',
-      '--init', 'he', '--loss', 'mse', '--normalization', 'standard', '--cluster-epochs', '3', '--batch-size', '30', '--lr', '1e-3',
+      '--init', 'he', '--loss', 'mse', '--normalization', 'standard', '--activation', 'tanh', '--embedding-activation', 'identity', '--cluster-epochs', '3', '--batch-size', '30', '--lr', '1e-3',
       '--cluster-lr', '5e-4', '--augment', '1,5', '--image', '3x2', '--schedule', 'constant', '--gmm-iterations', '10',
       '--min-log-var=-8', '--collapse-ratio', '0.7', '--collapse-retries', '2', '--collapse-lr-factor', '0.5']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).recoveries).toEqual([]);
     expect(await configOf(model)).toEqual({
       k: 3, seed: 5, dims: [12, 3], batchSize: 30, init: 'he', loss: 'mse', normalization: 'standard', lr: 1e-3, gmmLr: 5e-4,
+      hiddenActivation: 'tanh', embeddingActivation: 'identity',
       pretrain: { epochs: 20, batchSize: 30, lr: 2e-3, schedule: 'cosine', noise: 0.1 },
       augment: { width: 3, height: 2, maxShift: 1, maxRotate: 5 }, epochs: 3, schedule: 'constant', gmmIterations: 10,
       minLogVar: -8, collapseRatio: 0.7, collapseRetries: 2, collapseLrFactor: 0.5,
@@ -116,8 +117,8 @@ describe('hemaclust cluster / embed / predict', () => {
       pretrain: { epochs: 10, batchSize: 50 }, augment: { width: 2, height: 3, maxShift: 0, maxRotate: 0 },
     });
     const km = join(dir, 'km-opts.safetensors');
-    expect((await cli(['cluster', '--data', X, '--method', 'kmeans', '--k', '3', '--out', km, '--quiet', '--backend', 'reference', '--kmeans-init', '3'])).code).toBe(0);
-    expect(await configOf(km)).toEqual({ k: 3, seed: 1, nInit: 3 });
+    expect((await cli(['cluster', '--data', X, '--method', 'kmeans', '--k', '3', '--out', km, '--quiet', '--backend', 'reference', '--kmeans-init', '3', '--kmeans-max-iter', '7'])).code).toBe(0);
+    expect(await configOf(km)).toEqual({ k: 3, seed: 1, nInit: 3, maxIter: 7 });
   });
 
   it('rejects training options that are malformed, contradictory or meant for another method', async () => {
@@ -126,6 +127,8 @@ describe('hemaclust cluster / embed / predict', () => {
       [['--method', 'vade', '--gamma', '0.2'], /--gamma applies to dec or idec, not to --method vade/],
       [['--method', 'idec', '--collapse-retries', '1'], /--collapse-retries applies to vade/],
       [['--method', 'kmeans', '--lr', '1e-3'], /--lr applies to dec, idec or vade/],
+      [['--method', 'idec', '--kmeans-max-iter', '5'], /--kmeans-max-iter applies to kmeans, not to --method idec/],
+      [['--method', 'vade', '--activation', 'gelu'], /--activation must be one of relu\|tanh\|sigmoid\|identity/],
       [['--method', 'vade', '--augment', '3'], /--augment must be SHIFT,ROTATE/],
       [['--method', 'vade', '--augment', '1,5'], /not square images; give --image WxH/],
       [['--method', 'vade', '--augment', '1,5', '--image', '4x4'], /--image 4x4 holds 16 values, the rows have 6/],

@@ -13,10 +13,11 @@ export const TRAINING_FLAGS = {
   'pretrain-schedule': { type: 'string' }, noise: { type: 'string' },
   // architecture and input
   init: { type: 'string' }, loss: { type: 'string' }, normalization: { type: 'string' },
+  activation: { type: 'string' }, 'embedding-activation': { type: 'string' },
   // shared by the clustering stages
   'cluster-epochs': { type: 'string' }, batch: { type: 'string' }, 'batch-size': { type: 'string' },
   lr: { type: 'string' }, 'cluster-lr': { type: 'string' }, augment: { type: 'string' }, image: { type: 'string' },
-  'kmeans-init': { type: 'string' },
+  'kmeans-init': { type: 'string' }, 'kmeans-max-iter': { type: 'string' },
   // DEC / IDEC
   gamma: { type: 'string' }, alpha: { type: 'string' }, optimizer: { type: 'string' },
   'update-interval': { type: 'string' }, tol: { type: 'string' },
@@ -35,6 +36,8 @@ export const TRAINING_HELP = `
   --init I           weight initialisation: glorot (default) | he | auto
   --loss L           reconstruction: auto (default: BCE for data in [0,1], else MSE) | bce | mse
   --normalization N  auto (default) | none | standard
+  --activation A     hidden-layer activation: relu (default) | tanh | sigmoid | identity
+  --embedding-activation A  embedding activation: identity (default) | relu | tanh | sigmoid
   --cluster-epochs M DEC/IDEC: at most M passes over the data (default 100); VaDE: ELBO epochs (default 100)
   --batch-size B     minibatch size (default 256; --batch B is the same flag)
   --lr LR            clustering-stage learning rate (defaults: IDEC 1e-3 Adam, DEC 0.01 SGD, VaDE 2e-3 Adam)
@@ -43,6 +46,7 @@ export const TRAINING_HELP = `
                      e.g. 3,10) or none (default); needs square images or --image WxH
   --image WxH        image shape of a row, for --augment (default: square, from the column count)
   --kmeans-init N    k-means restarts (k-means default 10, DEC/IDEC initialisation default 20)
+  --kmeans-max-iter N  k-means: Lloyd iterations per restart (default 300)
   --gamma G          IDEC weight of the clustering loss (default 0.1)
   --alpha A          DEC/IDEC Student-t degrees of freedom (default 1)
   --optimizer O      DEC/IDEC: adam | sgd (defaults: IDEC adam, DEC sgd)
@@ -55,6 +59,8 @@ export const TRAINING_HELP = `
                      (default 0.6; 0 turns detection and recovery off)
   --collapse-retries N  VaDE: rollbacks to the last healthy epoch before a collapse is an error (default 3)
   --collapse-lr-factor F  VaDE: learning-rate factor per rollback (default 0.25)`;
+
+const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'identity'] as const;
 
 type Values = { [K in keyof typeof TRAINING_FLAGS]?: string };
 
@@ -136,6 +142,8 @@ export function trainingConfigs(values: Values, k: number, cols: number, rows: n
     init: oneOf('init', values.init, ['glorot', 'he', 'auto'] as const),
     loss: oneOf('loss', values.loss, ['auto', 'bce', 'mse'] as const),
     normalization: oneOf('normalization', values.normalization, ['auto', 'none', 'standard'] as const),
+    hiddenActivation: oneOf('activation', values.activation, ACTIVATIONS),
+    embeddingActivation: oneOf('embedding-activation', values['embedding-activation'], ACTIVATIONS),
     lr: posNum('lr', values.lr),
     augment: augmentOpt(values, cols),
   };
@@ -161,18 +169,21 @@ export function trainingConfigs(values: Values, k: number, cols: number, rows: n
   });
   if (vade.collapseRatio !== undefined && !(vade.collapseRatio < 1)) throw new UsageError(`--collapse-ratio must be in [0, 1) (got '${values['collapse-ratio']}')`);
   if (vade.collapseLrFactor !== undefined && !(vade.collapseLrFactor < 1)) throw new UsageError(`--collapse-lr-factor must be in (0, 1) (got '${values['collapse-lr-factor']}')`);
-  return { seed, batchSize, kmeans: { k, seed, nInit: kmeansInit ?? 10 }, dec, vade };
+  const maxIter = values['kmeans-max-iter'] === undefined ? undefined : intOpt('kmeans-max-iter', values['kmeans-max-iter'], 0);
+  return { seed, batchSize, kmeans: defined({ k, seed, nInit: kmeansInit ?? 10, maxIter }), dec, vade };
 }
 
 /** Flags that only one family of methods reads: naming one for another method is a usage error. */
 export function checkFlagsFor(method: string, values: Values): void {
   const only: Record<string, (keyof Values)[]> = {
+    kmeans: ['kmeans-max-iter'],
     'dec or idec': ['gamma', 'alpha', 'optimizer', 'update-interval', 'tol'],
     vade: ['schedule', 'gmm-iterations', 'min-log-var', 'collapse-ratio', 'collapse-retries', 'collapse-lr-factor'],
     'dec, idec or vade': ['epochs', 'pretrain-epochs', 'pretrain-lr', 'pretrain-schedule', 'noise', 'init', 'loss', 'normalization',
+      'activation', 'embedding-activation',
       'cluster-epochs', 'lr', 'cluster-lr', 'augment', 'image', 'dims', 'batch', 'batch-size'],
   };
-  const family = (m: string) => (m === 'kmeans' ? [] : m === 'vade' ? ['vade', 'dec, idec or vade'] : ['dec or idec', 'dec, idec or vade']);
+  const family = (m: string) => (m === 'kmeans' ? ['kmeans'] : m === 'vade' ? ['vade', 'dec, idec or vade'] : ['dec or idec', 'dec, idec or vade']);
   for (const [who, flags] of Object.entries(only)) {
     if (family(method).includes(who)) continue;
     const bad = flags.find((f) => values[f] !== undefined);
