@@ -107,11 +107,11 @@ describe('BloodCellPipeline', () => {
     expect(arch.stage2.reticScale).toBeGreaterThan(0);
     const meta0 = decodeSafetensors(bytes, 'model').metadata;
     const badScale = encodeSafetensors(t, { ...meta0, architecture: JSON.stringify({ ...arch, stage2: { ...arch.stage2, reticScale: -1 } }) });
-    expect(() => BloodCellPipeline.fromBytes(badScale, be, 'scale.safetensors')).toThrow(/scale\.safetensors: stage 2 reticulocyte scale must be a positive number \(got -1\)/);
+    expect(() => BloodCellPipeline.fromBytes(badScale, be, 'scale.safetensors')).toThrow(/scale\.safetensors: byte 8: metadata architecture field 'stage2\.reticScale': expected a finite number > 0 .*found -1/);
     // A file of the previous layout is refused with a message naming the formats.
     const { tensors, metadata } = decodeSafetensors(bytes, 'model');
     const old = encodeSafetensors(tensors, { ...metadata, format: 'hemaclust-pipeline/2' });
-    expect(() => BloodCellPipeline.fromBytes(old, be, 'old.safetensors')).toThrow(/old\.safetensors: not a hemaclust pipeline model \(format "hemaclust-pipeline\/2", expected hemaclust-pipeline\/4\)/);
+    expect(() => BloodCellPipeline.fromBytes(old, be, 'old.safetensors')).toThrow(/old\.safetensors: byte 8: not a hemaclust hemaclust-pipeline\/4 file \(metadata format "hemaclust-pipeline\/2"\)/);
     const broken = bytes.slice();
     broken[broken.length - 3] ^= 0xff;
     expect(() => BloodCellPipeline.fromBytes(broken, be, 'broken.safetensors')).toThrow(/broken\.safetensors/);

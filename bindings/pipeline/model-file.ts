@@ -1,13 +1,21 @@
 // The pipeline's model file: safetensors tensors plus JSON metadata (docs/model-files.md).
-// Everything read back is checked for type, shape and consistency before it is used.
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
+//
+// Reading trusts nothing in the file. The file checksum (required; it covers the metadata too)
+// only proves the bytes are as written, so decodePipeline reads every metadata field with its type
+// and range (model-read.ts, through bindings/io/model-meta.ts ModelFileReader), checks the fields
+// against each other, and then checks that the file holds exactly the tensors they imply, with
+// exactly those shapes, before a single array or layer is built: what loading allocates is then
+// bounded by the tensor bytes in the file (a 2 KB file cannot ask for dims [30000000, 4]).
+// Every error is a FormatError naming the file and what was expected.
+import { ModelFileReader } from '../io/model-meta.js';
+import { encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { LIBRARY_VERSION } from '../models/version.js';
-import { ROLES, type ChannelLayout, type Role } from './layout.js';
+import type { Role } from './layout.js';
 import type { ClassMixture } from './mixture.js';
+import { exactly, onlyKeys, PIPELINE_LIMITS, present, readDomain, readLayout, readMeta } from './model-read.js';
 import { levelAColumns, levelBColumns } from './red-levels.js';
 import { summaryRoles } from './pulse-features.js';
-import type { DomainStats } from './quality.js';
-import { PIPELINE_FORMAT, RED_CLASSES, type PipelineMeta, type PipelineState, type Reference } from './types.js';
+import { PIPELINE_FORMAT, RED_CLASSES, type PipelineState } from './types.js';
 
 /** The model as safetensors bytes (tensors + JSON metadata). */
 export function encodePipeline(st: PipelineState): Uint8Array {
@@ -55,113 +63,107 @@ export function encodePipeline(st: PipelineState): Uint8Array {
   });
 }
 
+const A = 'metadata architecture';
 
-/** The state a model file holds; throws naming `source` on anything malformed. */
+/** The state a model file holds; throws a FormatError naming `source` on anything malformed. */
 export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineState {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
-  const bad = (msg: string): never => {
-    throw new Error(`${source}: ${msg}`);
-  };
-  if (metadata.format !== PIPELINE_FORMAT) bad(`not a hemaclust pipeline model (format ${JSON.stringify(metadata.format ?? null)}, expected ${PIPELINE_FORMAT})`);
-  let meta: PipelineMeta;
-  let arch: { dims: number[]; layout: ChannelLayout; domain?: DomainStats | null; stage1: { k: number; alpha: number; pltMembers: boolean[]; sub?: { k: number; members: boolean[]; sse: number } | null }; stage2: { k: number; thetaPrior: number[]; reticScale?: number;
-    levels?: { roles: Role[]; ka: number; kb: number; priorA: number[]; priorB: number[] } | null } };
-  try {
-    meta = JSON.parse(metadata.meta ?? 'null');
-    arch = JSON.parse(metadata.architecture ?? 'null');
-  } catch {
-    return bad('metadata is not valid JSON');
-  }
-  if (!meta || !arch || !Array.isArray(arch.dims)) bad('metadata lacks meta or architecture');
-  const need = (name: string, shape: number[]): Float32Array => {
-    const t = tensors[name];
-    if (!t) bad(`missing tensor '${name}'`);
-    if (t.shape.join() !== shape.join()) bad(`tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
-    return t.data;
-  };
+  const r = ModelFileReader.open(bytes, source, PIPELINE_FORMAT);
+  const L = PIPELINE_LIMITS;
+  const arch = onlyKeys(r, A, r.json('architecture'), '', ['dims', 'layout', 'domain', 'stage1', 'stage2']);
+  const meta = readMeta(r, r.json('meta'));
   const F = meta.features;
-  const d = arch.dims[arch.dims.length - 1];
-  const layerTensors = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}.encoder.`)));
-  const K = arch.stage2.k;
-  const lv = arch.stage2.levels ?? null;
-  const layout = checkLayout(arch.layout, F, bad);
+  const dims = r.intArray(A, arch, 'dims', { minLength: 1, maxLength: L.layers, min: 1, max: L.width }).slice();
+  const d = dims[dims.length - 1]!;
+  const layout = readLayout(r, A, arch, F);
   const roles = summaryRoles(layout);
-  if (lv && (!Array.isArray(lv.roles) || lv.roles.join() !== roles.join())) {
-    bad(`stage 2's pulse summaries [${lv.roles}] do not match the channel layout's [${roles}]`);
+  const P = roles.length;
+
+  onlyKeys(r, A, arch, 'stage1', ['k', 'alpha', 'pltMembers', 'sub']);
+  const k1 = r.int(A, arch, 'stage1.k', 1, L.stage1K);
+  const alpha = r.num(A, arch, 'stage1.alpha', 0, 1e6, true);
+  const pltMembers = r.boolArray(A, arch, 'stage1.pltMembers', k1).slice();
+  // Files always write sub (null when the platelet side was not sub-clustered).
+  let sub: { k: number; members: boolean[]; sse: number } | null = null;
+  if (present(r, arch, 'stage1.sub')) {
+    onlyKeys(r, A, arch, 'stage1.sub', ['k', 'members', 'sse']);
+    const k = r.int(A, arch, 'stage1.sub.k', 1, L.subK);
+    sub = { k, members: r.boolArray(A, arch, 'stage1.sub.members', k).slice(), sse: r.num(A, arch, 'stage1.sub.sse', 0) };
   }
-  const levelMixture = (name: string, k: number, width: number): ClassMixture => ({
-    k, d: width, classes: 2, mu: Float64Array.from(need(`stage2.${name}.mu`, [k, width])),
-    logVar: Float64Array.from(need(`stage2.${name}.log_var`, [k, width])), rho: Float64Array.from(need(`stage2.${name}.rho`, [2, k])),
+
+  onlyKeys(r, A, arch, 'stage2', ['k', 'classes', 'thetaPrior', 'reticScale', 'levels']);
+  const K = r.int(A, arch, 'stage2.k', 1, L.stage2K);
+  exactly(r, A, arch, 'stage2.classes', RED_CLASSES);
+  const thetaPrior = r.numArray(A, arch, 'stage2.thetaPrior', { minLength: RED_CLASSES.length, maxLength: RED_CLASSES.length, min: 0, max: 1 }).slice();
+  // Files written before the reticulocyte count scale existed count as unscaled (1).
+  const reticScale = r.at(arch, 'stage2.reticScale') === undefined ? 1 : r.num(A, arch, 'stage2.reticScale', 0, 1e6, true);
+  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[] } | null = null;
+  if (present(r, arch, 'stage2.levels')) {
+    if (P === 0) throw r.error(`${A} field 'stage2.levels': a ${layout.kind} layout has no pulse summaries for stage 2's levels (expected null)`);
+    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB']);
+    // The roles follow from the layout; stored to catch a file whose layout was edited alone.
+    exactly(r, A, arch, 'stage2.levels.roles', roles);
+    const two = { minLength: 2, maxLength: 2, min: 0, max: 1 };
+    lv = {
+      ka: r.int(A, arch, 'stage2.levels.ka', 1, L.levelK), kb: r.int(A, arch, 'stage2.levels.kb', 1, L.levelK),
+      priorA: r.numArray(A, arch, 'stage2.levels.priorA', two).slice(), priorB: r.numArray(A, arch, 'stage2.levels.priorB', two).slice(),
+    };
+  }
+  // The training-domain statistics exist only beside the levels (train.ts computes them together).
+  if (present(r, arch, 'domain') && !lv) throw r.error(`${A} field 'domain': expected null in a model without stage 2's levels`);
+  const domain = lv && present(r, arch, 'domain') ? readDomain(r, A, arch, P) : null;
+
+  // Exactly the tensors these fields imply, before anything is allocated from them.
+  const wA = lv ? levelAColumns(d, roles).length : 0;
+  const wB = lv ? levelBColumns(d, roles).length : 0;
+  const shapes = new Map<string, number[]>();
+  for (const n of ['offset', 'scale', 'mean', 'std']) shapes.set(`pre.${n}`, [F]);
+  const widths = [F, ...dims];
+  for (const s of ['stage1', 'stage2']) dims.forEach((out, l) => shapes.set(`${s}.encoder.${l}.weight`, [out, widths[l]!]).set(`${s}.encoder.${l}.bias`, [out]));
+  shapes.set('stage1.cluster_centers', [k1, d]);
+  if (sub) shapes.set('stage1.sub.mu', [sub.k, d]).set('stage1.sub.log_var', [sub.k, d]).set('stage1.sub.rho', [sub.k]);
+  shapes.set('stage2.gmm.mu', [K, d]).set('stage2.gmm.log_var', [K, d]).set('stage2.gmm.rho', [RED_CLASSES.length, K]);
+  if (lv) {
+    shapes.set('stage2.pulse.mean', [P]).set('stage2.pulse.std', [P]);
+    for (const [n, k, w] of [['a', lv.ka, wA], ['b', lv.kb, wB]] as const) shapes.set(`stage2.${n}.mu`, [k, w]).set(`stage2.${n}.log_var`, [k, w]).set(`stage2.${n}.rho`, [2, k]);
+  }
+  // The plot projection is optional (fitted after training): both tensors or neither.
+  const hasPca = Object.hasOwn(r.content.tensors, 'pca.mean') || Object.hasOwn(r.content.tensors, 'pca.components');
+  if (hasPca) shapes.set('pca.mean', [2 * d]).set('pca.components', [2, 2 * d]);
+  r.expectTensors(shapes);
+
+  const data = (name: string) => r.tensor(name).data;
+  const f64 = (name: string) => Float64Array.from(data(name));
+  const encoder = (s: string) => {
+    const out: Record<string, NamedTensor> = {};
+    for (const name of shapes.keys()) if (name.startsWith(`${s}.encoder.`)) out[name] = r.tensor(name);
+    return out;
+  };
+  const levelMixture = (n: string, k: number, width: number): ClassMixture => ({
+    k, d: width, classes: 2, mu: f64(`stage2.${n}.mu`), logVar: f64(`stage2.${n}.log_var`), rho: f64(`stage2.${n}.rho`),
   });
-  const state: PipelineState = {
+  return {
     meta,
     layout,
-    pre: { offset: need('pre.offset', [F]), scale: need('pre.scale', [F]), mean: need('pre.mean', [F]), std: need('pre.std', [F]) },
-    dims: arch.dims,
+    pre: { offset: data('pre.offset'), scale: data('pre.scale'), mean: data('pre.mean'), std: data('pre.std') },
+    dims,
     stage1: {
-      encoder: layerTensors('stage1'), centers: need('stage1.cluster_centers', [arch.stage1.k, d]), k: arch.stage1.k, alpha: arch.stage1.alpha, pltMembers: arch.stage1.pltMembers,
-      sub: arch.stage1.sub ? {
-        members: arch.stage1.sub.members, sse: arch.stage1.sub.sse,
-        mixture: { k: arch.stage1.sub.k, d, classes: 1, mu: Float64Array.from(need('stage1.sub.mu', [arch.stage1.sub.k, d])),
-          logVar: Float64Array.from(need('stage1.sub.log_var', [arch.stage1.sub.k, d])), rho: Float64Array.from(need('stage1.sub.rho', [arch.stage1.sub.k])) },
+      encoder: encoder('stage1'), centers: data('stage1.cluster_centers'), k: k1, alpha, pltMembers,
+      sub: sub ? {
+        members: sub.members, sse: sub.sse,
+        mixture: { k: sub.k, d, classes: 1, mu: f64('stage1.sub.mu'), logVar: f64('stage1.sub.log_var'), rho: f64('stage1.sub.rho') },
       } : null,
     },
     stage2: {
-      encoder: layerTensors('stage2'),
-      mixture: {
-        k: K, d, classes: RED_CLASSES.length,
-        mu: Float64Array.from(need('stage2.gmm.mu', [K, d])), logVar: Float64Array.from(need('stage2.gmm.log_var', [K, d])),
-        rho: Float64Array.from(need('stage2.gmm.rho', [RED_CLASSES.length, K])),
-      },
-      thetaPrior: arch.stage2.thetaPrior,
-      reticScale: reticScaleOf(arch.stage2.reticScale, bad),
-      pulse: lv ? { mean: need('stage2.pulse.mean', [roles.length]), std: need('stage2.pulse.std', [roles.length]) } : null,
+      encoder: encoder('stage2'),
+      mixture: { k: K, d, classes: RED_CLASSES.length, mu: f64('stage2.gmm.mu'), logVar: f64('stage2.gmm.log_var'), rho: f64('stage2.gmm.rho') },
+      thetaPrior,
+      reticScale,
+      pulse: lv ? { mean: data('stage2.pulse.mean'), std: data('stage2.pulse.std') } : null,
       levels: lv ? {
-        embeddingDim: d, roles, a: levelMixture('a', lv.ka, levelAColumns(d, roles).length), b: levelMixture('b', lv.kb, levelBColumns(d, roles).length),
-        priorA: lv.priorA, priorB: lv.priorB,
+        embeddingDim: d, roles: roles as Role[], a: levelMixture('a', lv.ka, wA), b: levelMixture('b', lv.kb, wB), priorA: lv.priorA, priorB: lv.priorB,
       } : null,
     },
-    domain: checkDomain(arch.domain ?? null, lv ? roles.length : 0, bad),
-    pca: tensors['pca.mean'] ? { mean: need('pca.mean', [2 * d]), components: need('pca.components', [2, 2 * d]) } : null,
+    domain,
+    pca: hasPca ? { mean: data('pca.mean'), components: data('pca.components') } : null,
   };
-  return state;
-}
-
-
-/** The stored training-domain statistics: finite numbers of the right counts, or null. */
-function checkDomain(v: DomainStats | null, P: number, bad: (msg: string) => never): DomainStats | null {
-  if (v === null || P === 0) return null;
-  const num = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
-  const ref = (r: Reference) => r && ['plt_pct', 'retic_pct', 'clump_pct'].every((k) => num((r as unknown as Record<string, unknown>)[k]));
-  const list = (a: unknown) => Array.isArray(a) && a.length === P && a.every(num);
-  if (!(ref(v.refMin) && ref(v.refMax) && num(v.eventsMedian) && list(v.summaryMedian) && list(v.summarySpread) && num(v.logDensityCut))) bad('architecture.domain is malformed');
-  return v;
-}
-
-/** The stored channel layout, checked for shape (its names are matched against samples later). */
-function checkLayout(v: unknown, width: number, bad: (msg: string) => never): ChannelLayout {
-  const L = v as ChannelLayout;
-  if (!L || typeof L !== 'object' || !['waveform', 'scalar', 'matrix'].includes(L.kind) || !Array.isArray(L.groups)) bad('architecture lacks a valid channel layout');
-  const names = L.featureNames;
-  if (names !== null && !(Array.isArray(names) && names.every((x) => typeof x === 'string'))) bad('layout.featureNames must be a list of names or null');
-  for (const g of L.groups) {
-    if (!g || !ROLES.includes(g.role) || typeof g.name !== 'string' || !Array.isArray(g.columns) || !g.columns.every((c) => typeof c === 'string')) bad('layout has a malformed channel group');
-    if (names && !g.columns.every((c) => names.includes(c))) bad(`layout channel ${g.name} names columns the file list lacks`);
-  }
-  if (L.kind !== 'matrix' && L.groups.length !== ROLES.length) bad(`layout must have the ${ROLES.length} channels ${ROLES.join(', ')}`);
-  if (L.kind === 'waveform' && !(L.groups.every((g) => g.columns.length >= 4) && (L.points === 0 || L.groups.every((g) => g.columns.length === L.points)))) {
-    bad('layout: every waveform channel needs at least 4 time samples, and points must be 0 or their common number');
-  }
-  const w = L.kind === 'matrix' ? (names ? names.length : width) : L.groups.reduce((a, g) => a + g.columns.length, 0);
-  if (w !== width) bad(`layout describes ${w} columns, the model has ${width}`);
-  const inputOk = Number.isInteger(L.inputColumns) && (names ? L.inputColumns === names.length : L.inputColumns === width);
-  if (!inputOk) bad(`layout.inputColumns ${JSON.stringify(L.inputColumns)} does not match the layout`);
-  return L;
-}
-
-/** The stored reticulocyte count scale; files written before it existed count as unscaled (1). */
-function reticScaleOf(v: unknown, bad: (msg: string) => never): number {
-  if (v === undefined) return 1;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) bad(`stage 2 reticulocyte scale must be a positive number (got ${JSON.stringify(v)})`);
-  return v as number;
 }

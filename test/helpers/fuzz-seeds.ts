@@ -144,7 +144,9 @@ export async function pipelineSeed(): Promise<Uint8Array> {
   const refs = new Map(sims.map((s, i) => [`s${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
   const pipe = await BloodCellPipeline.train(inputs, refs, {
     seed: 3, dims: [16, 4], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 20, stage2Epochs: 1, stage2Components: 4, cellsPerSample: 300, batchSize: 128, backend: be,
-    force: true, // a seed file for the fuzzer: too small a model to pass the quality gate, and it need not
+    // A seed only needs every part of the file format, not a good model: this 1-epoch model fails
+    // the training quality gate (quality.ts), so keep it anyway (it is marked as failed).
+    force: true,
   });
   const bytes = pipe.toBytes();
   pipe.dispose();
