@@ -8,10 +8,8 @@
 //   the memory a run used is given back to the system.
 // - A thread that dies (out of memory, a crash in native code) fails the calls it held; the next
 //   call starts a new one and reloads the models.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../bindings/worker-boot.js';
 import type { BackendKind } from '../bindings/backends/index.js';
 import type { ClassifyResult, Engine, EngineInfo, PipelineMeta, SampleInput, Shares, TrainRun } from './engine.js';
 
@@ -260,23 +258,7 @@ function rebuildError(name: string, message: string): Error {
   return new Ctor(message);
 }
 
-/**
- * From compiled JS (dist/, the CLI) the thread runs engine-thread.js; from the TypeScript sources
- * (tsx, vitest) it runs engine-thread.ts with tsx's ESM hooks registered inside the worker first
- * (the same arrangement as bindings/pipeline/classify-workers.ts, for the same reasons).
- */
+/** The engine thread: engine-thread.(ts|js) beside this file (bindings/worker-boot.ts). */
 function spawn(init: ThreadInit): Worker {
-  const entry = new URL(`./engine-thread.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
-  if (!FROM_SOURCE) return new Worker(entry, { workerData: init });
-  const boot = `import(${JSON.stringify(tsxApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: init });
-}
-
-function tsxApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
-  const target = pkg.exports['./esm/api']?.import?.default;
-  if (!target) throw new Error(`WorkerEngine: ${pkgPath} has no './esm/api' import export (tsx 4 expected)`);
-  return new URL(target, pathToFileURL(pkgPath)).href;
+  return startModuleWorker(import.meta.url, 'engine-thread', init);
 }

@@ -13,10 +13,8 @@
 //   const pool = await ClassifyWorkers.start(pipe.toBytes(), { workers: 2 });
 //   const results = await Promise.all(samples.map((s) => pool.classify(s)));  // caller's order
 //   await pool.close();
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../worker-boot.js';
 import type { ClassifyResult, SampleInput } from './index.js';
 
 export interface ClassifyWorkersOptions {
@@ -226,27 +224,7 @@ function waitReady(worker: Worker, index: number): Promise<string> {
   });
 }
 
-/**
- * The worker runs classify-worker.js beside this file when this file is compiled JS (dist/, the
- * CLI); from the TypeScript sources (tsx, vitest) it runs classify-worker.ts, with tsx's ESM hooks
- * registered inside the worker first: a worker started with `--import tsx` in its execArgv does not
- * get them on Node 20, and under vitest the parent has no TypeScript loader to inherit.
- */
+/** A worker on classify-worker.(ts|js) beside this file (worker-boot.ts). */
 function spawnWorker(init: ClassifyWorkerInit): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./classify-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSource) return new Worker(entry, { workerData: init });
-  const boot = `import(${JSON.stringify(tsxApiUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: init });
-}
-
-/** File URL of tsx's ESM API (its `./esm/api` export, import condition): a dev dependency, needed
- *  only when running from the TypeScript sources. */
-function tsxApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
-  const target = pkg.exports['./esm/api']?.import?.default;
-  if (!target) throw new Error(`ClassifyWorkers: ${pkgPath} has no './esm/api' import export (tsx 4 expected)`);
-  return new URL(target, pathToFileURL(pkgPath)).href;
+  return startModuleWorker(import.meta.url, 'classify-worker', init);
 }
