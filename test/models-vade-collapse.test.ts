@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '../bindings/backends/reference/index.js';
 import { VaDE, type Matrix, type Progress, type VadeConfig } from '../bindings/models/index.js';
-import { effectiveComponents } from '../bindings/models/vade.js';
+import { effectiveComponents } from '../bindings/models/vade-recovery.js';
 import { CollapseGuard } from '../bindings/models/vade-recovery.js';
 import { Adam } from '../bindings/models/optim.js';
 import { HostRng } from '../bindings/models/rng.js';

@@ -134,3 +134,24 @@ function describe(mass: Float64Array, components: number, initial: number): stri
 }
 
 const fmt = (v: number) => Number(v.toPrecision(3)).toString();
+
+/** Softmax of π's logits on the host (the prior's weights). */
+export function softmaxHost(logits: ArrayLike<number>): Float64Array {
+  const m = Math.max(...Array.from(logits));
+  const e = Float64Array.from(logits, (v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/** exp(entropy) of a non-negative weight vector: k when all are equal, 1 when one holds everything. */
+export function effectiveComponents(w: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < w.length; i++) total += w[i];
+  if (!(total > 0)) return 0;
+  let h = 0;
+  for (let i = 0; i < w.length; i++) {
+    const p = w[i] / total;
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return Math.exp(h);
+}

@@ -14,60 +14,20 @@
 import { readModelFile, requireKind, writeModelFile, type Architecture, type ModelFile, type SaveOptions } from './model-file.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
-import { Autoencoder, reconLoss, type AutoencoderConfig, type PretrainOptions, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
+import { Autoencoder, reconLoss, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
 import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { argmaxRows } from './dec.js';
 import { fitDiagonalGmm, type GmmParams } from './gmm.js';
 import { Mlp, type Param } from './mlp.js';
 import { applyNormalization } from './normalize.js';
-import { imageAffine, type ImageAffineOptions } from './augment.js';
+import { imageAffine } from './augment.js';
 import { Adam, LossMeter } from './optim.js';
-import { CollapseGuard, collapseOptions } from './vade-recovery.js';
+import { CollapseGuard, collapseOptions, effectiveComponents, softmaxHost } from './vade-recovery.js';
+import { DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_LR, GMM_INIT_ITERATIONS, MIN_LOG_VAR, type VadeConfig, type VadeFitOptions, type VadeWorkspace } from './vade-config.js';
 import { HostRng, STREAM } from './rng.js';
-import { asMatrix, checkLosses, checkMetricsEvery, learningRate, scoresEpoch, type FitOptions, type LrSchedule, type Matrix } from './types.js';
+import { asMatrix, checkLosses, checkMetricsEvery, learningRate, scoresEpoch, type FitOptions, type Matrix } from './types.js';
 
-export interface VadeConfig extends AutoencoderConfig {
-  k: number;
-  /** ELBO training epochs (default 100). */
-  epochs?: number;
-  batchSize?: number;
-  /** Adam learning rate for the networks (default 2e-3, Jiang et al.) and for π, μ_c, log σ²_c. */
-  lr?: number;
-  gmmLr?: number;
-  schedule?: LrSchedule;
-  /** Floor for log σ²_c (default log 1e-4). */
-  minLogVar?: number;
-  /** The mixture has collapsed when the effective number of components in use (exp of the entropy
-   *  of the epoch's responsibility mass) falls below this fraction of its value at the GMM
-   *  initialisation (default 0.6; 0 turns the check and the recovery off). */
-  collapseRatio?: number;
-  /** On a collapse, roll back to the last healthy epoch (networks, mixture, Adam state) and go on
-   *  with both learning rates times collapseLrFactor, at most this many times; then it is an error
-   *  (default 3; 0: an error at the first collapse). See vade-recovery.ts. */
-  collapseRetries?: number;
-  /** Learning-rate factor per rollback (default 0.25). */
-  collapseLrFactor?: number;
-  /** Image augmentation of every training minibatch (pretraining and ELBO) when fit is given no
-   *  `augment` function: random shifts and rotations (augment.ts imageAffine). Plain data, so the
-   *  model file records it. */
-  augment?: ImageAffineOptions;
-  /** EM iterations of the GMM initialisation (default 30). */
-  gmmIterations?: number;
-  pretrain?: PretrainOptions;
-}
-
-export interface VadeWorkspace {
-  B: number;
-  xb: Tensor; eps: Tensor; z: Tensor; dz: Tensor; dMu: Tensor; dLv: Tensor; dh: Tensor | null;
-  logResp: Tensor; gamma: Tensor; dPi: Tensor; dMuC: Tensor; dLvC: Tensor; lossR: Tensor; lossKl: Tensor;
-  reconScale: number;
-  gmmParams: Param[];
-  dispose(): void;
-}
-
-export interface VadeFitOptions extends FitOptions {
-  pretrained?: Autoencoder;
-}
+export type { VadeConfig, VadeFitOptions, VadeWorkspace } from './vade-config.js';
 
 export class VaDE {
   config: ResolvedAeConfig | null = null;
@@ -107,7 +67,7 @@ export class VaDE {
   }
 
   /** Copies a pretrained autoencoder's weights into the VaDE networks. */
-  private async adoptAutoencoder(ae: Autoencoder): Promise<void> {
+  async adoptAutoencoder(ae: Autoencoder): Promise<void> {
     const state = await ae.exportState();
     const L = ae.config!.dims.length;
     this.trunk?.importState(state);
@@ -132,14 +92,25 @@ export class VaDE {
   }
 
   async fit(xRaw: Matrix, opts: VadeFitOptions = {}): Promise<this> {
-    const be = this.backend;
-    const o = this.options;
     asMatrix(xRaw);
     const metricsEvery = checkMetricsEvery(opts.metricsEvery); // fails here, not after pretraining
-    const collapse = collapseOptions(o);
+    const collapse = collapseOptions(this.options);
     this.recoveries = [];
-    // 1. Autoencoder pretraining (or a given pretrained network).
-    const augment = opts.augment ?? (o.augment ? imageAffine(o.augment) : undefined);
+    const augment = opts.augment ?? (this.options.augment ? imageAffine(this.options.augment) : undefined);
+    const initComponents = await this.startFromAutoencoder(xRaw, opts, augment);
+    if (opts.labels) {
+      const p = await this.predict(xRaw);
+      opts.onProgress?.({ stage: 'gmm-init', epoch: 1, losses: {}, metrics: { ...clusteringScores(opts.labels, p) } });
+    }
+    await this.trainElbo(xRaw, opts, new CollapseGuardOptions(collapse, initComponents, metricsEvery), augment);
+    return this;
+  }
+
+  /** Steps 1–2: the autoencoder (pretrained here unless given), then the GMM prior fitted on its
+   *  embedding (the latent means). Returns the effective number of components of that prior. */
+  private async startFromAutoencoder(xRaw: Matrix, opts: VadeFitOptions, augment: FitOptions['augment']): Promise<number> {
+    const be = this.backend;
+    const o = this.options;
     let ae = opts.pretrained;
     let ownAe = false;
     if (!ae) {
@@ -150,55 +121,45 @@ export class VaDE {
     }
     this.buildFrom(ae.config!);
     await this.adoptAutoencoder(ae);
-    const { c, trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC } = this.ready();
-    const seed = c.seed;
-    // 2. GMM prior from the pretrained embedding (the latent means).
+    const { c, muHead } = this.ready();
     const zHost = { rows: xRaw.rows, cols: muHead.outputDim, data: await ae.transform(xRaw) };
     if (ownAe) ae.dispose();
     const Zall = uploadMatrix(be, zHost);
     let gmm: GmmParams;
     try {
-      gmm = await fitDiagonalGmm(be, Zall, zHost, { k: this.k, seed, iterations: o.gmmIterations ?? 30 });
+      gmm = await fitDiagonalGmm(be, Zall, zHost, { k: this.k, seed: c.seed, iterations: o.gmmIterations ?? GMM_INIT_ITERATIONS });
     } finally {
       be.dispose(Zall);
     }
-    const minLogVar = o.minLogVar ?? Math.log(1e-4);
+    const minLogVar = o.minLogVar ?? MIN_LOG_VAR;
     for (let i = 0; i < gmm.logVar.length; i++) gmm.logVar[i] = Math.max(gmm.logVar[i], minLogVar);
-    be.upload(piLogits, gmm.piLogits);
-    be.upload(muC, gmm.mu);
-    be.upload(logVarC, gmm.logVar);
-    // log σ̃² head starts at zero weights with a bias a tenth of the mean cluster variance, so the
-    // sampling noise starts below the cluster spread and the pretrained structure survives.
-    const meanLogVar = gmm.logVar.reduce((s, v) => s + v, 0) / gmm.logVar.length;
-    const d = muHead.outputDim;
-    be.fill(logVarHead.w[0], 0);
-    be.fill(logVarHead.b[0], meanLogVar - Math.log(10));
-    if (opts.labels) {
-      const p = await this.predict(xRaw);
-      opts.onProgress?.({ stage: 'gmm-init', epoch: 1, losses: {}, metrics: { ...clusteringScores(opts.labels, p) } });
-    }
+    this.initPrior(gmm.mu, gmm.logVar, gmm.piLogits);
+    return effectiveComponents(softmaxHost(gmm.piLogits));
+  }
 
-    // 3. ELBO training.
+  /** Step 3: ELBO training, epoch by epoch under the collapse guard (vade-recovery.ts). */
+  private async trainElbo(xRaw: Matrix, opts: VadeFitOptions, run: CollapseGuardOptions, augment: FitOptions['augment']): Promise<void> {
+    const be = this.backend;
+    const o = this.options;
+    const c = this.ready().c;
     const x = applyNormalization(xRaw, c.normalization, c.inputDim);
-    const n = x.rows;
     const X = uploadMatrix(be, x);
-    const batcher = new Batcher(be, n, o.batchSize ?? 256, new HostRng(seed, STREAM.shuffle));
+    const batcher = new Batcher(be, x.rows, o.batchSize ?? DEFAULT_BATCH, new HostRng(c.seed, STREAM.shuffle));
     const ws = this.workspace(batcher.batchSize);
-    const loader = new BatchLoader(be, batcher, X, x, augment, seed);
+    const loader = new BatchLoader(be, batcher, X, x, augment, c.seed);
     const isGmm = new Set(ws.gmmParams.map((p) => p.value));
-    const opt = new Adam(be, [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...ws.gmmParams]);
+    const opt = new Adam(be, this.trainableParams(ws, true));
     const meter = new LossMeter(be);
-    // γ mass per component over each epoch: the collapse detector's signal (see checkCollapse).
+    // γ mass per component over each epoch: the collapse detector's signal.
     const usage = be.create([this.k]);
     be.fill(usage, 0);
-    const initComponents = effectiveComponents(softmaxHost(gmm.piLogits));
-    const epochs = o.epochs ?? 100;
-    const baseLr = o.lr ?? 2e-3;
+    const epochs = o.epochs ?? DEFAULT_EPOCHS;
+    const baseLr = o.lr ?? DEFAULT_LR;
     const gmmLr = o.gmmLr ?? baseLr;
-    const guard = new CollapseGuard(be, opt.params, opt, initComponents, collapse);
+    const guard = new CollapseGuard(be, opt.params, opt, run.initComponents, run.collapse);
     let noiseOffset = 0;
     try {
-      await guard.save(0, initComponents);
+      await guard.save(0, run.initComponents);
       for (let epoch = 1; epoch <= epochs; epoch++) {
         // After a rollback the schedule resumes at the restored epoch, scaled down (guard.lrScale).
         const lr = guard.lrScale * learningRate(baseLr, o.schedule ?? 'step', epoch, epochs);
@@ -206,7 +167,7 @@ export class VaDE {
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
           loader.next(ws.xb);
-          be.philoxNormal(ws.eps, seed, STREAM.reparam, noiseOffset);
+          be.philoxNormal(ws.eps, c.seed, STREAM.reparam, noiseOffset);
           noiseOffset = (noiseOffset + ws.eps.size) % 2 ** 32;
           this.elboStep(ws);
           be.colSum(ws.gamma, usage, { accumulate: true });
@@ -214,39 +175,87 @@ export class VaDE {
           meter.add('kl', ws.lossKl);
           opt.step(lr, (p) => (isGmm.has(p.value) ? lrG : lr));
         }
-        const losses = await meter.read();
-        checkLosses(this.modelName, epoch, losses);
-        losses.elbo = -(losses.recon + losses.kl);
-        // Collapse guard: no mixture component may shrink below the variance floor.
-        const lv = (await be.download(logVarC)) as Float32Array;
-        if (lv.some((v) => v < minLogVar)) be.upload(logVarC, Float32Array.from(lv, (v) => Math.max(v, minLogVar)));
-        const mass = Float64Array.from((await be.download(usage)) as Float32Array);
-        be.fill(usage, 0);
-        const components = effectiveComponents(mass);
-        const metrics: Record<string, number> = { components };
-        if (opts.labels && opts.onProgress && scoresEpoch(epoch, epochs, metricsEvery)) Object.assign(metrics, clusteringScores(opts.labels, await this.predict(xRaw)));
-        opts.onProgress?.({ stage: 'elbo', epoch, losses, metrics });
-        const rec = guard.check(epoch, mass, components, lr);
-        if (rec) {
-          opts.onProgress?.({
-            stage: 'recover', epoch, losses: {}, message: rec.message,
-            metrics: { components, rollbackTo: rec.rollbackTo, lrScale: rec.lrScale, attempt: rec.attempt },
-          });
-          this.recoveries.push(rec.message);
-          epoch = rec.rollbackTo; // the loop's epoch++ resumes right after the restored epoch
-          continue;
-        }
-        await guard.save(epoch, components);
+        const rollbackTo = await this.endEpoch(xRaw, opts, run, { epoch, epochs, lr, meter, usage, guard });
+        if (rollbackTo !== null) epoch = rollbackTo; // the loop's epoch++ resumes right after the restored epoch
       }
     } finally {
-      be.dispose(X);
-      be.dispose(usage);
+      for (const t of [X, usage]) be.dispose(t);
       ws.dispose();
       batcher.dispose();
       opt.dispose();
       meter.dispose();
     }
-    return this;
+  }
+
+  /** After an epoch: losses, the variance floor, progress, and the collapse check. Returns the
+   *  epoch rolled back to, or null when the mixture is healthy (its state is then saved). */
+  private async endEpoch(xRaw: Matrix, opts: VadeFitOptions, run: CollapseGuardOptions,
+    e: { epoch: number; epochs: number; lr: number; meter: LossMeter; usage: Tensor; guard: CollapseGuard }): Promise<number | null> {
+    const losses = await e.meter.read();
+    checkLosses(this.modelName, e.epoch, losses);
+    losses.elbo = -(losses.recon + losses.kl);
+    await this.clampLogVar(this.options.minLogVar ?? MIN_LOG_VAR);
+    const mass = Float64Array.from((await this.backend.download(e.usage)) as Float32Array);
+    this.backend.fill(e.usage, 0);
+    const components = effectiveComponents(mass);
+    const metrics: Record<string, number> = { components };
+    if (opts.labels && opts.onProgress && scoresEpoch(e.epoch, e.epochs, run.metricsEvery)) Object.assign(metrics, clusteringScores(opts.labels, await this.predict(xRaw)));
+    opts.onProgress?.({ stage: 'elbo', epoch: e.epoch, losses, metrics });
+    const rec = e.guard.check(e.epoch, mass, components, e.lr);
+    if (rec) {
+      opts.onProgress?.({
+        stage: 'recover', epoch: e.epoch, losses: {}, message: rec.message,
+        metrics: { components, rollbackTo: rec.rollbackTo, lrScale: rec.lrScale, attempt: rec.attempt },
+      });
+      this.recoveries.push(rec.message);
+      return rec.rollbackTo;
+    }
+    await e.guard.save(e.epoch, components);
+    return null;
+  }
+
+  /** Starts the prior at a fitted mixture (μ_c, log σ²_c and, when the prior is learned, π's
+   *  logits). The log σ̃² head starts at zero weights with a bias a tenth of the mean cluster
+   *  variance, so the sampling noise starts below the cluster spread and the pretrained structure
+   *  survives. */
+  initPrior(mu: ArrayLike<number>, logVar: ArrayLike<number>, piLogits?: ArrayLike<number>): void {
+    const { logVarHead, piLogits: pi, muC, logVarC } = this.ready();
+    const be = this.backend;
+    if (piLogits) be.upload(pi, Float32Array.from(piLogits));
+    be.upload(muC, Float32Array.from(mu));
+    be.upload(logVarC, Float32Array.from(logVar));
+    let sum = 0;
+    for (let i = 0; i < logVar.length; i++) sum += logVar[i];
+    be.fill(logVarHead.w[0], 0);
+    be.fill(logVarHead.b[0], sum / logVar.length - Math.log(10));
+  }
+
+  /** Once per epoch: no mixture component may shrink below the variance floor (the collapse of a
+   *  component onto a point, which drives the KL term to −∞). */
+  async clampLogVar(minLogVar: number): Promise<void> {
+    const { logVarC } = this.ready();
+    const lv = (await this.backend.download(logVarC)) as Float32Array;
+    if (lv.some((v) => v < minLogVar)) this.backend.upload(logVarC, Float32Array.from(lv, (v) => Math.max(v, minLogVar)));
+  }
+
+  /** What Adam trains: the networks and the mixture; π only when `learnPi` (a prior whose weights
+   *  are given per minibatch, as stage 2 of the blood pipeline does, keeps them fixed). */
+  trainableParams(ws: VadeWorkspace, learnPi: boolean): Param[] {
+    const { trunk, muHead, logVarHead, decoder } = this.ready();
+    const gmm = learnPi ? ws.gmmParams : ws.gmmParams.filter((p) => p.name !== 'gmm.pi_logits');
+    return [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...gmm];
+  }
+
+  /** The inference network as one encoder state ('encoder.<l>': the trunk, then the μ̃ head as its
+   *  last layer), the layout an Autoencoder's encoder loads. */
+  async encoderState(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+    const { c, trunk, muHead } = this.ready();
+    const state = { ...(trunk ? await trunk.exportState() : {}) };
+    const head = await muHead.exportState();
+    const L = c.dims.length;
+    state[`encoder.${L - 1}.weight`] = head['encoder_mu.0.weight'];
+    state[`encoder.${L - 1}.bias`] = head['encoder_mu.0.bias'];
+    return state;
   }
 
   /** Buffers for one ELBO step on batches of B rows (xb and eps are the step's inputs). */
@@ -416,22 +425,9 @@ export class VaDE {
   }
 }
 
-function softmaxHost(logits: ArrayLike<number>): Float64Array {
-  const m = Math.max(...Array.from(logits));
-  const e = Float64Array.from(logits, (v) => Math.exp(v - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
+/** What one fit's ELBO loop needs to know about the collapse guard and progress reporting. */
+class CollapseGuardOptions {
+  constructor(readonly collapse: ReturnType<typeof collapseOptions>, readonly initComponents: number, readonly metricsEvery: number) {}
 }
 
-/** exp(entropy) of a non-negative weight vector: k when all are equal, 1 when one holds everything. */
-export function effectiveComponents(w: ArrayLike<number>): number {
-  let total = 0;
-  for (let i = 0; i < w.length; i++) total += w[i];
-  if (!(total > 0)) return 0;
-  let h = 0;
-  for (let i = 0; i < w.length; i++) {
-    const p = w[i] / total;
-    if (p > 0) h -= p * Math.log(p);
-  }
-  return Math.exp(h);
-}
+export { effectiveComponents, MIN_LOG_VAR };

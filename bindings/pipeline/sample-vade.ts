@@ -11,13 +11,13 @@
 // the references as per-sample constraints and makes it hard — before the ELBO training, and once
 // more on the trained embedding after it.
 import type { ComputeBackend, Tensor } from '../backend.js';
-import { Autoencoder, encoderLayers, decoderLayers, reconLoss, type ResolvedAeConfig } from '../models/autoencoder.js';
+import type { Autoencoder, ResolvedAeConfig } from '../models/autoencoder.js';
 import { uploadMatrix } from '../models/data.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
-import { Mlp, type Param } from '../models/mlp.js';
 import { Adam, LossMeter } from '../models/optim.js';
 import { HostRng } from '../models/rng.js';
 import { checkLosses, type Matrix } from '../models/types.js';
+import { MIN_LOG_VAR, VaDE } from '../models/vade.js';
 import { clusterShares, fitProportionMap } from './mapping.js';
 import { componentLogWeights, type ClassMixture } from './mixture.js';
 import { fitClassMap } from './em-known.js';
@@ -63,29 +63,17 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
   const c = ae.config!;
   const S = theta.length;
   const C = theta[0].length;
-  const enc = encoderLayers(c);
-  const trunk = enc.length > 1 ? new Mlp(be, 'encoder', enc.slice(0, -1)) : null;
-  const muHead = new Mlp(be, 'encoder_mu', [enc[enc.length - 1]]);
-  const logVarHead = new Mlp(be, 'encoder_logvar', [{ ...enc[enc.length - 1], act: 'identity' }]);
-  const decoder = new Mlp(be, 'decoder', decoderLayers(c));
-  const d = muHead.outputDim;
   const K = o.components;
+  const vade = new VaDE(be, { k: K }); // the networks come from `c` (buildFrom); options only steer fit()
   const tensors: Tensor[] = [];
-  const T = (shape: number[], dtype: 'f32' | 'i32' = 'f32') => {
-    const t = be.create(shape, dtype);
-    tensors.push(t);
-    return t;
-  };
   try {
-    const state = await ae.exportState();
-    const L = c.dims.length;
-    trunk?.importState(state);
-    muHead.importState({ 'encoder_mu.0.weight': state[`encoder.${L - 1}.weight`], 'encoder_mu.0.bias': state[`encoder.${L - 1}.bias`] });
-    decoder.importState(state);
+    vade.buildFrom(c);
+    await vade.adoptAutoencoder(ae);
+    const d = vade.muHead!.outputDim;
 
     // 1. Components from the pretrained embedding, mapped to classes by the references.
-    const X = T([x.rows, x.cols]);
-    be.upload(X, x.data);
+    const X = uploadMatrix(be, x);
+    tensors.push(X);
     const z0 = await ae.transform(x);
     const sub = subsample(x.rows, o.emRows, o.seed);
     const zSub = gatherHost(z0, d, sub);
@@ -101,122 +89,64 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
     o.onMessage?.(`stage 2: ${K} components, least-squares map [${classOf.join(',')}] → by EM [${fit0.classOf.join(',')}] (reference fit ${fit0.fit.toFixed(3)}); EM log-lik ${fit0.ll.toFixed(3)}`);
 
     // 2. ELBO training, one sample per minibatch with that sample's fixed prior.
-    const muC = T([K, d]);
-    const logVarC = T([K, d]);
-    be.upload(muC, Float32Array.from(mixture.mu));
-    be.upload(logVarC, Float32Array.from(mixture.logVar));
-    const meanLogVar = mixture.logVar.reduce((a, v) => a + v, 0) / mixture.logVar.length;
-    be.fill(logVarHead.w[0], 0);
-    be.fill(logVarHead.b[0], meanLogVar - Math.log(10));
-    const rows = rowsBySample(sampleOf, S);
-    const B = Math.max(1, Math.min(o.batchSize, Math.min(...rows.filter((r) => r.length > 0).map((r) => r.length))));
-    const idx = T([B], 'i32');
-    const xb = T([B, c.inputDim]);
-    const eps = T([B, d]);
-    const z = T([B, d]);
-    const dz = T([B, d]);
-    const dMu = T([B, d]);
-    const dLv = T([B, d]);
-    const dh = trunk ? T([B, trunk.outputDim]) : null;
-    const logResp = T([B, K]);
-    const gamma = T([B, K]);
-    const piT = T([K]);
-    const dPi = T([K]);
-    const dMuC = T([K, d]);
-    const dLvC = T([K, d]);
-    const lossR = T([1]);
-    const lossKl = T([1]);
-    const gmmParams: Param[] = [
-      { name: 'gmm.mu', value: muC, grad: dMuC },
-      { name: 'gmm.log_var', value: logVarC, grad: dLvC },
-    ];
-    const opt = new Adam(be, [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...gmmParams]);
-    const meter = new LossMeter(be);
-    const rng = new HostRng(o.seed, STREAM_BATCH);
-    const reconScale = c.loss === 'mse' ? c.inputDim / 2 : 1;
-    const minLogVar = Math.log(1e-4);
-    const host = new Int32Array(B);
-    let noise = 0;
-    try {
-      for (let epoch = 1; epoch <= o.epochs; epoch++) {
-        const logW = theta.map((t) => Float32Array.from(componentLogWeights(mixture, t, THETA_FLOOR)));
-        for (const s of batchOrder(rows, B, rng)) {
-          const r = rows[s];
-          for (let b = 0; b < B; b++) host[b] = r[rng.int(r.length)];
-          be.upload(idx, host);
-          be.gatherRows(X, idx, xb);
-          be.upload(piT, logW[s]);
-          const h = trunk ? trunk.forward(xb) : xb;
-          const mu = muHead.forward(h);
-          const logVar = logVarHead.forward(h);
-          be.philoxNormal(eps, o.seed, STREAM_REPARAM, noise);
-          noise = (noise + eps.size) % 2 ** 32;
-          be.reparameterize(mu, logVar, eps, z);
-          const out = decoder.forward(z);
-          const dOut = decoder.outputGrad(B);
-          reconLoss(be, c.loss, out, xb, lossR, dOut, reconScale);
-          meter.add('recon', lossR, reconScale);
-          be.gmmLogResp(z, piT, muC, logVarC, logResp);
-          be.softmax(logResp, gamma);
-          be.vadeKlLoss(mu, logVar, gamma, piT, muC, logVarC, lossKl);
-          meter.add('kl', lossKl);
-          be.vadeKlLossBackward(mu, logVar, gamma, piT, muC, logVarC, dMu, dLv, dPi, dMuC, dLvC);
-          decoder.backward(dOut, dz);
-          be.reparameterizeBackward(dz, logVar, eps, dMu, dLv, { accumulate: true });
-          if (dh && trunk) {
-            muHead.backward(dMu, dh);
-            logVarHead.backward(dLv, dh, true);
-            trunk.backward(dh);
-          } else {
-            muHead.backward(dMu);
-            logVarHead.backward(dLv);
-          }
-          opt.step(o.lr);
-        }
-        const losses = await meter.read();
-        checkLosses('stage 2 VaDE', epoch, losses);
-        const lv = (await be.download(logVarC)) as Float32Array;
-        if (lv.some((v) => v < minLogVar)) be.upload(logVarC, Float32Array.from(lv, (v) => Math.max(v, minLogVar)));
-        o.onEpoch?.(epoch, o.epochs, losses);
-      }
-    } finally {
-      opt.dispose();
-      meter.dispose();
-    }
+    vade.initPrior(mixture.mu, mixture.logVar);
+    await trainElbo(be, vade, X, sampleOf, mixture, theta, o);
 
     // 3. The prior as learned, refined by EM with known proportions on the trained embedding μ̃
     //    (inference evaluates at μ̃, so the components are fitted where they will be used).
-    mixture.mu = Float64Array.from((await be.download(muC)) as Float32Array);
-    mixture.logVar = Float64Array.from((await be.download(logVarC)) as Float32Array);
-    const inferEnc = new Mlp(be, 'encoder', enc);
-    const encoderState = { ...(trunk ? await trunk.exportState() : {}) };
-    const head = await muHead.exportState();
-    encoderState[`encoder.${L - 1}.weight`] = head['encoder_mu.0.weight'];
-    encoderState[`encoder.${L - 1}.bias`] = head['encoder_mu.0.bias'];
-    inferEnc.importState(encoderState);
-    const zT = new Float32Array(sub.length * d);
-    const chunk = 2048;
-    const xs = be.create([Math.min(chunk, sub.length), c.inputDim]);
-    tensors.push(xs);
-    for (let start = 0; start < sub.length; start += chunk) {
-      const n = Math.min(chunk, sub.length - start);
-      const part = new Float32Array(n * c.inputDim);
-      for (let i = 0; i < n; i++) part.set(x.data.subarray(sub[start + i] * c.inputDim, (sub[start + i] + 1) * c.inputDim), i * c.inputDim);
-      let t = xs;
-      if (n !== xs.shape[0]) {
-        t = be.create([n, c.inputDim]);
-        tensors.push(t);
-      }
-      be.upload(t, part);
-      zT.set((await be.download(inferEnc.forward(t))) as Float32Array, start * d);
-    }
-    inferEnc.dispose();
+    const learned = await vade.mixture();
+    mixture.mu = Float64Array.from(learned.mu);
+    mixture.logVar = Float64Array.from(learned.logVar);
+    const zT = await vade.transform({ rows: sub.length, cols: c.inputDim, data: gatherHost(x.data, c.inputDim, sub) });
     const fit1 = fitClassMap(mixture, zT, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, candidates: [fit0.classOf] });
     o.onMessage?.(`stage 2: EM on the trained embedding: map [${fit1.classOf.join(',')}] of ${fit1.tried} (reference fit ${fit1.fit.toFixed(3)}), log-lik ${fit1.ll.toFixed(3)}`);
-    return { encoderState, mixture, initialClassOf, emRows: sub, emEmbedding: zT };
+    return { encoderState: await vade.encoderState(), mixture, initialClassOf, emRows: sub, emEmbedding: zT };
   } finally {
     for (const t of tensors) be.dispose(t);
-    for (const m of [trunk, muHead, logVarHead, decoder]) m?.dispose();
+    vade.dispose();
+  }
+}
+
+/** VaDE's ELBO (models/vade.ts elboStep) with the prior's weights given per minibatch: every batch
+ *  holds events of one sample s and its prior is that sample's component weights Σ_c θ_sc ρ_c·, so
+ *  π is not learned (its gradient is discarded). */
+async function trainElbo(be: ComputeBackend, vade: VaDE, X: Tensor, sampleOf: Int32Array, mixture: ClassMixture, theta: number[][],
+  o: SampleVadeOptions): Promise<void> {
+  const rows = rowsBySample(sampleOf, theta.length);
+  const B = Math.max(1, Math.min(o.batchSize, Math.min(...rows.filter((r) => r.length > 0).map((r) => r.length))));
+  const ws = vade.workspace(B);
+  const idx = be.create([B], 'i32');
+  const opt = new Adam(be, vade.trainableParams(ws, false));
+  const meter = new LossMeter(be);
+  const rng = new HostRng(o.seed, STREAM_BATCH);
+  const host = new Int32Array(B);
+  let noise = 0;
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const logW = theta.map((t) => Float32Array.from(componentLogWeights(mixture, t, THETA_FLOOR)));
+      for (const s of batchOrder(rows, B, rng)) {
+        const r = rows[s];
+        for (let b = 0; b < B; b++) host[b] = r[rng.int(r.length)];
+        be.upload(idx, host);
+        be.gatherRows(X, idx, ws.xb);
+        be.upload(vade.piLogits!, logW[s]);
+        be.philoxNormal(ws.eps, o.seed, STREAM_REPARAM, noise);
+        noise = (noise + ws.eps.size) % 2 ** 32;
+        vade.elboStep(ws);
+        meter.add('recon', ws.lossR, ws.reconScale);
+        meter.add('kl', ws.lossKl);
+        opt.step(o.lr);
+      }
+      const losses = await meter.read();
+      checkLosses('stage 2 VaDE', epoch, losses);
+      await vade.clampLogVar(MIN_LOG_VAR);
+      o.onEpoch?.(epoch, o.epochs, losses);
+    }
+  } finally {
+    be.dispose(idx);
+    ws.dispose();
+    opt.dispose();
+    meter.dispose();
   }
 }
 
@@ -277,9 +207,11 @@ export function subsample(n: number, max: number, seed: number): Int32Array {
   return Int32Array.from(p).sort();
 }
 
-function gatherHost(z: Float32Array, d: number, rows: Int32Array): Float32Array {
+function gatherHost(z: ArrayLike<number>, d: number, rows: Int32Array): Float32Array {
   const out = new Float32Array(rows.length * d);
-  rows.forEach((r, i) => out.set(z.subarray(r * d, r * d + d), i * d));
+  rows.forEach((r, i) => {
+    for (let t = 0; t < d; t++) out[i * d + t] = z[r * d + t];
+  });
   return out;
 }
 
