@@ -4,8 +4,45 @@ import { describe, expect, it } from 'vitest';
 import { HostRng } from '../bindings/models/rng.js';
 import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse } from '../bindings/pipeline/pulse-features.js';
 import { detectLayout } from '../bindings/pipeline/layout.js';
-import { classifyRed, fitRedLevels, levelAColumns, levelBColumns } from '../bindings/pipeline/red-levels.js';
+import { centreBySample, classifyRed, fitRedLevels, levelAColumns, levelBColumns, levelInputsFromPulse, sampleShift, type RedLevels } from '../bindings/pipeline/red-levels.js';
 import type { ClassMixture } from '../bindings/pipeline/mixture.js';
+
+describe('per-sample centring of the volume/shape summaries', () => {
+  const roles = ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'] as const;
+  const P = roles.length;
+  const rng = new HostRng(41, 0);
+  const n = 301;
+  const f = Float64Array.from({ length: n * P }, () => 3 * rng.normal() + 1);
+
+  it('shifts level A columns by their median over the given rows and leaves the RNA stain alone', () => {
+    const rows = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0);
+    const shift = sampleShift([...roles], f, rows);
+    roles.forEach((r, p) => {
+      const col = rows.map((i) => f[i * P + p]).sort((a, b) => a - b);
+      const h = col.length >> 1;
+      const want = col.length % 2 ? col[h] : 0.5 * (col[h - 1] + col[h]);
+      expect(shift[p], `column ${p} (${r})`).toBe(r === 'FL' ? 0 : want);
+    });
+    expect(Array.from(sampleShift([...roles], f, []))).toEqual(Array(P).fill(0));
+  });
+
+  it('makes level inputs blind to a sample-wide offset of volume and shape (another MCV or gain)', () => {
+    const rows = Array.from({ length: n }, (_, i) => i);
+    const moved = Float64Array.from(f, (v, i) => (roles[i % P] === 'FL' ? v : v + 0.7 * ((i % P) + 1)));
+    const L = { embeddingDim: 0, roles: [...roles], centred: true } as unknown as RedLevels;
+    const sc = { mean: new Float32Array(P).fill(0.5), std: new Float32Array(P).fill(2) };
+    const a = levelInputsFromPulse(L, f, sc, n, sampleShift([...roles], f, rows));
+    const b = levelInputsFromPulse(L, moved, sc, n, sampleShift([...roles], moved, rows));
+    for (let i = 0; i < a.zA.length; i++) expect(b.zA[i]).toBeCloseTo(a.zA[i], 12);
+    expect(Array.from(b.zB)).toEqual(Array.from(a.zB));
+    // Training's form (rows of several samples) is the same map per sample.
+    const sampleOf = Int32Array.from({ length: n }, (_, i) => i % 2);
+    const c = centreBySample([...roles], f, n, sampleOf, 2);
+    const odd = rows.filter((i) => i % 2 === 1);
+    const s1 = sampleShift([...roles], f, odd);
+    for (const i of odd) for (let p = 0; p < P; p++) expect(c[i * P + p]).toBe(f[i * P + p] - s1[p]);
+  });
+});
 
 describe('pulse summaries', () => {
   it('gives per channel the asinh peak and the area-over-peak width', () => {
@@ -93,7 +130,7 @@ describe('two-level red-cell decision', () => {
   };
 
   it('recovers the classes from the references alone, clumps holding RNA included', () => {
-    const L = fitRedLevels(vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
+    const L = fitRedLevels(vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false });
     expect(L.a.d).toBe(levelAColumns(d, ROLES8).length);
     expect(levelAColumns(d, ROLES8)).toEqual([2, 3, 4, 5, 8, 9]);
     expect(L.b.d).toBe(levelBColumns(d, ROLES8).length);
@@ -124,7 +161,7 @@ describe('two-level red-cell decision', () => {
     // Component 2 (half of the reticulocytes) handed to rbc: only the per-sample references show
     // that its share follows retic %, not rbc %.
     const wrong: ClassMixture = { ...vade, rho: Float64Array.from([1 / 3, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.5, 0.5]) };
-    const L = fitRedLevels(wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3 });
+    const L = fitRedLevels(wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false });
     const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
     const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
     let retic = 0;

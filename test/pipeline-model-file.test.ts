@@ -34,7 +34,7 @@ function state(): PipelineState {
     dims: DIMS,
     stage1: { encoder: enc('stage1'), centers: f32(4), k: 2, alpha: 1, pltMembers: [true, false], sub: { members: [true, false], sse: 0.5, mixture: mix(2, 2, 1) } },
     stage2: { encoder: enc('stage2'), mixture: mix(2, 2, 3), thetaPrior: [0.8, 0.1, 0.1], reticScale: 1.2, pulse: { mean: f32(8), std: f32(8).map((x) => Math.abs(x) + 1) },
-      levels: { embeddingDim: 2, roles, a: mix(2, 6, 2), b: mix(2, 2, 2), priorA: [0.9, 0.1], priorB: [0.95, 0.05] } },
+      levels: { embeddingDim: 2, roles, a: mix(2, 6, 2), b: mix(2, 2, 2), priorA: [0.9, 0.1], priorB: [0.95, 0.05], centred: true } },
     pca: null,
     domain: { refMin: { plt_pct: 1, retic_pct: 1, clump_pct: 0 }, refMax: { plt_pct: 5, retic_pct: 3, clump_pct: 1 }, eventsMedian: 300, summaryMedian: Array(8).fill(1), summarySpread: Array(8).fill(0.5), logDensityCut: -4 },
   };

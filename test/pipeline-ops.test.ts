@@ -157,7 +157,7 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
     const L: RedLevels = {
       embeddingDim: 2, roles: ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'],
       a: f32Mixture(randomMixture(rng, 8, 6, 2, true)), b: f32Mixture(randomMixture(rng, 5, 2, 2, true)),
-      priorA: [0.9, 0.1], priorB: [0.8, 0.2],
+      priorA: [0.9, 0.1], priorB: [0.8, 0.2], centred: false,
     };
     const zl = rng.normals(n * 10, 1.5);
     const red = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 !== 0);

@@ -29,7 +29,7 @@ import { subclusterKeepOnBackend } from './stage1.js';
 import { subsample } from './sample-vade.js';
 import { classLogLikOnBackend, nearestLogDensity, selectRows } from './mixture.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
-import { classifyRedFromClassLogLik, levelInputsFromPulse } from './red-levels.js';
+import { classifyRedFromClassLogLik, levelInputsFromPulse, sampleShift } from './red-levels.js';
 import { pulseSummaries } from './pulse-features.js';
 import { fitPca2, project2 } from './pca.js';
 import { fitReticScale, scaleReticCount } from './retic-count.js';
@@ -181,24 +181,25 @@ export class BloodCellPipeline {
     // come back), then on the host (float64): given the sample's red-cell events, (rbc, retic,
     // clump) posteriors of every event, with the sample's proportions re-estimated by EM on its
     // red events.
-    let redPosterior: (red: number[]) => Float64Array;
-    let levelsA: Float64Array | null = null;
+    let redPosterior: (red: number[]) => Promise<{ post: Float64Array; zA: Float64Array | null }>;
     if (pulse && levels) {
-      const { zA, zB } = levelInputsFromPulse(levels, summaries, pulse, n);
-      levelsA = zA;
-      const LA = await classLogLikOnBackend(be, levels.a, zA, n);
-      const LB = await classLogLikOnBackend(be, levels.b, zB, n);
-      redPosterior = classifyRedFromClassLogLik(levels, LA, LB, n);
+      redPosterior = async (red) => {
+        const shift = levels.centred ? sampleShift(levels.roles, summaries, red) : undefined;
+        const { zA, zB } = levelInputsFromPulse(levels, summaries, pulse, n, shift);
+        const LA = await classLogLikOnBackend(be, levels.a, zA, n);
+        const LB = await classLogLikOnBackend(be, levels.b, zB, n);
+        return { post: classifyRedFromClassLogLik(levels, LA, LB, n)(red), zA };
+      };
     } else {
       // Class likelihoods of every event exponentiated once; the EM on the red events picks their rows.
       const C = m.classes;
       const e = relativeLikelihoods(await classLogLikOnBackend(be, m, emb2, n), n, C);
-      redPosterior = (red) => {
+      redPosterior = async (red) => {
         const { theta } = proportionsFromRelativeLik(C, selectRows(e, C, red), red.length, { init: st.stage2.thetaPrior, accelerate: true });
-        return proportionsFromRelativeLik(C, e, n, { init: theta, iterations: 1 }).post;
+        return { post: proportionsFromRelativeLik(C, e, n, { init: theta, iterations: 1 }).post, zA: null };
       };
     }
-    return { q, redPosterior, joint, jointDim: 2 * d, emb1, summaries, zA: levelsA };
+    return { q, redPosterior, joint, jointDim: 2 * d, emb1, summaries };
   }
 
   /** Per-event class probabilities, counts and percentages for one sample. */
@@ -207,7 +208,7 @@ export class BloodCellPipeline {
     validateSample(sample);
     opts.onProgress?.({ stage: 'classify', message: `${sample.id}: ${sample.rows} events` });
     const n = sample.rows;
-    const { q, redPosterior, joint, jointDim, emb1, summaries, zA } = await this.infer(sample);
+    const { q, redPosterior, joint, jointDim, emb1, summaries } = await this.infer(sample);
     const k1 = st.stage1.k;
     // P(platelet | platelet side): the chosen platelet-side sub-clusters; the rest is "other".
     const keep = st.stage1.sub ? await subclusterKeepOnBackend(this.backend, st.stage1.sub, emb1, n) : new Float32Array(n).fill(1);
@@ -220,7 +221,7 @@ export class BloodCellPipeline {
       if (p < 0.5) redIdx.push(i);
     }
     // Stage 2: this sample's red-cell proportions by EM over its red-cell events, then posteriors.
-    const post = redPosterior(redIdx);
+    const { post, zA } = await redPosterior(redIdx);
     const probabilities = new Float32Array(n * 4);
     const counts: Record<ClassName, number> = { platelet: 0, rbc: 0, reticulocyte: 0, clumped_rbc: 0 };
     const perClass = new Float64Array(4); // counts in CLASSES order (no per-event allocation)

@@ -59,7 +59,7 @@ export function encodePipeline(st: PipelineState): Uint8Array {
     meta: JSON.stringify(st.meta),
     architecture: JSON.stringify({ dims: st.dims, layout: st.layout, domain: st.domain, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers, sub: sub ? { k: sub.mixture.k, members: sub.members, sse: sub.sse } : null },
       stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior, reticScale: st.stage2.reticScale,
-        levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB } : null } }),
+        levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB, centred: levels.centred } : null } }),
   });
 }
 
@@ -96,16 +96,18 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   const thetaPrior = r.numArray(A, arch, 'stage2.thetaPrior', { minLength: RED_CLASSES.length, maxLength: RED_CLASSES.length, min: 0, max: 1 }).slice();
   // Files written before the reticulocyte count scale existed count as unscaled (1).
   const reticScale = r.at(arch, 'stage2.reticScale') === undefined ? 1 : r.num(A, arch, 'stage2.reticScale', 0, 1e6, true);
-  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[] } | null = null;
+  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[]; centred: boolean } | null = null;
   if (present(r, arch, 'stage2.levels')) {
     if (P === 0) throw r.error(`${A} field 'stage2.levels': a ${layout.kind} layout has no pulse summaries for stage 2's levels (expected null)`);
-    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB']);
+    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB', 'centred']);
     // The roles follow from the layout; stored to catch a file whose layout was edited alone.
     exactly(r, A, arch, 'stage2.levels.roles', roles);
     const two = { minLength: 2, maxLength: 2, min: 0, max: 1 };
     lv = {
       ka: r.int(A, arch, 'stage2.levels.ka', 1, L.levelK), kb: r.int(A, arch, 'stage2.levels.kb', 1, L.levelK),
       priorA: r.numArray(A, arch, 'stage2.levels.priorA', two).slice(), priorB: r.numArray(A, arch, 'stage2.levels.priorB', two).slice(),
+      // Files written before per-sample centring read their summaries as they are.
+      centred: present(r, arch, 'stage2.levels.centred') ? r.bool(A, arch, 'stage2.levels.centred') : false,
     };
   }
   // The training-domain statistics exist only beside the levels (train.ts computes them together).
@@ -160,7 +162,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
       reticScale,
       pulse: lv ? { mean: data('stage2.pulse.mean'), std: data('stage2.pulse.std') } : null,
       levels: lv ? {
-        embeddingDim: d, roles: roles as Role[], a: levelMixture('a', lv.ka, wA), b: levelMixture('b', lv.kb, wB), priorA: lv.priorA, priorB: lv.priorB,
+        embeddingDim: d, roles: roles as Role[], a: levelMixture('a', lv.ka, wA), b: levelMixture('b', lv.kb, wB), priorA: lv.priorA, priorB: lv.priorB, centred: lv.centred,
       } : null,
     },
     domain,

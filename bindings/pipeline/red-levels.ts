@@ -36,12 +36,16 @@ export interface RedLevels {
   /** Initial proportions for inference EM: mean of the training references. */
   priorA: number[];
   priorB: number[];
+  /** Whether level A's summaries are read relative to the sample's own red cells (sampleShift). */
+  centred: boolean;
 }
 
 export interface LevelOptions {
   emIterations: number;
   smoothing: number;
   floor: number;
+  /** The rows' summaries were centred per sample (sampleShift); stored so classify does the same. */
+  centred: boolean;
 }
 
 /** Columns of [embedding (d), pulse summaries] rows whose role is in `want`. */
@@ -57,6 +61,43 @@ export function levelAColumns(d: number, roles: readonly Role[]): number[] {
 /** Columns of [embedding (d), pulse] rows that level B uses: the RNA stain. */
 export function levelBColumns(d: number, roles: readonly Role[]): number[] {
   return roleColumns(d, roles, LEVEL_B_ROLES);
+}
+
+/**
+ * What one sample's summaries are read relative to: the median over its red-cell `rows` of each
+ * volume/shape summary (level A's columns; 0 for the others). A clump is a doublet of the sample's
+ * own cells, so single | clumped is a question about a cell against its sample's red cells; in
+ * absolute terms it moves with every sample's MCV and each channel's gain on the day, and a sample
+ * whose red cells are larger than any in training would be read as partly clumped. Clumps are a
+ * few % of red events, so the median is the single cells'. The RNA stain is read as it is: its
+ * zero (no RNA) is absolute, and a sample's reticulocyte share would move its median.
+ */
+export function sampleShift(roles: readonly Role[], f: ArrayLike<number>, rows: ArrayLike<number>): Float64Array {
+  const P = roles.length;
+  const shift = new Float64Array(P);
+  if (!rows.length) return shift;
+  const col = new Float64Array(rows.length);
+  roles.forEach((r, p) => {
+    if (!LEVEL_A_ROLES.includes(r)) return;
+    for (let i = 0; i < rows.length; i++) col[i] = f[rows[i] * P + p];
+    col.sort();
+    const h = col.length >> 1;
+    shift[p] = col.length % 2 ? col[h] : 0.5 * (col[h - 1] + col[h]);
+  });
+  return shift;
+}
+
+/** Summaries [n × P] with each row's sample shift taken off (training: rows of several samples). */
+export function centreBySample(roles: readonly Role[], f: Float64Array, n: number, sampleOf: Int32Array, S: number): Float64Array {
+  const P = roles.length;
+  const out = Float64Array.from(f);
+  for (let s = 0; s < S; s++) {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (sampleOf[i] === s) rows.push(i);
+    const shift = sampleShift(roles, f, rows);
+    for (const i of rows) for (let p = 0; p < P; p++) out[i * P + p] -= shift[p];
+  }
+  return out;
 }
 
 // Plain loops, no closure per row: at classify time these run over every event of a sample.
@@ -131,7 +172,7 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const b: ClassMixture = { ...b0, classes: 2, rho: mergeRho(vade, [[0], [1]], meanTheta) };
   const fitB = fitClassMap(b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
   log?.(`stage 2 level B (rbc | retic) on ${single.length} of ${n} rows: map [${fitB.classOf.join(',')}] of ${fitB.tried} (reference fit ${fitB.fit.toFixed(3)})`);
-  return { embeddingDim: d, roles, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB) };
+  return { embeddingDim: d, roles, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB), centred: o.centred };
 }
 
 /** Per-class means of per-sample proportions [S × classes]. */
@@ -161,19 +202,21 @@ export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Flo
 }
 
 /**
- * levelInputs(L, withPulse(emb, d, f, P, sc, n), n) without building the joint rows: both levels
- * read pulse columns only, so each value is the same z-score (f − mean) / std, straight from the
- * raw summaries `f` [n × P] (classify's path: it never needs the embedding columns here).
+ * levelInputs(L, withPulse(emb, d, f − shift, P, sc, n), n) without building the joint rows: both
+ * levels read pulse columns only, so each value is the same z-score (f − shift − mean) / std,
+ * straight from the raw summaries `f` [n × P] (classify's path: it never needs the embedding
+ * columns here). `shift`: the sample's sampleShift when the model is centred, else zeros.
  */
-export function levelInputsFromPulse(L: RedLevels, f: ArrayLike<number>, sc: PulseScaler, n: number): { zA: Float64Array; zB: Float64Array } {
+export function levelInputsFromPulse(L: RedLevels, f: ArrayLike<number>, sc: PulseScaler, n: number, shift?: Float64Array): { zA: Float64Array; zB: Float64Array } {
   const d = L.embeddingDim;
   const P = L.roles.length;
+  const off = shift ?? new Float64Array(P);
   const pick = (cols: number[]) => {
     const ps = cols.map((c) => c - d);
     const w = ps.length;
     const out = new Float64Array(n * w);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < w; j++) out[i * w + j] = (f[i * P + ps[j]] - sc.mean[ps[j]]) / sc.std[ps[j]];
+      for (let j = 0; j < w; j++) out[i * w + j] = (f[i * P + ps[j]] - off[ps[j]] - sc.mean[ps[j]]) / sc.std[ps[j]];
     }
     return out;
   };

@@ -8,7 +8,7 @@ import { columnSources, describeLayout, detectLayout, layoutWidth } from './layo
 import { trainStage1 } from './stage1.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
 import { nearestLogDensity } from './mixture.js';
-import { fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
+import { centreBySample, fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse, type PulseScaler } from './pulse-features.js';
 import { columnMedians, medianOf, LOW_LIK_QUANTILE, type DomainStats } from './quality.js';
 import { validateSample } from './validate.js';
@@ -125,11 +125,12 @@ export async function trainState(samples: SampleInput[], references: Map<string,
     if (P > 0) {
       const em = vade.emRows;
       const f = pulseSummaries(layout, units, features, Int32Array.from(em, (i) => redRows[i]));
-      pulse = fitPulseScaler(f, em.length, P);
-      const zp = withPulse(vade.emEmbedding, d, f, P, pulse, em.length);
       const sEm = Int32Array.from(em, (i) => sampleOf2[i]);
+      const fc = centreBySample(roles, f, em.length, sEm, theta.length);
+      pulse = fitPulseScaler(fc, em.length, P);
+      const zp = withPulse(vade.emEmbedding, d, fc, P, pulse, em.length);
       levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
-        { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR }, (message) => progress({ stage: 'stage2-map', message }));
+        { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, centred: true }, (message) => progress({ stage: 'stage2-map', message }));
       const { median, spread } = columnMedians(f, em.length, P);
       const dens = nearestLogDensity(levels.a, levelInputs(levels, zp, em.length).zA, em.length).sort();
       domain = {
