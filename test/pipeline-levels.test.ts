@@ -130,7 +130,7 @@ describe('two-level red-cell decision', () => {
   };
 
   it('recovers the classes from the references alone, clumps holding RNA included', () => {
-    const L = fitRedLevels(vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false });
+    const L = fitRedLevels(vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false, rotate: true });
     expect(L.a.d).toBe(levelAColumns(d, ROLES8).length);
     expect(levelAColumns(d, ROLES8)).toEqual([2, 3, 4, 5, 8, 9]);
     expect(L.b.d).toBe(levelBColumns(d, ROLES8).length);
@@ -161,7 +161,7 @@ describe('two-level red-cell decision', () => {
     // Component 2 (half of the reticulocytes) handed to rbc: only the per-sample references show
     // that its share follows retic %, not rbc %.
     const wrong: ClassMixture = { ...vade, rho: Float64Array.from([1 / 3, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.5, 0.5]) };
-    const L = fitRedLevels(wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false });
+    const L = fitRedLevels(wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false, rotate: false });
     const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
     const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
     let retic = 0;

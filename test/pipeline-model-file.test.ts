@@ -34,7 +34,7 @@ function state(): PipelineState {
     dims: DIMS,
     stage1: { encoder: enc('stage1'), centers: f32(4), k: 2, alpha: 1, pltMembers: [true, false], sub: { members: [true, false], sse: 0.5, mixture: mix(2, 2, 1) } },
     stage2: { encoder: enc('stage2'), mixture: mix(2, 2, 3), thetaPrior: [0.8, 0.1, 0.1], reticScale: 1.2, pulse: { mean: f32(8), std: f32(8).map((x) => Math.abs(x) + 1) },
-      levels: { embeddingDim: 2, roles, a: mix(2, 6, 2), b: mix(2, 2, 2), priorA: [0.9, 0.1], priorB: [0.95, 0.05], centred: true } },
+      levels: { embeddingDim: 2, roles, a: mix(2, 6, 2), b: mix(2, 2, 2), priorA: [0.9, 0.1], priorB: [0.95, 0.05], centred: true, rotationA: Float64Array.from({ length: 36 }, (_, i) => (i % 7 === 0 ? 1 : 0)) } },
     pca: null,
     domain: { refMin: { plt_pct: 1, retic_pct: 1, clump_pct: 0 }, refMax: { plt_pct: 5, retic_pct: 3, clump_pct: 1 }, eventsMedian: 300, summaryMedian: Array(8).fill(1), summarySpread: Array(8).fill(0.5), logDensityCut: -4 },
   };
@@ -95,6 +95,8 @@ describe('pipeline model file: decodePipeline refuses malformed metadata with a 
     ['priorB as null', mutate('architecture', (a) => { a.stage2.levels.priorB = null; }), /stage2\.levels\.priorB/],
     ['level roles not the layout\'s', mutate('architecture', (a) => { a.stage2.levels.roles[0] = 'FL'; }), /stage2\.levels\.roles/],
     ['ka beyond its tensors', mutate('architecture', (a) => { a.stage2.levels.ka = 3; }), /stage2\.a\.mu/],
+    ['rotated as a string', mutate('architecture', (a) => { a.stage2.levels.rotated = 'yes'; }), /stage2\.levels\.rotated/],
+    ['rotated without its tensor', mutate('architecture', (a) => { a.stage2.levels.rotated = false; }), /stage2\.levels\.a_rotation/],
     ['levels on a layout without channels', mutate('architecture', (a) => { a.layout = { kind: 'matrix', points: 0, groups: [], featureNames: null, inputColumns: F }; }), /stage2\.levels': a matrix layout/],
     ['a layout group of the wrong role', mutate('architecture', (a) => { a.layout.groups[1].role = 'FSC'; }), /layout\.groups\.1\.role/],
     ['a waveform channel of 3 samples', mutate('architecture', (a) => { a.layout.groups[0].columns.pop(); a.layout.points = 0; }), /layout\.groups\.0\.columns/],

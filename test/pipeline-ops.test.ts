@@ -6,6 +6,7 @@
 //    constant, so the EM on either gives the same θ and posteriors (to the op's f32 rounding);
 //  - subclusterKeep on the backend, and classify's level path (class log-likelihoods on the backend,
 //    classifyRedFromClassLogLik), against their host versions.
+import { principalAxes } from '../bindings/pipeline/axes.js';
 import { describe, expect, it } from 'vitest';
 import { classLogLik, classLogLikOnBackend, componentLogDensities, estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
 import { classifyRed, classifyRedFromClassLogLik, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
@@ -158,6 +159,7 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
       embeddingDim: 2, roles: ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'],
       a: f32Mixture(randomMixture(rng, 8, 6, 2, true)), b: f32Mixture(randomMixture(rng, 5, 2, 2, true)),
       priorA: [0.9, 0.1], priorB: [0.8, 0.2], centred: false,
+      rotationA: principalAxes(rng.normals(600, 1).map((v, i) => v + (i % 6) * v), 100, 6),
     };
     const zl = rng.normals(n * 10, 1.5);
     const red = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 !== 0);

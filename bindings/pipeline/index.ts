@@ -58,6 +58,7 @@ export class BloodCellPipeline {
     const levels = state.stage2.levels;
     const mixtures = [state.stage2.mixture, ...(levels ? [levels.a, levels.b] : []), ...(state.stage1.sub ? [state.stage1.sub.mixture] : [])];
     for (const mix of mixtures) for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = Float64Array.from(Float32Array.from(mix[key]));
+    if (levels?.rotationA) levels.rotationA = Float64Array.from(Float32Array.from(levels.rotationA));
     const layers = encoderLayers(resolvedConfig(state.meta.features, state.dims));
     this.enc1 = new Mlp(be, 'stage1.encoder', layers);
     this.enc1.importState(state.stage1.encoder, 'stage 1');

@@ -42,6 +42,7 @@ export function encodePipeline(st: PipelineState): Uint8Array {
       tensors[`stage2.${name}.log_var`] = { shape: [mix.k, mix.d], data: Float32Array.from(mix.logVar) };
       tensors[`stage2.${name}.rho`] = { shape: [mix.classes, mix.k], data: Float32Array.from(mix.rho) };
     }
+    if (levels.rotationA) tensors['stage2.levels.a_rotation'] = { shape: [levels.a.d, levels.a.d], data: Float32Array.from(levels.rotationA) };
   }
   const sub = st.stage1.sub;
   if (sub) {
@@ -59,7 +60,7 @@ export function encodePipeline(st: PipelineState): Uint8Array {
     meta: JSON.stringify(st.meta),
     architecture: JSON.stringify({ dims: st.dims, layout: st.layout, domain: st.domain, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers, sub: sub ? { k: sub.mixture.k, members: sub.members, sse: sub.sse } : null },
       stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior, reticScale: st.stage2.reticScale,
-        levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB, centred: levels.centred } : null } }),
+        levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB, centred: levels.centred, rotated: levels.rotationA !== null } : null } }),
   });
 }
 
@@ -96,10 +97,10 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   const thetaPrior = r.numArray(A, arch, 'stage2.thetaPrior', { minLength: RED_CLASSES.length, maxLength: RED_CLASSES.length, min: 0, max: 1 }).slice();
   // Files written before the reticulocyte count scale existed count as unscaled (1).
   const reticScale = r.at(arch, 'stage2.reticScale') === undefined ? 1 : r.num(A, arch, 'stage2.reticScale', 0, 1e6, true);
-  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[]; centred: boolean } | null = null;
+  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[]; centred: boolean; rotated: boolean } | null = null;
   if (present(r, arch, 'stage2.levels')) {
     if (P === 0) throw r.error(`${A} field 'stage2.levels': a ${layout.kind} layout has no pulse summaries for stage 2's levels (expected null)`);
-    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB', 'centred']);
+    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB', 'centred', 'rotated']);
     // The roles follow from the layout; stored to catch a file whose layout was edited alone.
     exactly(r, A, arch, 'stage2.levels.roles', roles);
     const two = { minLength: 2, maxLength: 2, min: 0, max: 1 };
@@ -108,6 +109,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
       priorA: r.numArray(A, arch, 'stage2.levels.priorA', two).slice(), priorB: r.numArray(A, arch, 'stage2.levels.priorB', two).slice(),
       // Files written before per-sample centring read their summaries as they are.
       centred: present(r, arch, 'stage2.levels.centred') ? r.bool(A, arch, 'stage2.levels.centred') : false,
+      rotated: present(r, arch, 'stage2.levels.rotated') ? r.bool(A, arch, 'stage2.levels.rotated') : false,
     };
   }
   // The training-domain statistics exist only beside the levels (train.ts computes them together).
@@ -127,6 +129,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   if (lv) {
     shapes.set('stage2.pulse.mean', [P]).set('stage2.pulse.std', [P]);
     for (const [n, k, w] of [['a', lv.ka, wA], ['b', lv.kb, wB]] as const) shapes.set(`stage2.${n}.mu`, [k, w]).set(`stage2.${n}.log_var`, [k, w]).set(`stage2.${n}.rho`, [2, k]);
+    if (lv.rotated) shapes.set('stage2.levels.a_rotation', [wA, wA]);
   }
   // The plot projection is optional (fitted after training): both tensors or neither.
   const hasPca = Object.hasOwn(r.content.tensors, 'pca.mean') || Object.hasOwn(r.content.tensors, 'pca.components');
@@ -163,6 +166,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
       pulse: lv ? { mean: data('stage2.pulse.mean'), std: data('stage2.pulse.std') } : null,
       levels: lv ? {
         embeddingDim: d, roles: roles as Role[], a: levelMixture('a', lv.ka, wA), b: levelMixture('b', lv.kb, wB), priorA: lv.priorA, priorB: lv.priorB, centred: lv.centred,
+        rotationA: lv.rotated ? f64('stage2.levels.a_rotation') : null,
       } : null,
     },
     domain,

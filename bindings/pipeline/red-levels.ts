@@ -18,6 +18,7 @@ import { classLogLik, estimateProportions, logGauss, selectRows, type ClassMixtu
 import { cloneMixture, fitClassMap, liftMixture } from './em-known.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import type { PulseScaler } from './pulse-features.js';
+import { principalAxes, rotateRows } from './axes.js';
 import type { Role } from './layout.js';
 
 /** Level A reads the volume/shape summaries (no fluorescence, see above); level B the RNA stain
@@ -38,6 +39,9 @@ export interface RedLevels {
   priorB: number[];
   /** Whether level A's summaries are read relative to the sample's own red cells (sampleShift). */
   centred: boolean;
+  /** Level A's columns are read in these axes (axes.ts, w × w, fitted on the training red cells);
+   *  null: as they are (files written before the rotation). */
+  rotationA: Float64Array | null;
 }
 
 export interface LevelOptions {
@@ -46,6 +50,8 @@ export interface LevelOptions {
   floor: number;
   /** The rows' summaries were centred per sample (sampleShift); stored so classify does the same. */
   centred: boolean;
+  /** Read level A in the principal axes of its training rows (axes.ts). */
+  rotate: boolean;
 }
 
 /** Columns of [embedding (d), pulse summaries] rows whose role is in `want`. */
@@ -142,7 +148,9 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const meanTheta = meanOf(theta);
   // Level A.
   const colsA = levelAColumns(d, roles);
-  const zA = selectColumns(z, D, n, colsA);
+  const zRaw = selectColumns(z, D, n, colsA);
+  const rotationA = o.rotate ? principalAxes(zRaw, n, colsA.length) : null;
+  const zA = rotationA ? rotateRows(zRaw, n, colsA.length, rotationA) : zRaw;
   const a0 = liftMixture(vade, zEmb, zA, colsA.length, n, sampleOf, theta, o.floor);
   const rhoA = mergeRho(vade, [[0, 1], [2]], meanTheta);
   // One fit per clump-target offset u (clump-offset.ts); the one whose inferred clump shares best
@@ -172,7 +180,7 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const b: ClassMixture = { ...b0, classes: 2, rho: mergeRho(vade, [[0], [1]], meanTheta) };
   const fitB = fitClassMap(b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
   log?.(`stage 2 level B (rbc | retic) on ${single.length} of ${n} rows: map [${fitB.classOf.join(',')}] of ${fitB.tried} (reference fit ${fitB.fit.toFixed(3)})`);
-  return { embeddingDim: d, roles, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB), centred: o.centred };
+  return { embeddingDim: d, roles, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB), centred: o.centred, rotationA };
 }
 
 /** Per-class means of per-sample proportions [S × classes]. */
@@ -198,7 +206,7 @@ function posteriorsUnder(m: ClassMixture, logDens: Float64Array, n: number, samp
 export function levelInputs(L: RedLevels, z: Float64Array, n: number): { zA: Float64Array; zB: Float64Array } {
   const d = L.embeddingDim;
   const D = d + L.roles.length;
-  return { zA: selectColumns(z, D, n, levelAColumns(d, L.roles)), zB: selectColumns(z, D, n, levelBColumns(d, L.roles)) };
+  return { zA: inAxes(L, selectColumns(z, D, n, levelAColumns(d, L.roles)), n), zB: selectColumns(z, D, n, levelBColumns(d, L.roles)) };
 }
 
 /**
@@ -220,7 +228,12 @@ export function levelInputsFromPulse(L: RedLevels, f: ArrayLike<number>, sc: Pul
     }
     return out;
   };
-  return { zA: pick(levelAColumns(d, L.roles)), zB: pick(levelBColumns(d, L.roles)) };
+  return { zA: inAxes(L, pick(levelAColumns(d, L.roles)), n), zB: pick(levelBColumns(d, L.roles)) };
+}
+
+/** Level A's rows in the model's axes (unchanged when it has none). */
+function inAxes(L: RedLevels, zA: Float64Array, n: number): Float64Array {
+  return L.rotationA ? rotateRows(zA, n, L.a.d, L.rotationA) : zA;
 }
 
 /**

@@ -130,7 +130,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
       pulse = fitPulseScaler(fc, em.length, P);
       const zp = withPulse(vade.emEmbedding, d, fc, P, pulse, em.length);
       levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
-        { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, centred: true }, (message) => progress({ stage: 'stage2-map', message }));
+        { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, centred: true, rotate: true }, (message) => progress({ stage: 'stage2-map', message }));
       const { median, spread } = columnMedians(f, em.length, P);
       const dens = nearestLogDensity(levels.a, levelInputs(levels, zp, em.length).zA, em.length).sort();
       domain = {
