@@ -82,15 +82,38 @@ export function sampleShift(roles: readonly Role[], f: ArrayLike<number>, rows: 
   const P = roles.length;
   const shift = new Float64Array(P);
   if (!rows.length) return shift;
-  const col = new Float64Array(rows.length);
+  const counts = new Uint32Array(SHIFT_BINS);
   roles.forEach((r, p) => {
     if (!LEVEL_A_ROLES.includes(r)) return;
-    for (let i = 0; i < rows.length; i++) col[i] = f[rows[i] * P + p];
-    col.sort();
-    const h = col.length >> 1;
-    shift[p] = col.length % 2 ? col[h] : 0.5 * (col[h - 1] + col[h]);
+    counts.fill(0);
+    for (let i = 0; i < rows.length; i++) counts[shiftBin(f[rows[i] * P + p])]++;
+    shift[p] = histogramMedian(counts, rows.length);
   });
   return shift;
+}
+
+/** The median is read off a fixed histogram (interpolated inside its bin) rather than a sort, so
+ *  that a host streaming a sample's events (the embedded module, issue 20) computes the same value
+ *  in one pass with bounded memory. Summaries are asinh heights, widths in time samples, or scalar
+ *  shapes: all inside [SHIFT_LO, SHIFT_HI); a bin of 1/128 is far below any population's spread. */
+export const SHIFT_LO = -32;
+export const SHIFT_HI = 96;
+export const SHIFT_BINS = (SHIFT_HI - SHIFT_LO) * 128;
+
+export function shiftBin(v: number): number {
+  const b = Math.floor(((v - SHIFT_LO) / (SHIFT_HI - SHIFT_LO)) * SHIFT_BINS);
+  return b < 0 ? 0 : b >= SHIFT_BINS ? SHIFT_BINS - 1 : b;
+}
+
+/** The value below which half of the n counted values lie, linear inside its bin. */
+export function histogramMedian(counts: Uint32Array, n: number): number {
+  const half = n / 2;
+  let below = 0;
+  for (let b = 0; b < counts.length; b++) {
+    if (below + counts[b] >= half && counts[b] > 0) return SHIFT_LO + ((b + (half - below) / counts[b]) * (SHIFT_HI - SHIFT_LO)) / counts.length;
+    below += counts[b];
+  }
+  return SHIFT_HI;
 }
 
 /** Summaries [n × P] with each row's sample shift taken off (training: rows of several samples). */
