@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 // Minimal option parsing on top of node:util parseArgs, turning its errors into UsageError.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKEND_KINDS, type BackendKind } from '../backends/index.js';
@@ -30,3 +31,11 @@ export function backendOpt(v: string | undefined): BackendKind {
   if (!BACKEND_KINDS.includes(kind)) throw new UsageError(`--backend must be one of ${BACKEND_KINDS.join('|')} (got '${v}')`);
   return kind;
 }
+
+/** The wasm backend's default worker threads: every core of the machine, at most MAX_DEFAULT_THREADS.
+ *  The wasm kernels split rows between threads without changing any sum's order, so a model is
+ *  bit-identical whatever the thread count; beyond a few threads the small layers stop gaining. */
+export const MAX_DEFAULT_THREADS = 4;
+export const DEFAULT_THREADS = Math.max(1, Math.min(MAX_DEFAULT_THREADS, availableParallelism()));
+export const THREADS_HELP = `wasm worker threads (default: the machine's cores, at most ${MAX_DEFAULT_THREADS}; here ${DEFAULT_THREADS})`;
+

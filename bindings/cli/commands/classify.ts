@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS, THREADS_HELP } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { formatCsv } from '../../io/csv.js';
@@ -53,7 +53,7 @@ export const classify: Command = {
   --out DIR      writes summary.csv, summary.json and <id>.probabilities.npy (cells × 4:
                  ${CLASSES.join(', ')})
   --backend B    auto (default) | wasm | webgpu | reference
-  --threads T    threads of the wasm backend (default 1), per worker with --workers
+  --threads T    ${THREADS_HELP} for one FILE, 1 for several; per worker with --workers
   --workers N    classify N files at a time, each worker thread with its own pipeline and backend
                  (wasm or reference). Default with wasm: min(#FILEs, cores ÷ T); otherwise 1 (in
                  this thread). Summaries stay in FILE order.
@@ -66,7 +66,8 @@ export const classify: Command = {
     if (!values.out) throw new UsageError('--out DIR is required');
     if (positionals.length === 0) throw new UsageError('give at least one sample FILE');
     const kind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    // Several files: one thread each and the cores go to worker threads (host work parallelises too).
+    const threads = intOpt('threads', values.threads, positionals.length > 1 ? 1 : DEFAULT_THREADS);
     // Every FILE is checked before the backend and the model load (seconds) and before --out is
     // created, so a typo fails at once, names its path, and leaves no empty output folder behind.
     await checkInputFiles(positionals, values.model);

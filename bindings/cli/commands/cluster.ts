@@ -2,7 +2,7 @@
 // ACC/NMI/ARI, macro-F1, balanced accuracy when labels are given), optionally save the model.
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS, THREADS_HELP } from '../args.js';
 import { TRAINING_FLAGS, TRAINING_HELP, checkFlagsFor, trainingConfigs } from './cluster-options.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
@@ -27,7 +27,7 @@ export const cluster: Command = {
   --labels y.npy     true class per row (integers): prints ACC, NMI, ARI, macro-F1, balanced accuracy
   --backend B        auto (default) | wasm | webgpu | reference
   --out M            write the fitted model (safetensors; its metadata records every training option)
-  --threads T        wasm worker threads (default 1)
+  --threads T        ${THREADS_HELP}
   --quiet            no per-epoch progress on stderr (VaDE's collapse recoveries are still reported)
   --json             print the result as JSON on stdout
 
@@ -52,7 +52,7 @@ training options (unset: the model's default)${TRAINING_HELP}`,
     if (!METHODS.includes(method)) throw new UsageError(`--method must be one of ${METHODS.join('|')} (got '${values.method}')`);
     checkFlagsFor(method, values);
     const backendKind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    const threads = intOpt('threads', values.threads, DEFAULT_THREADS);
 
     const x = await readMatrix(values.data);
     if (k > x.rows) throw new UsageError(`--k ${k} exceeds the number of rows (${x.rows})`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { BloodCellPipeline, CLASSES, type SampleInput, type Reference } from '../../pipeline/index.js';
@@ -57,7 +57,7 @@ ${TRAIN_HELP}`,
     const seed = options.seed ?? 1;
     const out = resolve(values.out ?? join(tmpdir(), `hemaclust-demo-${domain ? domain.name : species}`));
     const kind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    const threads = intOpt('threads', values.threads, DEFAULT_THREADS);
     const progress = new ProgressRenderer({ silent: values.json });
     const t0 = performance.now();
 

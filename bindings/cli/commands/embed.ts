@@ -2,7 +2,7 @@
 // autoencoder embedding) for every row of a data matrix, written as a float32 .npy.
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
 import { writeNpyFile } from '../../io/npy.js';
@@ -21,7 +21,7 @@ export const embed: Command = {
     });
     if (!values.model || !values.data || !values.out) throw new UsageError('--model, --data and --out are required');
     const kind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    const threads = intOpt('threads', values.threads, DEFAULT_THREADS);
     const x = await readMatrix(values.data);
     const be = await createBackend(kind, { threads });
     try {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline } from '../../pipeline/index.js';
 import { evaluateResults, formatEvaluation } from '../../pipeline/evaluate.js';
@@ -30,7 +30,7 @@ export const evaluate: Command = {
     if (!values.model) throw new UsageError('--model M is required');
     if (!values.data) throw new UsageError('--data DIR is required');
     const kind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    const threads = intOpt('threads', values.threads, DEFAULT_THREADS);
     const progress = new ProgressRenderer({ silent: values.json });
     const cohort = await loadCohort(values.data, {
       referencePath: values.reference ?? join(values.data, 'reference.csv'),

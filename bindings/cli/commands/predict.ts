@@ -3,7 +3,7 @@
 // [rows, K]; optionally the hard labels (int32 .npy) too.
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { readMatrix } from '../../io/index.js';
 import { writeNpyFile } from '../../io/npy.js';
@@ -23,7 +23,7 @@ export const predict: Command = {
     });
     if (!values.model || !values.data || !values.out) throw new UsageError('--model, --data and --out are required');
     const kind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    const threads = intOpt('threads', values.threads, DEFAULT_THREADS);
     const x = await readMatrix(values.data);
     const be = await createBackend(kind, { threads });
     try {

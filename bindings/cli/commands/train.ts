@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { parse, intOpt, backendOpt } from '../args.js';
+import { parse, intOpt, backendOpt, DEFAULT_THREADS, THREADS_HELP } from '../args.js';
 import { createBackend } from '../../backends/index.js';
 import { BloodCellPipeline, type TrainOptions } from '../../pipeline/index.js';
 import { loadCohort } from '../../pipeline/node.js';
@@ -38,7 +38,7 @@ export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu
   --components K       stage-2 mixture components (default 24)
   --cells-per-sample N training events drawn per sample (default 4000)
   --batch B            minibatch size (default 256)
-  --threads T          wasm worker threads (default 1)
+  --threads T          ${THREADS_HELP}
   --channels MAP       which column names are FSC, SSC, FL and IMP, where the files use other
                        names: FSC=FS,SSC=SS,FL=FL1,IMP=RES (default: found by name; docs/method.md)
   --force              keep a model that fails the quality gate (it is marked as failed)
@@ -87,7 +87,7 @@ ${TRAIN_HELP}`,
     if (!values.out) throw new UsageError('--out model.safetensors is required');
     const options = trainOptionsFrom(values);
     const kind = backendOpt(values.backend);
-    const threads = intOpt('threads', values.threads, 1);
+    const threads = intOpt('threads', values.threads, DEFAULT_THREADS);
     const progress = new ProgressRenderer({ silent: values.json });
     const cohort = await loadCohort(values.data, {
       referencePath: values.reference ?? join(values.data, 'reference.csv'),
