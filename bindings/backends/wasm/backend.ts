@@ -8,25 +8,9 @@ import { ACTIVATIONS, OP_NAMES } from '../../backend.js';
 import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
 import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
-import { WasmAllocator } from './memory.js';
+import { ScratchBlock, type WasmAllocator } from './memory.js';
+import { WasmTensor } from './tensor.js';
 import type { RowKernel, WorkerPool } from './threads.js';
-
-export class WasmTensor implements Tensor {
-  readonly backendName = 'wasm';
-  disposed = false;
-  constructor(
-    readonly shape: readonly number[],
-    readonly dtype: DType,
-    readonly size: number,
-    /** Byte offset in the linear memory. */
-    readonly ptr: number,
-    /** The backend whose memory holds it: a pointer means nothing in another instance's memory. */
-    readonly owner: object,
-  ) {}
-  get bytes(): number {
-    return this.size * 4;
-  }
-}
 
 const f32bits = new Float32Array(1);
 const u32bits = new Uint32Array(f32bits.buffer);
@@ -38,8 +22,8 @@ export class WasmBackend implements ComputeBackend {
   /** Per-thread gemm packing panels (thread 0 = this thread). */
   private readonly packA: number;
   private readonly packB: number;
-  private scratchPtr = 0;
-  private scratchSize = 0;
+  /** One block for the f64 temporaries of whichever kernel runs (ops run one at a time). */
+  private readonly scratchBlock: ScratchBlock;
 
   constructor(
     readonly k: KernelExports,
@@ -50,6 +34,7 @@ export class WasmBackend implements ComputeBackend {
   ) {
     this.packA = alloc.alloc(k.gemmPackABytes(), 'gemm packing panel A');
     this.packB = alloc.alloc(k.gemmPackBBytes(), 'gemm packing panel B');
+    this.scratchBlock = new ScratchBlock(alloc);
   }
 
   get threads(): number {
@@ -138,14 +123,7 @@ export class WasmBackend implements ComputeBackend {
 
   /** A scratch block of at least `bytes` for a kernel's f64 temporaries; reused across calls. */
   private scratch(bytes: number, op: string): number {
-    if (bytes > this.scratchSize) {
-      const size = Math.max(bytes, 2 * this.scratchSize, 4096);
-      if (this.scratchSize) this.alloc.release(this.scratchPtr);
-      this.scratchSize = 0;
-      this.scratchPtr = this.alloc.alloc(size, `${op} scratch`);
-      this.scratchSize = size;
-    }
-    return this.scratchPtr;
+    return this.scratchBlock.atLeast(bytes, op);
   }
 
   // ---- elementwise / data movement --------------------------------------------------------

@@ -244,15 +244,10 @@ export const SPLIT_K_MAX_PARTIALS = 1 << 22;
 /** … and whose K blocks fit the chunk counter (below CLOSED). */
 export const SPLIT_K_MAX_K = 1 << 18;
 
-export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
-  alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
-  if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
-  const ctrlPtr = alloc.alloc(SLOTS * 4, 'worker control block');
-  const ctrl = (): Int32Array => new Int32Array(memory.buffer, ctrlPtr, SLOTS);
-  const ctrlF = (): Float32Array => new Float32Array(memory.buffer, ctrlPtr, SLOTS);
-  const rjArgs = (): Float64Array => new Float64Array(memory.buffer, ctrlPtr + 4 * (RJ + RJ_ARGS), RJ_MAX_ARGS);
-  ctrl().fill(0);
-  ctrl()[NEXT] = CLOSED; // job 0 (none) is closed
+/** Starts `workers` workers over the shared memory, each with its own gemm packing panels; if one
+ *  fails to start, those already started are stopped. */
+async function startWorkers(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory, ctrlPtr: number,
+  alloc: WasmAllocator, kernels: KernelExports): Promise<AnyWorker[]> {
   const list: AnyWorker[] = [];
   try {
     for (let i = 0; i < workers; i++) {
@@ -264,56 +259,70 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
     for (const w of list) w.terminate();
     throw e;
   }
+  return list;
+}
+
+/** Waits until `chunks` chunks of the current job are done (by any thread). */
+function waitDone(c: Int32Array, chunks: number): void {
+  for (const until = performance.now() + SPIN_MS; Atomics.load(c, DONE) < chunks && performance.now() < until;);
+  for (;;) {
+    const d = Atomics.load(c, DONE);
+    if (d >= chunks) return;
+    try {
+      Atomics.wait(c, DONE, d, 1000);
+    } catch {
+      // Browser main thread: Atomics.wait is not allowed; spin (chunks are short).
+    }
+  }
+}
+
+/**
+ * Runs rows [0, m) in the chunks `cut`, taken by the caller and the workers from the shared
+ * counter of control block `c`; returns when all are done.
+ * The command's arguments must already be in the control block (written while NEXT is closed).
+ */
+function launchJob(c: Int32Array, cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void,
+  cut: { chunk: number; chunks: number }): void {
+  const { chunk, chunks } = cut;
+  const seq = (c[SEQ] + 1) | 0;
+  const tag = seq & TAG_MASK;
+  c[JOB] = m;
+  c[JOB + 1] = chunk;
+  c[JOB + 2] = chunks;
+  Atomics.store(c, DONE, 0);
+  Atomics.store(c, ERR, 0);
+  Atomics.store(c, CMD, cmd);
+  Atomics.store(c, NEXT, tag << TAG_SHIFT);
+  Atomics.store(c, SEQ, seq);
+  Atomics.notify(c, SEQ);
+  let err: unknown = null;
+  for (let k; (k = takeChunk(c, NEXT, TAG_SHIFT, tag, chunks)) >= 0;) {
+    try {
+      if (!err) runOwn(k * chunk, Math.min(m, (k + 1) * chunk));
+    } catch (e) {
+      err = e;
+    }
+    Atomics.add(c, DONE, 1);
+  }
+  waitDone(c, chunks);
+  Atomics.store(c, NEXT, (tag << TAG_SHIFT) | CLOSED);
+  if (err) throw err;
+  if (Atomics.load(c, ERR)) throw new Error(`wasm: ${what} failed in a worker thread`);
+}
+
+export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
+  alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
+  if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
+  const ctrlPtr = alloc.alloc(SLOTS * 4, 'worker control block');
+  const ctrl = (): Int32Array => new Int32Array(memory.buffer, ctrlPtr, SLOTS);
+  const ctrlF = (): Float32Array => new Float32Array(memory.buffer, ctrlPtr, SLOTS);
+  const rjArgs = (): Float64Array => new Float64Array(memory.buffer, ctrlPtr + 4 * (RJ + RJ_ARGS), RJ_MAX_ARGS);
+  ctrl().fill(0);
+  ctrl()[NEXT] = CLOSED; // job 0 (none) is closed
+  const list = await startWorkers(workers, loaded, memory, ctrlPtr, alloc, kernels);
   let alive = true;
-
-  /** Waits until `chunks` chunks of the current job are done (by any thread). */
-  const waitDone = (c: Int32Array, chunks: number) => {
-    for (const until = performance.now() + SPIN_MS; Atomics.load(c, DONE) < chunks && performance.now() < until;);
-    for (;;) {
-      const d = Atomics.load(c, DONE);
-      if (d >= chunks) return;
-      try {
-        Atomics.wait(c, DONE, d, 1000);
-      } catch {
-        // Browser main thread: Atomics.wait is not allowed; spin (chunks are short).
-      }
-    }
-  };
-
-  /**
-   * Runs rows [0, m) in the chunks `cut` (rowChunks unless given), taken by the caller and the
-   * workers from the shared counter; returns when all are done.
-   * The command's arguments must already be in the control block (written while NEXT is closed).
-   */
   const launch = (cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void,
-    cut = rowChunks(m, workers + 1)) => {
-    const c = ctrl();
-    const { chunk, chunks } = cut;
-    const seq = (c[SEQ] + 1) | 0;
-    const tag = seq & TAG_MASK;
-    c[JOB] = m;
-    c[JOB + 1] = chunk;
-    c[JOB + 2] = chunks;
-    Atomics.store(c, DONE, 0);
-    Atomics.store(c, ERR, 0);
-    Atomics.store(c, CMD, cmd);
-    Atomics.store(c, NEXT, tag << TAG_SHIFT);
-    Atomics.store(c, SEQ, seq);
-    Atomics.notify(c, SEQ);
-    let err: unknown = null;
-    for (let k; (k = takeChunk(c, NEXT, TAG_SHIFT, tag, chunks)) >= 0;) {
-      try {
-        if (!err) runOwn(k * chunk, Math.min(m, (k + 1) * chunk));
-      } catch (e) {
-        err = e;
-      }
-      Atomics.add(c, DONE, 1);
-    }
-    waitDone(c, chunks);
-    Atomics.store(c, NEXT, (tag << TAG_SHIFT) | CLOSED);
-    if (err) throw err;
-    if (Atomics.load(c, ERR)) throw new Error(`wasm: ${what} failed in a worker thread`);
-  };
+    cut = rowChunks(m, workers + 1)) => launchJob(ctrl(), cmd, m, what, runOwn, cut);
 
   /** A row job (rows()), optionally cut other than rowChunks (gemmSplitK: one K block per chunk). */
   const runRows = (kernel: RowKernel, rows: number, args: readonly number[], scratch?: { arg: number; base: number; stride: number },
