@@ -27,30 +27,33 @@ import { applyNormalization } from './normalize.js';
 import { Adam, LossMeter, Sgd } from './optim.js';
 import type { Param } from './mlp.js';
 import { HostRng, STREAM } from './rng.js';
+import { CENTRES, DEC_SPEC, defaultsOf } from './specs.js';
 import { asMatrix, checkLosses, type FitOptions, type Matrix } from './types.js';
 
+/** Unset fields take specs.ts DEC_SPEC's defaults. */
 export interface DecConfig extends AutoencoderConfig {
   k: number;
-  /** Student-t degrees of freedom (default 1). */
+  /** Student-t degrees of freedom. */
   alpha?: number;
-  /** IDEC weight of the clustering loss (default 0.1). */
+  /** IDEC weight of the clustering loss. */
   gamma?: number;
   batchSize?: number;
-  /** Clustering-stage learning rate (IDEC default 1e-3 with Adam; DEC default 0.01 with SGD, momentum 0.9). */
+  /** Clustering-stage learning rate (its default depends on the optimiser). */
   lr?: number;
   /** Learning rate of the cluster centres μ_j (default: lr). */
   clusterLr?: number;
   /** Image augmentation of every training minibatch (pretraining and clustering) when fit is given
    *  no `augment` function (augment.ts imageAffine). Plain data, so the model file records it. */
   augment?: ImageAffineOptions;
+  /** Default: SGD for DEC, Adam for IDEC. */
   optimizer?: 'adam' | 'sgd';
-  /** T: iterations between refreshes of the target distribution (default 140). */
+  /** T: iterations between refreshes of the target distribution. */
   updateInterval?: number;
-  /** Stop when fewer than this share of labels change between refreshes (default 0.001). */
+  /** Stop when fewer than this share of labels change between refreshes. */
   tol?: number;
-  /** Upper bound on clustering iterations (default 20000). */
+  /** Upper bound on clustering iterations. */
   maxIterations?: number;
-  /** k-means restarts for μ (default 20). */
+  /** k-means restarts for μ. */
   kmeansInit?: number;
   pretrain?: PretrainOptions;
 }
@@ -62,8 +65,7 @@ export interface DecFitOptions extends FitOptions {
 
 export type DecVariant = 'dec' | 'idec';
 
-/** Defaults of DecConfig that fit reads directly. */
-const DEC_DEFAULTS = { kmeansInit: 20, batchSize: 256 };
+const DEC_DEFAULTS = defaultsOf(DEC_SPEC.hyperparameters);
 
 /** The clustering-stage settings fit uses, defaults applied. */
 interface DecTraining {
@@ -77,11 +79,12 @@ interface DecTraining {
 }
 
 function resolveDecTraining(cfg: DecConfig, variant: DecVariant): DecTraining {
-  const useSgd = (cfg.optimizer ?? (variant === 'idec' ? 'adam' : 'sgd')) === 'sgd';
-  const lr = cfg.lr ?? (useSgd ? 0.01 : 1e-3);
+  const d = DEC_DEFAULTS;
+  const optimizer = cfg.optimizer ?? d.optimizer[variant];
+  const lr = cfg.lr ?? d.lr[optimizer];
   return {
-    gamma: cfg.gamma ?? 0.1, updateInterval: cfg.updateInterval ?? 140, tol: cfg.tol ?? 0.001,
-    maxIterations: cfg.maxIterations ?? 20000, useSgd, lr, clusterLr: cfg.clusterLr ?? lr,
+    gamma: cfg.gamma ?? d.gamma, updateInterval: cfg.updateInterval ?? d.updateInterval, tol: cfg.tol ?? d.tol,
+    maxIterations: cfg.maxIterations ?? d.maxIterations, useSgd: optimizer === 'sgd', lr, clusterLr: cfg.clusterLr ?? lr,
   };
 }
 
@@ -106,7 +109,7 @@ export class DeepEmbeddedClustering {
   }
 
   get alpha(): number {
-    return this.config.alpha ?? 1;
+    return this.config.alpha ?? DEC_DEFAULTS.alpha;
   }
 
   async fit(xRaw: Matrix, opts: DecFitOptions = {}): Promise<this> {
@@ -169,7 +172,7 @@ export class DeepEmbeddedClustering {
     const n = x.rows;
     const de = enc.outputDim;
     const dmu = be.create([k, de]);
-    const muParam: Param = { name: 'cluster_centers', value: this.mu!, grad: dmu };
+    const muParam: Param = { name: CENTRES, value: this.mu!, grad: dmu };
     const X = uploadMatrix(be, x);
     const t = { Z, X, Q: be.create([n, k]), P: be.create([n, k]), f: be.create([k]), lab: be.create([n], 'i32') };
     const batcher = new Batcher(be, n, this.config.batchSize ?? DEC_DEFAULTS.batchSize, new HostRng(c.seed, STREAM.shuffle));
@@ -282,14 +285,14 @@ export class DeepEmbeddedClustering {
     return this.ae.transform(x);
   }
 
-  /** Writes the model as safetensors (see serialize.ts for the tensor names). */
+  /** Writes the model as safetensors (specs.ts DEC_SPEC declares its tensors). */
   async save(path: string, opts: SaveOptions = {}): Promise<void> {
     const c = this.ae.config;
     if (!this.mu || !c) throw new Error(`${this.modelName}: not fitted, nothing to save`);
     const mu = Float32Array.from((await this.backend.download(this.mu)) as Float32Array);
     const { normalization, ...rest } = c;
     await writeModelFile(path, {
-      tensors: { ...(await this.ae.exportState()), cluster_centers: { shape: [this.k, c.dims[c.dims.length - 1]], data: mu } },
+      tensors: { ...(await this.ae.exportState()), [CENTRES]: { shape: [this.k, c.dims[c.dims.length - 1]], data: mu } },
       arch: { model: this.variant, ...rest, k: this.k, alpha: this.alpha },
       normalization,
       config: this.config,
@@ -306,7 +309,7 @@ export class DeepEmbeddedClustering {
     m.ae.buildFrom(f.ae!);
     m.ae.importState(f.tensors, f.source);
     m.mu = backend.create([arch.k!, arch.dims[arch.dims.length - 1]!]);
-    backend.upload(m.mu, f.tensors['cluster_centers']!.data);
+    backend.upload(m.mu, f.tensors[CENTRES]!.data);
     return m;
   }
 
