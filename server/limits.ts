@@ -30,6 +30,10 @@ export interface Limits {
   uploadGraceMs: number;
 }
 
+/** The upload-rate check's period bounds, in ms, and how many checks fall in one grace period. */
+const RATE_CHECK_MS = { min: 50, max: 1000 };
+const RATE_CHECKS_PER_GRACE = 4;
+
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 64 * 1024 * 1024,
   requestTimeoutMs: 60_000,
@@ -40,11 +44,14 @@ export const DEFAULT_LIMITS: Limits = {
   uploadGraceMs: 5_000,
 };
 
+/** One client may hold this share of the slots by default: a single busy client cannot starve the rest. */
+const CLIENT_SHARE = 4;
+
 /** Fills in defaults; maxPerClient defaults to a quarter of maxConcurrent (at least 1). */
 export function resolveLimits(l: Partial<Limits> | undefined): Limits {
   const given = l ?? {};
   const out: Limits = { ...DEFAULT_LIMITS, ...given };
-  if (given.maxPerClient === undefined) out.maxPerClient = Math.max(1, Math.ceil(out.maxConcurrent / 4));
+  if (given.maxPerClient === undefined) out.maxPerClient = Math.max(1, Math.ceil(out.maxConcurrent / CLIENT_SHARE));
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`limits.${k} must be a positive number (got ${v})`);
   }
@@ -97,7 +104,9 @@ export async function readBody(req: Request, o: ReadBodyOptions | number): Promi
   stopped.catch(() => undefined);
   const onAbort = () => stop!(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  // The rate check needs a clock of its own: a client that sends nothing never wakes a read.
+  // The rate check needs a clock of its own: a client that sends nothing never wakes a read. It
+  // runs a few times per grace period, within RATE_CHECK_MS bounds (often enough to catch a stall
+  // soon after the grace ends, rarely enough to cost nothing).
   const minRate = opts.minBytesPerSec ?? 0;
   const grace = opts.graceMs ?? 0;
   const rateTimer = minRate > 0
@@ -106,7 +115,7 @@ export async function readBody(req: Request, o: ReadBodyOptions | number): Promi
       if (s * 1000 >= grace && total / s < minRate) {
         stop!(new ApiError(408, 'upload_too_slow', `the body arrived at ${Math.round(total / s)} bytes/s, below the minimum of ${minRate} bytes/s`, { connection: 'close' }));
       }
-    }, Math.min(1000, Math.max(50, grace / 4)))
+    }, Math.min(RATE_CHECK_MS.max, Math.max(RATE_CHECK_MS.min, grace / RATE_CHECKS_PER_GRACE)))
     : null;
   try {
     for (;;) {

@@ -4,7 +4,7 @@
 import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
-import { OP_NAMES } from '../../backend.js';
+import { OP_NAMES, resolveAdam, resolveSgd } from '../../backend.js';
 import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
 import { GpuContext, f, u, type ContextOptions } from './context.js';
 import { WebGPUTensor } from './tensor.js';
@@ -195,19 +195,18 @@ export class WebGPUBackend implements ComputeBackend {
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
     checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
     this.ctx.begin();
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
+    const { beta1: b1, beta2: b2, eps, weightDecay } = resolveAdam(o);
     const bc1 = 1 - Math.pow(b1, o.step);
     const bc2 = 1 - Math.pow(b2, o.step);
     flatOp(this.ctx, k('optim.wgsl', 'adamUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: m, write: true }, { t: v, write: true }],
-      (n) => [u(n), f(o.lr), f(b1), f(b2), f(o.eps ?? 1e-8), f(bc1), f(bc2), f(o.weightDecay ?? 0), f(1 - b1), f(1 - b2)]);
+      (n) => [u(n), f(o.lr), f(b1), f(b2), f(eps), f(bc1), f(bc2), f(weightDecay), f(1 - b1), f(1 - b2)]);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
     checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
     this.ctx.begin();
     flatOp(this.ctx, k('optim.wgsl', 'sgdUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: vel, write: true }],
-      (n) => [u(n), f(o.lr), f(o.momentum ?? 0.9)]);
+      (n) => [u(n), f(o.lr), f(resolveSgd(o).momentum)]);
   }
 
   // ---- DEC / IDEC ---------------------------------------------------------------------------

@@ -20,6 +20,17 @@ import { ProgressRenderer } from '../progress.js';
 import { summaryCsv } from './classify.js';
 import { TRAIN_FLAGS, TRAIN_HELP, trainOptionsFrom } from './train.js';
 
+/** A cohort that trains and classifies in a few minutes on a laptop CPU and still shows every class. */
+const DEMO = {
+  train: 10,
+  test: 4,
+  cells: 5000,
+  /** The smallest cohort the flags accept: training learns from references across samples, so
+   *  it needs more than one; a sample of fewer events says too little to be worth simulating. */
+  minTrain: 2,
+  minCells: 100,
+};
+
 const usage = 'hemaclust demo [--species dog|cat] [--domain NAME] [--out DIR] [--train N] [--test N] [--cells N] [--seed S] [--backend B] [--json] [training options]';
 
 export const demo: Command = {
@@ -31,9 +42,9 @@ export const demo: Command = {
   --domain NAME        a simulated analyzer from \`hemaclust simulate --list-domains\` (other units,
                        pulse shapes, channel names, scalar exports: docs/simulator.md); sets the species
   --out DIR            where report.html, model.safetensors and summary.csv go (default: a folder in the system temp dir)
-  --train N            training samples (default 10)
-  --test N             held-out samples (default 4)
-  --cells N            events per simulated sample (default 5000)
+  --train N            training samples (default ${DEMO.train})
+  --test N             held-out samples (default ${DEMO.test})
+  --cells N            events per simulated sample (default ${DEMO.cells})
 ${TRAIN_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {
@@ -41,9 +52,9 @@ ${TRAIN_HELP}`,
       ...TRAIN_FLAGS,
     });
     const { domain, species } = demoDomain(values.domain, values.species);
-    const nTrain = intOpt('train', values.train, 10, 2);
-    const nTest = intOpt('test', values.test, 4, 1);
-    const cells = intOpt('cells', values.cells, 5000, 100);
+    const nTrain = intOpt('train', values.train, DEMO.train, DEMO.minTrain);
+    const nTest = intOpt('test', values.test, DEMO.test, 1);
+    const cells = intOpt('cells', values.cells, DEMO.cells, DEMO.minCells);
     const options = trainOptionsFrom(values);
     const seed = options.seed ?? 1;
     const out = resolve(values.out ?? join(tmpdir(), `hemaclust-demo-${domain ? domain.name : species}`));
