@@ -23,8 +23,8 @@ export function softAssign(z: usize, mu: usize, q: usize, n: i32, d: i32, k: i32
     }
     // pass 2: w_j = (t_j/t_min)^ex ∈ (0,1] (scaling by t_min keeps the general-α power from
     // underflowing); α = 1 is the common case and needs no pow. t_j is read back from its f32 copy
-    // in q (t ≥ 1: a relative 6e-8), not recomputed (a second distance pass per component:
-    // bench/NOTES.md §21). Pass 3 uses the same w_j, so the row sums to 1 before the f32 rounding.
+    // in q (t ≥ 1: a relative 6e-8), not recomputed (that would be a second distance pass per
+    // component, the most expensive part of the op). Pass 3 uses the same w_j, so the row sums to 1 before the f32 rounding.
     let sum: f64 = 0;
     for (let j = 0; j < k; j++) {
       const t = <f64>load<f32>(qi + (<usize>j << 2));

@@ -18,7 +18,7 @@ export function biasAct(x: usize, bias: usize, act: i32, out: usize, n: i32, d: 
         const o = <usize>j << 2;
         let v = f32x4.add(v128.load(xr + o), v128.load(bias + o));
         // pmax(0, v) = 0 < v ? v : 0, one x86 maxps and the same as the scalar tail below; wasm's
-        // max (NaN- and ±0-exact) costs several instructions: ReLU ran at half speed (NOTES §21).
+        // max (NaN- and ±0-exact) costs several instructions, enough to slow ReLU down markedly.
         if (act == 1) v = f32x4.pmax(zero, v);
         v128.store(orow + o, v);
       }

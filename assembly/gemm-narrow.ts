@@ -1,6 +1,6 @@
 // gemm for narrow outputs (N ≤ NARROW_MAX_N): C = alpha*op(A)*op(B) + beta*C, f32, row-major, rows
 // [m0, m1) of C. Taken by gemm() in gemm.ts; the DEC layout's 10-wide layers (latent z: fwd M×2000×10,
-// dW 2000×M×10) are its shapes (bench/NOTES.md §16).
+// dW 2000×M×10) are its shapes.
 //
 // Why a path of its own: the general kernel puts its SIMD lanes along N, so 10 columns fill an 8-wide
 // panel plus a ragged 2-of-8 one (through a scratch tile), and it packs op(A) — one load and one
@@ -24,22 +24,22 @@
 // it is ignored) or alpha*acc + beta*C, later K blocks add alpha*acc.
 import { hsum, madd } from './common';
 
-/** Widest N this path takes (measured against the general kernel, bench/NOTES.md §16). */
+/** Widest N this path takes: the widest at which it beats the general kernel. */
 export const NARROW_MAX_N: i32 = 16;
 /** Columns per pass. */
 const NP: i32 = 2;
 /** K block; also the column stride of op(B) packed [j][k], so the kernel's column offset is an
  *  immediate. Without transA: 4 A rows × 2 KiB + 2 columns × 2 KiB per tile pass. With transA: the
- *  512 A lines of a tile (32 KiB) are re-read by the next column passes (measured: 512 beat 128 and
- *  256 on L4 dW, bench/NOTES.md §16). */
+ *  512 A lines of a tile (32 KiB) are re-read by the next column passes, from L1 (the depth that
+ *  timed best on the 10-wide dW). */
 const NKC: i32 = 512;
 const NKC_BYTES: usize = <usize>NKC << 2;
 /** Without transA, a tile's column passes take turns every KP k (128: 512 bytes of each A row), its
  *  accumulators kept in ACC_BYTES of scratch between turns. One pass after another over a whole K
  *  block left the later passes running from L1 while nothing was fetched from memory, then the first
  *  pass of the next block waited on its A lines; taking turns keeps the 4 row streams moving at an
- *  even rate (measured: KP 128 and 256 +10–15% over none on L4 fwd, 32 and 64 slower; with transA,
- *  where each k is a different line, turns were slower — bench/NOTES.md §16). */
+ *  even rate. Shorter turns cost more in saved accumulators than they gain; with transA, where each
+ *  k is a different line, turns do not help and are not taken. */
 const KP: i32 = 128;
 const ACC_BYTES: i32 = (NARROW_MAX_N + NP - 1) / NP * 8 * 16; // 8 vectors per column pass
 
@@ -86,8 +86,8 @@ export function gemmNarrow(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32,
     for (let pc = 0; pc < k; pc += kcStep) {
       const kc = min(kcStep, k - pc);
       // op(B) without transB at an even N already is kc rows of np floats: read in place. The copy
-      // (a float at a time, with per-element tests) was made by every call, at 2 threads by each of
-      // L4 dW's 8 row chunks (measured: +4–6% on TN 256×4096×10 in cache, bench/NOTES.md §20).
+      // (a float at a time, with per-element tests) would be made by every call, at 2 threads by
+      // each of the dW's row chunks.
       const inPlace = !transB && n == np;
       if (!inPlace) packRows(b, ldb, transB, pc, kc, n, np, buf);
       const bk = inPlace ? b + (<usize>(pc * ldb) << 2) : buf;
@@ -296,7 +296,7 @@ function tileM(pa: usize, ldaB: usize, pb: usize, np: i32, kc: i32, c: usize, ld
   if (rows > 12) putCols(c + 12 * ldc, ldc, cols, s30, s31, alpha, beta, mode);
 }
 
-// ---- Split K for the worker pool (transA only; bench/NOTES.md §24) ----
+// ---- Split K for the worker pool (transA only) ----
 // At 2 threads the pool's row chunks of L4 dW (TN 2000×4096×10) each read 1 KB of every 8 KB row of
 // A; here each of the K blocks above is a chunk instead (a whole run of A rows, read end to end):
 // block kb writes alpha*acc (mode 0: exactly the value put() would scale) into its own partial

@@ -9,7 +9,7 @@ const NR: i32 = 8;
 // of those rows before the next ones: the source is read as PACK_ROWS sequential row streams, each
 // cache line used whole. Panel by panel instead, one panel walks kc rows (up to KC lines, as many
 // pages) at the source's row stride, and its lines must survive in L1 until the neighbouring panels
-// take the rest of them (bench/NOTES.md §14).
+// take the rest of them.
 const PACK_ROWS: i32 = 8;
 
 /** Stores the 4×4 block whose rows are r0..r3 transposed: column q of the block goes to d + q·ld. */
@@ -34,7 +34,7 @@ export function packB(b: usize, ldb: i32, transB: i32, p0: i32, j0: i32, kc: i32
   }
   // op(B)[k][j] = B[j][k]: each of the NR columns is a contiguous row of B. A full panel reads its
   // NR rows 4 floats at a time and transposes two 4×4 blocks through registers, instead of copying
-  // a float at a time (the dX shapes pack their B once per chunk, bench/NOTES.md §14).
+  // a float at a time (the dX shapes pack their B once per chunk, so the copy is on their path).
   const ld = <usize>ldb << 2;
   for (let jp = 0; jp < nc; jp += NR) {
     const cols = min(NR, nc - jp);

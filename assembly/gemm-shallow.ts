@@ -1,14 +1,13 @@
 // gemm for shallow K (K ≤ SHALLOW_MAX_K = 32): C = alpha*op(A)*op(B) + beta*C, f32, row-major, rows
 // [m0, m1) of C. Taken by gemm() in gemm.ts (after the narrow-N test); the DEC layout's 10-deep
 // products are its shapes: the latent layer's dX (NT M×10×2000) and a decoder's first layer
-// (NN M×10×2000), and any layer of width ≤ 32 (bench/NOTES.md §20).
+// (NN M×10×2000), and any layer of width ≤ 32.
 //
 // Why a path of its own: with K = 10 the general kernel's 4×8 tile does only 10 rank-1 updates
 // between its fixed costs — a call, zeroing 8 accumulators, 8 alpha multiplies, a stack check and
 // loop count per k, splat loads whose offsets V8 does not fold (an extra lea each) — and it writes C
-// in column panels down 128-row blocks (each 4×8 tile 4 lines 8000 B apart, half a line each).
-// Measured (§20), it ran at 61% of the SIMD128 ceiling in cache and 53% with C in memory (and the
-// same fixed costs kept it 12–35% behind this path up to K = 128 in the baseline build). Here:
+// in column panels down 128-row blocks (each 4×8 tile 4 lines 8000 B apart, half a line each), so
+// the fixed costs, not the multiply-adds, set its speed at these shapes. Here:
 //   - op(B) (K × up to 2048 columns) is packed once per call into NR-wide k-major panels (gemm-pack.ts);
 //   - op(A) is never packed into panels: each 4-row tile copies its 4×K values once as splatted
 //     vectors (K·64 bytes), so the inner loop loads them with plain v128 loads (immediate offsets);
@@ -21,11 +20,9 @@
 import { madd } from './common';
 import { packB } from './gemm-pack';
 
-/** Deepest K this path takes. Measured against the general kernel (bench/NOTES.md §20), 1 thread: the
- *  baseline build gains at every K tried up to 128 (+17–90% at K = 10–32, +12–35% at 64–128), the
- *  relaxed one (FMA: fewer instructions per k, so the strip's re-reads of op(B) from L2 weigh more)
- *  gains or ties up to 32 (+0.5–9% at K = 24–32), ties at 48 and loses 4–6% at 64–128 with N ≤ 128.
- *  So 32: no shape measured loses in either build. */
+/** Deepest K this path takes: the deepest at which it beats the general kernel in both builds
+ *  (the relaxed build's FMA needs fewer instructions per k, so there the strip's re-reads of op(B)
+ *  from L2 weigh more, and deeper K stops paying first). */
 export const SHALLOW_MAX_K: i32 = 32;
 const MR: i32 = 4;
 const NR: i32 = 8;

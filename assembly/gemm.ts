@@ -16,10 +16,10 @@
 // scratch panels over the same shared memory.
 //
 // Kernel variants (selected by the build, both checked against the reference by the op tests):
-//   1. baseline SIMD128: gemmStrips below (K > 32): §20's splatted-A whole-strip loop per 384-deep K
-//      block, f32x4.mul + f32x4.add — 15–20% faster than the nest above in this build (NOTES §22)
+//   1. baseline SIMD128: gemmStrips below (K > 32): gemm-shallow.ts's splatted-A whole-strip loop
+//      per 384-deep K block, f32x4.mul + f32x4.add — faster than the nest above in this build
 //   2. relaxed-simd:     the nest above, 4×8 microkernel with f32x4.relaxed_madd (FMA where the CPU
-//      has it; the strips lost 1.5–3% here)
+//      has it; with half the FP instructions there is less for the strips to save, and they lose)
 import { madd } from './common';
 import { packB, storeTransposed4x4 } from './gemm-pack';
 import { gemmNarrow, NARROW_MAX_N } from './gemm-narrow';
@@ -29,20 +29,20 @@ const MR: i32 = 4;
 const NR: i32 = 8;
 // KC: every K block ends in one pass over the C tiles (a read-modify-write of C after the first), so
 // fewer, deeper blocks mean less C traffic per FLOP; 512 still keeps a kc×NR B micro-panel (16 KiB)
-// and a kc×MR A micro-panel (8 KiB) in a 32–48 KiB L1 (bench/NOTES.md §14).
+// and a kc×MR A micro-panel (8 KiB) in a 32–48 KiB L1.
 const KC: i32 = 512;
 const MC: i32 = 128;
 const NC: i32 = 512;
 
-// Deep-K strips (gemmStrips, bench/NOTES.md §22): §20's shallow-K loop run per K block. One 4-row
+// Deep-K strips (gemmStrips): gemm-shallow.ts's loop run per K block. One 4-row
 // strip of op(A) is splatted (4 vectors per k: KS·64 bytes = 24 KiB, in the 48 KiB L1 beside the B
 // panel that streams past it) and sweeps every 8-wide panel of a KS×NS op(B) block (768 KiB, in L2).
-// KS measured at 256 / 384 / 512: 384 best on the dW rows (K = 4096), the others within noise.
+// KS: the block depth that timed best on the deep dW shapes among the ones tried.
 const KS: i32 = 384;
 const NS: i32 = 512;
 /** Whether gemm() takes gemmStrips for K > SHALLOW_MAX_K, else the BLIS nest with micro4x8: the
- *  baseline build only. Measured (§22), strips are 15–20% faster there; in the relaxed build (FMA:
- *  half the FP instructions, so less to save) they lost 1.5–3% on the forward and dX rows. */
+ *  baseline build only, where the strips are faster; in the relaxed build (FMA: half the FP
+ *  instructions, so less to save) they are slower on the forward and dX shapes. */
 const DEEP_STRIPS: bool = !ASC_FEATURE_RELAXED_SIMD;
 
 /** Bytes of scratch one gemm call (or one thread) needs for the packed A block (+ an edge tile). */
@@ -56,9 +56,9 @@ export function gemmPackBBytes(): i32 {
 
 // op(B)'s packing (packB, with its PACK_ROWS row-block order) lives in gemm-pack.ts, shared with
 // gemm-shallow.ts.
-// op(A) with transA (dW: Xᵀ) is packed panel by panel all the same (PACK_ROWS_A = KC): measured, the
-// row-block order made dW slower at 1 thread (L4 dW 2000×4096×10, where packing A is most of the
-// work, −42%; L1 dW −1%); the panel order with the deeper K blocks: dW 1t +0–8% (bench/NOTES.md §14).
+// op(A) with transA (dW: Xᵀ) is packed panel by panel all the same (PACK_ROWS_A = KC): the
+// row-block order that helps op(B) made dW slower, most where packing A is most of the work (a
+// 10-wide layer's dW).
 const PACK_ROWS_A: i32 = KC;
 
 /** Pack op(A)[i0:i0+mc, p0:p0+kc] into ceil(mc/MR) panels of kc×MR (k-major), rows past mc zeroed. */

@@ -42,19 +42,38 @@ export interface GemmOptions {
   beta?: number; // default 0 (C is overwritten; with beta=0 NaN in C must not propagate)
 }
 
+/** Unset fields take ADAM_DEFAULTS. */
 export interface AdamOptions {
   lr: number;
-  beta1?: number; // default 0.9
-  beta2?: number; // default 0.999
-  eps?: number; // default 1e-8
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
   /** 1-based step count, for bias correction. */
   step: number;
-  weightDecay?: number; // default 0 (decoupled, AdamW style: p -= lr*wd*p)
+  /** Decoupled, AdamW style: p -= lr*wd*p. */
+  weightDecay?: number;
 }
 
+/** Unset fields take SGD_DEFAULTS. */
 export interface SgdOptions {
   lr: number;
-  momentum?: number; // default 0.9
+  momentum?: number;
+}
+
+/** Kingma & Ba's β1, β2 and ε, and no weight decay (plain Adam unless asked). */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
+/** Heavy-ball momentum 0.9: DEC's SGD setting (Xie et al. 2016). */
+export const SGD_DEFAULTS = { momentum: 0.9 } as const;
+
+/** AdamOptions with the defaults applied: every backend resolves them here, so an unset option
+ *  means the same on each. */
+export function resolveAdam(o: AdamOptions): Required<AdamOptions> {
+  const d = ADAM_DEFAULTS;
+  return { lr: o.lr, step: o.step, beta1: o.beta1 ?? d.beta1, beta2: o.beta2 ?? d.beta2, eps: o.eps ?? d.eps, weightDecay: o.weightDecay ?? d.weightDecay };
+}
+
+export function resolveSgd(o: SgdOptions): Required<SgdOptions> {
+  return { lr: o.lr, momentum: o.momentum ?? SGD_DEFAULTS.momentum };
 }
 
 export interface BackwardOptions {

@@ -64,7 +64,7 @@ const batchSize = Number(values.batch ?? 256);
 const firstSeed = Number(values['first-seed'] ?? 1);
 // VaDE's networks and GMM start from the IDEC-trained autoencoder by default (its embedding already
 // clusters; ELBO training then refines it) or from the plain pretrained one (Jiang et al.'s recipe).
-// From IDEC's tight clusters VaDE's default lr (2e-3) collapses the mixture (measured), so 5e-4.
+// From IDEC's tight clusters VaDE's default lr collapses the mixture, so a lower one (5e-4).
 const vadeFrom = values['vade-from'] ?? 'idec';
 if (vadeFrom !== 'idec' && vadeFrom !== 'ae') throw new Error(`--vade-from must be idec or ae (got ${vadeFrom})`);
 const vadeLr = values['vade-lr'] ? Number(values['vade-lr']) : vadeFrom === 'idec' ? 5e-4 : 2e-3;

@@ -26,6 +26,10 @@ import { classifyRoutes } from './routes/classify.js';
 import { jobRoutes } from './routes/jobs.js';
 import { assetRoutes } from './routes/assets.js';
 
+/** How long shutdown waits for in-flight work by default: long enough for a classify request in
+ *  flight to finish, short enough that a stop does not hang on a training job. */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
 export { API_VERSION } from './routes/meta.js';
 export type { AssetSource } from './assets.js';
 
@@ -115,7 +119,7 @@ export function createApp(opts: AppOptions = {}): HemaclustApp {
   Object.defineProperty(app, 'demoReady', { value: models.demoReady });
   Object.defineProperty(app, 'limits', { value: limits });
   app.addModel = async (name, bytes, source = `model '${name}'`) => ({ meta: await models.add(name, bytes, source) });
-  app.shutdown = async ({ graceMs = 30_000 } = {}) => {
+  app.shutdown = async ({ graceMs = SHUTDOWN_GRACE_MS } = {}) => {
     closing = true;
     jobs.cancelAll();
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -39,6 +39,9 @@ interface Job {
 
 const MAX_EVENTS = 2000; // progress events kept per job (older ones dropped, the last kept)
 const MAX_FINISHED = 100; // finished jobs remembered
+/** Training jobs waiting behind the running one by default: each holds its cohort in memory, and a
+ *  client that queues more is told to retry (429) rather than let memory grow. */
+const DEFAULT_MAX_QUEUED = 8;
 
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
@@ -46,7 +49,7 @@ export class JobRegistry {
   private running: Job | null = null;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly maxQueued = 8) {}
+  constructor(private readonly maxQueued = DEFAULT_MAX_QUEUED) {}
 
   /** Queues a job, or returns null when the queue is full. */
   submit(model: string, work: JobWork): JobView | null {

@@ -30,6 +30,10 @@ export interface Limits {
   uploadGraceMs: number;
 }
 
+/** The upload-rate check's period bounds, in ms, and how many checks fall in one grace period. */
+const RATE_CHECK_MS = { min: 50, max: 1000 };
+const RATE_CHECKS_PER_GRACE = 4;
+
 export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 64 * 1024 * 1024,
   requestTimeoutMs: 60_000,
@@ -40,11 +44,14 @@ export const DEFAULT_LIMITS: Limits = {
   uploadGraceMs: 5_000,
 };
 
+/** One client may hold this share of the slots by default: a single busy client cannot starve the rest. */
+const CLIENT_SHARE = 4;
+
 /** Fills in defaults; maxPerClient defaults to a quarter of maxConcurrent (at least 1). */
 export function resolveLimits(l: Partial<Limits> | undefined): Limits {
   const given = l ?? {};
   const out: Limits = { ...DEFAULT_LIMITS, ...given };
-  if (given.maxPerClient === undefined) out.maxPerClient = Math.max(1, Math.ceil(out.maxConcurrent / 4));
+  if (given.maxPerClient === undefined) out.maxPerClient = Math.max(1, Math.ceil(out.maxConcurrent / CLIENT_SHARE));
   for (const [k, v] of Object.entries(out)) {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`limits.${k} must be a positive number (got ${v})`);
   }
@@ -97,7 +104,9 @@ export async function readBody(req: Request, o: ReadBodyOptions | number): Promi
   stopped.catch(() => undefined);
   const onAbort = () => stop!(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  // The rate check needs a clock of its own: a client that sends nothing never wakes a read.
+  // The rate check needs a clock of its own: a client that sends nothing never wakes a read. It
+  // runs a few times per grace period, within RATE_CHECK_MS bounds (often enough to catch a stall
+  // soon after the grace ends, rarely enough to cost nothing).
   const minRate = opts.minBytesPerSec ?? 0;
   const grace = opts.graceMs ?? 0;
   const rateTimer = minRate > 0
@@ -106,7 +115,7 @@ export async function readBody(req: Request, o: ReadBodyOptions | number): Promi
       if (s * 1000 >= grace && total / s < minRate) {
         stop!(new ApiError(408, 'upload_too_slow', `the body arrived at ${Math.round(total / s)} bytes/s, below the minimum of ${minRate} bytes/s`, { connection: 'close' }));
       }
-    }, Math.min(1000, Math.max(50, grace / 4)))
+    }, Math.min(RATE_CHECK_MS.max, Math.max(RATE_CHECK_MS.min, grace / RATE_CHECKS_PER_GRACE)))
     : null;
   try {
     for (;;) {
@@ -172,78 +181,130 @@ export function peerAddress(c: Context): string | null {
   return env?.incoming?.socket?.remoteAddress ?? null;
 }
 
-/** Concurrency limits, per-client share, request deadline and abort propagation for the endpoints that compute. */
-export function createGuard(limits: Limits, gopts: GuardOptions = {}): Guard {
-  const clientKey = gopts.clientKey ?? peerAddress;
-  let active = 0;
-  const perClient = new Map<string, number>();
-  let waiters: (() => void)[] = [];
-  // Retry-After from what the server sees: the smoothed duration of recent guarded requests (a slot
-  // frees about that often per slot), stretched by the share of recent requests refused — under
-  // sustained overload clients are told to back off longer instead of hammering every second.
-  let ewmaMs = 1000;
-  let refusedEwma = 0;
-  const retryAfter = () => {
-    const s = (ewmaMs / 1000) * (1 + 4 * refusedEwma);
-    return String(Math.min(120, Math.max(1, Math.ceil(s))));
-  };
-  const noteOutcome = (refused: boolean) => (refusedEwma = 0.9 * refusedEwma + 0.1 * (refused ? 1 : 0));
+// Retry-After from what the server sees: the smoothed duration of recent guarded requests (a slot
+// frees about that often per slot), stretched by the share of recent requests refused — under
+// sustained overload clients are told to back off longer instead of hammering every second.
+/** The duration estimate before any request has finished: a slot is assumed to free within a second. */
+const INITIAL_DURATION_MS = 1000;
+/** Weight of the newest request's duration in the moving average (recent load matters most). */
+const DURATION_WEIGHT = 0.2;
+/** Weight of the newest outcome in the moving share of refused requests. */
+const REFUSED_WEIGHT = 0.1;
+/** All requests refused stretches Retry-After to 1 + this many times the typical duration. */
+const REFUSED_STRETCH = 4;
+/** Retry-After bounds, in seconds: at least 1 (the header's unit), at most 2 minutes (a client told
+ *  to wait longer would rather give up). */
+const RETRY_AFTER_MIN_S = 1;
+const RETRY_AFTER_MAX_S = 120;
 
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const key = clientKey(c);
-    if (active >= limits.maxConcurrent) {
-      noteOutcome(true);
-      return errorResponse(c, 429, 'too_many_requests', `the server is handling ${active} requests (limit ${limits.maxConcurrent}); retry later`, { 'retry-after': retryAfter() });
+/** The guard's slots: in flight globally and per client, and the load estimate behind Retry-After. */
+class Slots {
+  active = 0;
+  readonly perClient = new Map<string, number>();
+  private waiters: (() => void)[] = [];
+  private ewmaMs = INITIAL_DURATION_MS;
+  private refusedEwma = 0;
+
+  constructor(private readonly limits: Limits) {}
+
+  retryAfter(): string {
+    const s = (this.ewmaMs / 1000) * (1 + REFUSED_STRETCH * this.refusedEwma);
+    return String(Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(s))));
+  }
+
+  /** Why a request of client `key` is refused now (null: it may run), counted in the refused share. */
+  refusal(key: string | null): { code: string; message: string } | null {
+    const { maxConcurrent, maxPerClient } = this.limits;
+    let r: { code: string; message: string } | null = null;
+    if (this.active >= maxConcurrent) {
+      r = { code: 'too_many_requests', message: `the server is handling ${this.active} requests (limit ${maxConcurrent}); retry later` };
+    } else if (key !== null && (this.perClient.get(key) ?? 0) >= maxPerClient) {
+      r = { code: 'too_many_requests_from_client', message: `this client already has ${maxPerClient} requests in flight (the per-client share of ${maxConcurrent}); retry when one has finished` };
     }
-    if (key !== null && (perClient.get(key) ?? 0) >= limits.maxPerClient) {
-      noteOutcome(true);
-      return errorResponse(c, 429, 'too_many_requests_from_client', `this client already has ${limits.maxPerClient} requests in flight (the per-client share of ${limits.maxConcurrent}); retry when one has finished`, { 'retry-after': retryAfter() });
-    }
-    noteOutcome(false);
-    active++;
-    if (key !== null) perClient.set(key, (perClient.get(key) ?? 0) + 1);
+    this.refusedEwma = (1 - REFUSED_WEIGHT) * this.refusedEwma + REFUSED_WEIGHT * (r ? 1 : 0);
+    return r;
+  }
+
+  /** Takes a slot for client `key`; the returned release frees it once, however often it is called. */
+  acquire(key: string | null): () => void {
+    this.active++;
+    if (key !== null) this.perClient.set(key, (this.perClient.get(key) ?? 0) + 1);
     let released = false;
     const t0 = Date.now();
-    const release = () => {
+    return () => {
       if (released) return;
       released = true;
-      ewmaMs = 0.8 * ewmaMs + 0.2 * (Date.now() - t0);
-      active--;
+      this.ewmaMs = (1 - DURATION_WEIGHT) * this.ewmaMs + DURATION_WEIGHT * (Date.now() - t0);
+      this.active--;
       if (key !== null) {
-        const n = (perClient.get(key) ?? 1) - 1;
-        if (n <= 0) perClient.delete(key);
-        else perClient.set(key, n);
+        const n = (this.perClient.get(key) ?? 1) - 1;
+        if (n <= 0) this.perClient.delete(key);
+        else this.perClient.set(key, n);
       }
-      if (active === 0) {
-        const w = waiters;
-        waiters = [];
+      if (this.active === 0) {
+        const w = this.waiters;
+        this.waiters = [];
         w.forEach((f) => f());
       }
     };
-    const ac = new AbortController();
-    const raw = c.req.raw.signal;
-    const onClientGone = () => ac.abort(new RequestAborted('client_closed', 'the client closed the connection'));
-    if (raw.aborted) onClientGone();
-    else raw.addEventListener('abort', onClientGone, { once: true });
-    SIGNAL.set(c.req.raw, ac.signal);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let uploadingAtTimeout = false;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => {
-        uploadingAtTimeout = UPLOADING.has(c.req.raw);
-        ac.abort(new RequestAborted('timeout', `the request did not finish within ${limits.requestTimeoutMs} ms`));
-        resolve('timeout');
-      }, limits.requestTimeoutMs);
-    });
-    const cleanup = () => {
+  }
+
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+}
+
+/**
+ * The request's abort signal (client gone or deadline passed), registered for requestSignal; the
+ * promise resolves at the deadline. `stop` clears the timer and the client listener.
+ */
+function requestDeadline(c: Context, timeoutMs: number) {
+  const ac = new AbortController();
+  const raw = c.req.raw.signal;
+  const onClientGone = () => ac.abort(new RequestAborted('client_closed', 'the client closed the connection'));
+  if (raw.aborted) onClientGone();
+  else raw.addEventListener('abort', onClientGone, { once: true });
+  SIGNAL.set(c.req.raw, ac.signal);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let uploadingAtTimeout = false;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      uploadingAtTimeout = UPLOADING.has(c.req.raw);
+      ac.abort(new RequestAborted('timeout', `the request did not finish within ${timeoutMs} ms`));
+      resolve('timeout');
+    }, timeoutMs);
+  });
+  return {
+    timedOut,
+    /** Whether the body was still arriving when the deadline passed. */
+    wasUploading: () => uploadingAtTimeout,
+    clearTimer: () => clearTimeout(timer),
+    stop: () => {
       clearTimeout(timer);
       raw.removeEventListener('abort', onClientGone);
+    },
+  };
+}
+
+/** Concurrency limits, per-client share, request deadline and abort propagation for the endpoints that compute. */
+export function createGuard(limits: Limits, gopts: GuardOptions = {}): Guard {
+  const clientKey = gopts.clientKey ?? peerAddress;
+  const slots = new Slots(limits);
+
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const key = clientKey(c);
+    const refused = slots.refusal(key);
+    if (refused) return errorResponse(c, 429, refused.code, refused.message, { 'retry-after': slots.retryAfter() });
+    const release = slots.acquire(key);
+    const deadline = requestDeadline(c, limits.requestTimeoutMs);
+    const cleanup = () => {
+      deadline.stop();
       release();
     };
     const work = next();
     let outcome: 'done' | 'timeout';
     try {
-      outcome = await Promise.race([work.then(() => 'done' as const), timedOut]);
+      outcome = await Promise.race([work.then(() => 'done' as const), deadline.timedOut]);
     } catch (e) {
       cleanup();
       throw e;
@@ -254,17 +315,17 @@ export function createGuard(limits: Limits, gopts: GuardOptions = {}): Guard {
     }
     // Timed out: answer now; the slot is freed when the work has really let go (its body read and
     // queue wait give up on the signal at once; a running computation finishes first).
-    clearTimeout(timer);
+    deadline.clearTimer();
     work.then(cleanup, cleanup);
-    if (uploadingAtTimeout) {
+    if (deadline.wasUploading()) {
       return errorResponse(c, 408, 'request_timeout', `the request body did not arrive within ${limits.requestTimeoutMs} ms`, { connection: 'close' });
     }
-    return errorResponse(c, 503, 'timeout', `the request did not finish within ${limits.requestTimeoutMs} ms`, { 'retry-after': retryAfter() });
+    return errorResponse(c, 503, 'timeout', `the request did not finish within ${limits.requestTimeoutMs} ms`, { 'retry-after': slots.retryAfter() });
   };
   return {
     middleware,
-    inFlight: () => active,
-    clients: () => perClient.size,
-    idle: () => (active === 0 ? Promise.resolve() : new Promise((r) => waiters.push(r))),
+    inFlight: () => slots.active,
+    clients: () => slots.perClient.size,
+    idle: () => slots.idle(),
   };
 }

@@ -9,12 +9,27 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, type AppOptions, type HemaclustApp } from './app.js';
+import { createApp, SHUTDOWN_GRACE_MS, type AppOptions, type HemaclustApp } from './app.js';
 import { fsAssets } from './assets-fs.js';
 import { WorkerEngine } from './engine-worker.js';
 
 /** Time a client has to send its request line and headers (a slowloris sends them byte by byte). */
 const HEADERS_TIMEOUT_MS = 10_000;
+/** The port when none is given: a common unprivileged HTTP port. */
+const DEFAULT_PORT = 8080;
+/** Node's socket timeout is this much longer than the app's request timeout, so the app answers
+ *  first (408/503) when it can. */
+const REQUEST_TIMEOUT_MARGIN_MS = 1_000;
+/** How often Node checks connections against those timeouts. */
+const CONNECTION_CHECK_MS = 1_000;
+/** Idle keep-alive sockets live longer than clients' own idle timers (undici: 4 s), so a client never
+ *  writes a request onto a socket the server is closing at that moment (ECONNRESET under load with
+ *  Node's 5 s default). Shutdown closes idle sockets itself, so a long timeout does not delay it. */
+const KEEP_ALIVE_MS = 65_000;
+/** During shutdown: how often sockets that just went idle are closed, and when the remaining ones
+ *  are closed regardless (a client that never reads its response must not hold the process). */
+const IDLE_SWEEP_MS = 20;
+const FORCE_CLOSE_MS = 2_000;
 
 export interface StartOptions extends AppOptions {
   port?: number;
@@ -39,28 +54,25 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const engine = opts.engine ?? (inThread ? undefined : new WorkerEngine({ backend: opts.backend as Exclude<typeof opts.backend, object>, trainOptions: opts.trainOptions, log: opts.log ?? ((l) => console.error(l)) }));
   const app = createApp({ assets: fsAssets(), ...opts, engine });
   const host = opts.host ?? '127.0.0.1';
-  const requestTimeout = app.limits.requestTimeoutMs + 1_000; // the app answers first (408/503) when it can
+  const requestTimeout = app.limits.requestTimeoutMs + REQUEST_TIMEOUT_MARGIN_MS;
   const { server, port } = await new Promise<{ server: Server; port: number }>((resolve, reject) => {
     const s = serve({
-      fetch: app.fetch, port: opts.port ?? 8080, hostname: host,
-      serverOptions: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), requestTimeout, connectionsCheckingInterval: 1_000 },
+      fetch: app.fetch, port: opts.port ?? DEFAULT_PORT, hostname: host,
+      serverOptions: { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), requestTimeout, connectionsCheckingInterval: CONNECTION_CHECK_MS },
     }, (info: AddressInfo) => resolve({ server: s as Server, port: info.port })) as Server;
     s.once('error', reject);
   });
-  // Idle keep-alive sockets live longer than clients' own idle timers (undici: 4 s), so a client never
-  // writes a request onto a socket the server is closing at that moment (ECONNRESET under load with
-  // Node's 5 s default). Shutdown closes idle sockets itself, so a long timeout does not delay it.
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
-      await app.shutdown({ graceMs: opts.graceMs ?? 30_000 });
+      await app.shutdown({ graceMs: opts.graceMs ?? SHUTDOWN_GRACE_MS });
       // Sockets whose last response just went out become idle now: close them as they do.
-      const sweep = setInterval(() => server.closeIdleConnections(), 20);
-      const force = setTimeout(() => server.closeAllConnections(), 2_000);
+      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+      const force = setTimeout(() => server.closeAllConnections(), FORCE_CLOSE_MS);
       await closed;
       clearInterval(sweep);
       clearTimeout(force);

@@ -16,8 +16,11 @@ export interface DecodedSample {
 
 const ID_PATTERN = /^[\w.-]{1,128}$/;
 
+/** How much of a body the text sniff reads: enough for a CSV header and its first rows. */
+const SNIFF_BYTES = 4096;
+
 function looksLikeText(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, 4096);
+  const n = Math.min(bytes.length, SNIFF_BYTES);
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
     if (b === 9 || b === 10 || b === 13) continue;

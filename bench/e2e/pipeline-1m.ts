@@ -9,7 +9,7 @@
 // Sample-parallel rows ("wasm 2t: 2 workers × 1t (sample-parallel)"): the same calls' samples given
 // all at once to ClassifyWorkers, one pipeline per core, each on a 1-thread backend of that
 // flavour; what classify on a batch of samples can reach, where in-op threading is capped by
-// classify's serial host work (bench/NOTES.md §17). Their label starts "<flavour> <cores>t" so the
+// classify's serial host work. Their label starts "<flavour> <cores>t" so the
 // runner scales the ceiling by all the threads they use.
 // Also exports the helpers fcs-10m.ts shares (the runner only reads the default export).
 import { availableParallelism } from 'node:os';
@@ -81,8 +81,8 @@ async function timeClassify(pipe: BloodCellPipeline, calls: SampleInput[]): Prom
 }
 
 /** Full-size samples each worker classifies untimed first: a worker's isolate starts with a cold
- *  JIT, while the in-process rows run in the isolate that trained the pipeline. Cold workers spent
- *  ≈ 20% more CPU per sample over their first 6 samples and were warm after 4 (bench/NOTES.md §17). */
+ *  JIT, while the in-process rows run in the isolate that trained the pipeline: without the warm-up
+ *  the sample-parallel rows would time the JIT as well. */
 const WORKER_WARM_UP_SAMPLES = 4;
 
 /** The same calls, all given at once to the workers (in shared memory: read in place, not copied). */

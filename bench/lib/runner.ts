@@ -49,6 +49,44 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
   }
 
   // 2. Our backends.
+  const loaded = await loadBackends(args, log);
+
+  // 3. Peers, timed at the size our fast backends use.
+  const peerSize = SIZES[args.quick ? 'quick' : 'full'];
+  const peerCases = opCases(peerSize).filter((c) => selected(args, c.family));
+  const { peers, peerInfo } = await startPeers(args, peerCases.length > 0, log);
+  const rows: Row[] = [];
+  const peerRow = await timePeers(peers, peerInfo, peerCases, ceilings, args, rows, log);
+
+  // 4. Our rows.
+  for (const lb of loaded) await timeOurs(lb, { args, ceilings, peerRow, peerInfo, peerSizeName: peerSize.name }, rows, log);
+  rows.sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true }) || order(a) - order(b));
+
+  // 5. End-to-end scenarios, one file each in bench/e2e/.
+  const e2e = args.e2e ? await runE2E(args, loaded, ceilings, log) : [];
+
+  annotateE2E(e2e, loaded, ceilings, args);
+  for (const lb of loaded) lb.be?.destroy();
+  for (const p of peers) await p.close();
+
+  const result: BenchResult = {
+    schema: 1,
+    date: new Date().toISOString(),
+    args: { ...args, only: args.only ? [...args.only] : null },
+    machine,
+    load1: { start: startLoad, end: load1() },
+    ceilings,
+    backends: loaded.map((l) => ({ label: l.config.label, device: l.device, sizes: l.sizes, software: l.software, na: l.na })),
+    peers: peerInfo,
+    rows,
+    e2e,
+  };
+  const text = `${header(result).join('\n')}\n\n${textTable(rows)}\n${e2eText(e2e)}\n${TABLE_LEGEND.join('\n')}`;
+  return { result, text, files: writeResults(result, args) };
+}
+
+/** Our backends, each loaded after a preflight in a child process (a crash there is an n/a row, not ours). */
+async function loadBackends(args: BenchArgs, log: (m: string) => void): Promise<LoadedBackend[]> {
   const loaded: LoadedBackend[] = [];
   const families = OP_FAMILIES.filter((f) => selected(args, f));
   for (const cfg of backendConfigs(args.backends, args.threads)) {
@@ -58,27 +96,34 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
     loaded.push(lb);
   }
 
-  // 3. Peers, timed at the size our fast backends use.
-  const peerSize = SIZES[args.quick ? 'quick' : 'full'];
-  const peerCases = opCases(peerSize).filter((c) => selected(args, c.family));
+  return loaded;
+}
+
+/** The peers asked for; one that cannot start is listed with why. */
+async function startPeers(args: BenchArgs, anyCase: boolean, log: (m: string) => void): Promise<{ peers: PeerHandle[]; peerInfo: BenchResult['peers'] }> {
   const peers: PeerHandle[] = [];
   const peerInfo: BenchResult['peers'] = [];
-  if (args.peers.includes('tfjs') && peerCases.length) {
+  if (args.peers.includes('tfjs') && anyCase) {
     try { const p = await createTfjsPeer(); peers.push(p); peerInfo.push({ name: p.name, detail: p.detail }); }
     catch (e) { peerInfo.push({ name: 'tfjs-wasm', detail: '', na: (e as Error).message }); }
   }
-  if (args.peers.includes('torch') && peerCases.length) {
+  if (args.peers.includes('torch') && anyCase) {
     const p = createTorchPeer();
     if ('why' in p) peerInfo.push({ name: 'torch', detail: '', na: p.why });
     else peers.push(p);
   }
-  if (args.peers.includes('gpujs') && peerCases.length) {
+  if (args.peers.includes('gpujs') && anyCase) {
     log('gpu.js: probing its backends');
     try { const p = await createGpujsPeer(args.quick); peers.push(p); peerInfo.push({ name: p.name, detail: p.detail }); }
     catch (e) { peerInfo.push({ name: 'gpu.js', detail: '', na: (e as Error).message.slice(0, 400) }); }
   }
-  const rows: Row[] = [];
-  const peerRow = new Map<string, Row>(); // `${peer}|${threads}|${label}`
+  return { peers, peerInfo };
+}
+
+/** Every peer's rows (appended to `rows`), keyed `${peer}|${threads}|${label}` for our rows' ratios. */
+async function timePeers(peers: PeerHandle[], peerInfo: BenchResult['peers'], peerCases: OpCase[], ceilings: Ceilings | null,
+  args: BenchArgs, rows: Row[], log: (m: string) => void): Promise<Map<string, Row>> {
+  const peerRow = new Map<string, Row>();
   for (const p of peers) {
     for (const t of args.threads) {
       const why = p.whyNotThreads(t);
@@ -108,78 +153,76 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
     }
   }
 
-  // 4. Our rows.
-  for (const lb of loaded) {
-    const cases = opCases(SIZES[lb.sizes]).filter((c) => selected(args, c.family));
-    for (const c of cases) {
-      const r: Row = { label: c.label, family: c.family, backend: lb.config.label, kind: 'ours', flops: c.flops, bytes: c.bytes, unit: c.unit };
-      if (lb.software) r.note = 'software rasteriser: correctness device';
-      if (lb.sizes === 'small' && !args.quick) r.note = [r.note, 'small shape'].filter(Boolean).join('; ');
-      rows.push(r);
-      if (!lb.be) { r.na = (lb.na ?? '').length > 70 ? `${lb.na!.slice(0, 67)}… (see header)` : lb.na; continue; }
-      if (!lb.be.supportsOp(OP_OF_FAMILY[c.family])) { r.na = `${lb.config.label} does not support ${OP_OF_FAMILY[c.family]}`; continue; }
-      log(`${lb.config.label}: ${c.label}`);
-      const be = lb.be;
-      try {
-        const p = prepare(be, c);
-        try {
-          r.timing = await timeIt(`${lb.config.label} ${c.label}`, async () => { p.run(); await be.sync(); }, { timeMs: args.timeMs });
-        } finally { p.dispose(); }
-      } catch (e) { r.na = (e as Error).message.split('\n')[0].slice(0, 200); continue; }
-      fillRates(r);
-      const missing: NonNullable<Row['missing']> = {};
-      if (lb.software || lb.config.choice === 'webgpu') missing.ceiling = lb.software ? 'software rasteriser' : 'no GPU ceiling is measured';
-      else {
-        const pct = ceilingPct(ceilings, c, lb.ceilingThreads, lb.relaxed, r.timing.p50Ms);
-        if (pct === undefined) missing.ceiling = ceilings ? 'no peak measured for this flavour/threads' : 'ceilings not measured (--no-ceilings)';
-        else r.ceilingPct = pct;
-      }
-      const t = lb.config.threads;
-      for (const [name, key, short] of [['tfjs-wasm', 'vsTfjs', 'tfjs'], ['torch', 'vsTorch', 'torch'], ['gpu.js', 'vsGpujs', 'gpujs']] as const) {
-        const same = peerRow.get(`${name}|${t}|${c.label}`);
-        const one = peerRow.get(`${name}|1|${c.label}`);
-        const ref = same?.gflops ? same : one?.gflops ? one : undefined;
-        if (ref?.gflops && r.gflops) r[key] = { ratio: r.gflops / ref.gflops, fewerThreads: ref !== same };
-        else missing[short] = peerMissing(args, peerInfo, short, name, same ?? one, lb.sizes !== peerSize.name);
-      }
-      if (Object.keys(missing).length) r.missing = missing;
-    }
-  }
-  rows.sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true }) || order(a) - order(b));
+  return peerRow;
+}
 
-  // 5. End-to-end scenarios, one file each in bench/e2e/.
+interface OursContext {
+  args: BenchArgs;
+  ceilings: Ceilings | null;
+  peerRow: Map<string, Row>;
+  peerInfo: BenchResult['peers'];
+  peerSizeName: string;
+}
+
+/** One backend's rows (appended to `rows`): timing, roofline % and the ratios to the peers. */
+async function timeOurs(lb: LoadedBackend, ctx: OursContext, rows: Row[], log: (m: string) => void): Promise<void> {
+  const { args, ceilings, peerRow, peerInfo } = ctx;
+  const cases = opCases(SIZES[lb.sizes]).filter((c) => selected(args, c.family));
+  for (const c of cases) {
+    const r: Row = { label: c.label, family: c.family, backend: lb.config.label, kind: 'ours', flops: c.flops, bytes: c.bytes, unit: c.unit };
+    if (lb.software) r.note = 'software rasteriser: correctness device';
+    if (lb.sizes === 'small' && !args.quick) r.note = [r.note, 'small shape'].filter(Boolean).join('; ');
+    rows.push(r);
+    if (!lb.be) { r.na = (lb.na ?? '').length > 70 ? `${lb.na!.slice(0, 67)}… (see header)` : lb.na; continue; }
+    if (!lb.be.supportsOp(OP_OF_FAMILY[c.family])) { r.na = `${lb.config.label} does not support ${OP_OF_FAMILY[c.family]}`; continue; }
+    log(`${lb.config.label}: ${c.label}`);
+    const be = lb.be;
+    try {
+      const p = prepare(be, c);
+      try {
+        r.timing = await timeIt(`${lb.config.label} ${c.label}`, async () => { p.run(); await be.sync(); }, { timeMs: args.timeMs });
+      } finally { p.dispose(); }
+    } catch (e) { r.na = (e as Error).message.split('\n')[0].slice(0, 200); continue; }
+    fillRates(r);
+    const missing: NonNullable<Row['missing']> = {};
+    if (lb.software || lb.config.choice === 'webgpu') missing.ceiling = lb.software ? 'software rasteriser' : 'no GPU ceiling is measured';
+    else {
+      const pct = ceilingPct(ceilings, c, lb.ceilingThreads, lb.relaxed, r.timing.p50Ms);
+      if (pct === undefined) missing.ceiling = ceilings ? 'no peak measured for this flavour/threads' : 'ceilings not measured (--no-ceilings)';
+      else r.ceilingPct = pct;
+    }
+    const t = lb.config.threads;
+    for (const [name, key, short] of [['tfjs-wasm', 'vsTfjs', 'tfjs'], ['torch', 'vsTorch', 'torch'], ['gpu.js', 'vsGpujs', 'gpujs']] as const) {
+      const same = peerRow.get(`${name}|${t}|${c.label}`);
+      const one = peerRow.get(`${name}|1|${c.label}`);
+      const ref = same?.gflops ? same : one?.gflops ? one : undefined;
+      if (ref?.gflops && r.gflops) r[key] = { ratio: r.gflops / ref.gflops, fewerThreads: ref !== same };
+      else missing[short] = peerMissing(args, peerInfo, short, name, same ?? one, lb.sizes !== ctx.peerSizeName);
+    }
+    if (Object.keys(missing).length) r.missing = missing;
+  }
+}
+
+/** The end-to-end scenarios of bench/e2e/ (one file each) that args select; a failing one is an n/a row. */
+async function runE2E(args: BenchArgs, loaded: LoadedBackend[], ceilings: Ceilings | null, log: (m: string) => void): Promise<E2EResult[]> {
   const e2e: E2EResult[] = [];
-  if (args.e2e) {
-    for (const file of readdirSync(join(benchDir, 'e2e')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort()) {
-      const mod = (await import(pathToFileURL(join(benchDir, 'e2e', file)).href)) as { default: E2EBench };
-      const sc = mod.default;
-      if (!selected(args, sc.name)) continue;
-      try {
-        e2e.push(...(await sc.run({ quick: args.quick, backends: loaded.filter((l) => l.be), ceilings, peers: args.peers, log })));
-      } catch (e) {
-        e2e.push({ scenario: sc.name, backend: '', metric: '', value: NaN, seconds: NaN, peakRssMiB: NaN, na: (e as Error).message.slice(0, 200) });
-      }
+  for (const file of readdirSync(join(benchDir, 'e2e')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort()) {
+    const mod = (await import(pathToFileURL(join(benchDir, 'e2e', file)).href)) as { default: E2EBench };
+    const sc = mod.default;
+    if (!selected(args, sc.name)) continue;
+    try {
+      e2e.push(...(await sc.run({ quick: args.quick, backends: loaded.filter((l) => l.be), ceilings, peers: args.peers, log })));
+    } catch (e) {
+      e2e.push({ scenario: sc.name, backend: '', metric: '', value: NaN, seconds: NaN, peakRssMiB: NaN, na: (e as Error).message.slice(0, 200) });
     }
   }
+  return e2e;
+}
 
-  annotateE2E(e2e, loaded, ceilings, args);
-  for (const lb of loaded) lb.be?.destroy();
-  for (const p of peers) await p.close();
-
-  const result: BenchResult = {
-    schema: 1,
-    date: new Date().toISOString(),
-    args: { ...args, only: args.only ? [...args.only] : null },
-    machine,
-    load1: { start: startLoad, end: load1() },
-    ceilings,
-    backends: loaded.map((l) => ({ label: l.config.label, device: l.device, sizes: l.sizes, software: l.software, na: l.na })),
-    peers: peerInfo,
-    rows,
-    e2e,
-  };
+/** Writes the result as JSON and markdown under args.outDir (if any); returns their paths. */
+function writeResults(result: BenchResult, args: BenchArgs): string[] {
   const md = markdown(result);
-  const text = `${header(result).join('\n')}\n\n${textTable(rows)}\n${e2eText(e2e)}\n${TABLE_LEGEND.join('\n')}`;
+  const machine = result.machine;
   const files: string[] = [];
   if (args.outDir) {
     mkdirSync(args.outDir, { recursive: true });
@@ -188,7 +231,7 @@ export async function runBench(args: BenchArgs, log: (m: string) => void): Promi
     writeFileSync(`${base}.md`, md);
     files.push(`${base}.json`, `${base}.md`);
   }
-  return { result, text, files };
+  return files;
 }
 
 /** Roofline % of a row: max(FLOP / peak, bytes / bandwidth) ÷ its median time; undefined without ceilings. */

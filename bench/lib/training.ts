@@ -42,8 +42,8 @@ export interface TrainPlan { rows: number; batch: number; steps: [number, number
 export function trainPlan(size: 'full' | 'small' | 'quick', layout: TrainLayout): TrainPlan {
   if (size === 'quick') return { rows: 256, batch: 64, steps: [4, 8], repeats: 1 };
   if (size === 'small') return { rows: 512, batch: 64, steps: [8, 24], repeats: 3 };
-  // full: about 2–6 s of marginal steps per row on one core at the expected rates. Three pairs:
-  // one pair's 2-thread rate moved ±10–20% from run to run on a 2-vCPU VM (bench/NOTES.md §25).
+  // full: a few seconds of marginal steps per row on one core at the expected rates. Three pairs:
+  // one pair's 2-thread rate varies too much from run to run on a shared VM to report alone.
   return layout.name === 'dec' ? { rows: 4096, batch: 256, steps: [16, 48], repeats: 3 } : { rows: 4096, batch: 256, steps: [16, 208], repeats: 3 };
 }
 

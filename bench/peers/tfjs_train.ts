@@ -76,55 +76,8 @@ export async function tfjsTrainSeconds(model: TrainModel, dims: number[], x: Mat
   made.push(X);
   const d = dims[dims.length - 1];
   const vars: V[] = [...enc, ...dec].flatMap((l) => [l.w, l.b]);
-  let loss: (xb: T2, i0: number) => import('@tensorflow/tfjs-core').Scalar;
-  let opt: import('@tensorflow/tfjs-core').Optimizer;
-  if (model === 'idec') {
-    const mu = tf.variable(tf.tensor2d(hostData(k * d, seed++, -1, 1), [k, d]));
-    vars.push(mu);
-    const P = tf.softmax(tf.tensor2d(hostData(x.rows * k, seed++, -2, 2), [x.rows, k])) as T2; // a fixed target
-    made.push(P);
-    opt = tf.train.adam(1e-3);
-    loss = (xb, i0) => {
-      const z = mlp(tf, enc, xb);
-      const recon = tf.mean(tf.square(tf.sub(mlp(tf, dec, z), xb)));
-      const d2 = tf.sum(tf.square(tf.sub(tf.expandDims(z, 1), tf.expandDims(mu, 0))), 2);
-      const q0 = tf.reciprocal(tf.add(1, d2)); // (1 + d²/α)^(−(α+1)/2) at α = 1
-      const q = tf.div(q0, tf.sum(q0, 1, true));
-      const pb = tf.slice(P, [i0, 0], [xb.shape[0], k]);
-      const kl = tf.mean(tf.sum(tf.mul(pb, tf.sub(tf.log(pb), tf.log(q))), 1));
-      return tf.add(recon, tf.mul(0.1, kl)) as import('@tensorflow/tfjs-core').Scalar;
-    };
-  } else {
-    const trunk = enc.slice(0, -1);
-    const muHead = enc[enc.length - 1];
-    const lvHead = dense(tf, widths[widths.length - 2], d, seed++);
-    const piLogits = tf.variable(tf.zeros([k]));
-    const muC = tf.variable(tf.tensor2d(hostData(k * d, seed++, -1, 1), [k, d]));
-    const lvC = tf.variable(tf.zeros([k, d]));
-    vars.push(lvHead.w, lvHead.b, piLogits, muC, lvC);
-    // γ is a constant of the gradient (E-step): identity forward, zero gradient back.
-    const constant = tf.customGrad(((a: T) => ({ value: a.clone(), gradFunc: (dy: T) => tf.zerosLike(dy) })) as unknown as Parameters<Tf["customGrad"]>[0]) as unknown as (a: T) => T;
-    const LOG2PI = Math.log(2 * Math.PI);
-    opt = tf.train.adam(2e-3);
-    loss = (xb) => {
-      const B = xb.shape[0];
-      const h = trunk.length ? mlp(tf, trunk, xb, true) : xb;
-      const mu = tf.add(tf.matMul(h, muHead.w), muHead.b) as T2;
-      const lv = tf.add(tf.matMul(h, lvHead.w), lvHead.b) as T2;
-      const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, lv)), tf.randomNormal([B, d]))) as T2;
-      const recon = tf.div(tf.mul(0.5, tf.sum(tf.square(tf.sub(mlp(tf, dec, z), xb)))), B);
-      const logPi = tf.logSoftmax(piLogits);
-      const invVarC = tf.exp(tf.neg(lvC));
-      const diffZ = tf.sub(tf.expandDims(z, 1), tf.expandDims(muC, 0));
-      const logp = tf.add(tf.mul(-0.5, tf.sum(tf.add(tf.add(lvC, tf.mul(tf.square(diffZ), invVarC)), LOG2PI), 2)), logPi);
-      const gamma = constant(tf.softmax(logp));
-      const diffMu = tf.sub(tf.expandDims(mu, 1), tf.expandDims(muC, 0));
-      const perC = tf.mul(0.5, tf.sum(tf.add(lvC, tf.mul(tf.add(tf.expandDims(tf.exp(lv), 1), tf.square(diffMu)), invVarC)), 2));
-      const kl = tf.add(tf.sub(tf.sum(tf.mul(gamma, perC), 1), tf.sum(tf.mul(gamma, tf.sub(logPi, tf.log(tf.add(gamma, 1e-10)))), 1)),
-        tf.mul(-0.5, tf.sum(tf.add(1, lv), 1)));
-      return tf.add(recon, tf.mean(kl)) as import('@tensorflow/tfjs-core').Scalar;
-    };
-  }
+  const g: Graph = { enc, dec, widths, d, k, rows: x.rows, vars, made, nextSeed: () => seed++ };
+  const { loss, opt } = model === 'idec' ? idecObjective(tf, g) : vadeObjective(tf, g);
   const batches = Math.floor(x.rows / batch);
   let b = 0;
   const step = () => tf.tidy(() => {
@@ -146,4 +99,74 @@ export async function tfjsTrainSeconds(model: TrainModel, dims: number[], x: Mat
     for (const v of vars) v.dispose();
     for (const t of made) t.dispose();
   }
+}
+
+type Loss = (xb: T2, i0: number) => import('@tensorflow/tfjs-core').Scalar;
+/** What the objectives build on: the networks, shapes, and the lists they add their tensors to. */
+interface Graph {
+  enc: Dense[];
+  dec: Dense[];
+  widths: number[];
+  d: number;
+  k: number;
+  rows: number;
+  vars: V[];
+  made: T[];
+  nextSeed: () => number;
+}
+
+/** IDEC's loss: reconstruction + 0.1 · KL(P‖Q) against a fixed target P, with Adam at 1e-3. */
+function idecObjective(tf: Tf, g: Graph): { loss: Loss; opt: import('@tensorflow/tfjs-core').Optimizer } {
+  const { enc, dec, d, k, vars, made, rows } = g;
+  const mu = tf.variable(tf.tensor2d(hostData(k * d, g.nextSeed(), -1, 1), [k, d]));
+  vars.push(mu);
+  const P = tf.softmax(tf.tensor2d(hostData(rows * k, g.nextSeed(), -2, 2), [rows, k])) as T2; // a fixed target
+  made.push(P);
+  const opt = tf.train.adam(1e-3);
+  const loss: Loss = (xb, i0) => {
+    const z = mlp(tf, enc, xb);
+    const recon = tf.mean(tf.square(tf.sub(mlp(tf, dec, z), xb)));
+    const d2 = tf.sum(tf.square(tf.sub(tf.expandDims(z, 1), tf.expandDims(mu, 0))), 2);
+    const q0 = tf.reciprocal(tf.add(1, d2)); // (1 + d²/α)^(−(α+1)/2) at α = 1
+    const q = tf.div(q0, tf.sum(q0, 1, true));
+    const pb = tf.slice(P, [i0, 0], [xb.shape[0], k]);
+    const kl = tf.mean(tf.sum(tf.mul(pb, tf.sub(tf.log(pb), tf.log(q))), 1));
+    return tf.add(recon, tf.mul(0.1, kl)) as import('@tensorflow/tfjs-core').Scalar;
+  };
+  return { loss, opt };
+}
+
+/** VaDE's negative ELBO (one reparameterised sample), with Adam at 2e-3. */
+function vadeObjective(tf: Tf, g: Graph): { loss: Loss; opt: import('@tensorflow/tfjs-core').Optimizer } {
+  const { enc, dec, widths, d, k, vars } = g;
+  const trunk = enc.slice(0, -1);
+  const muHead = enc[enc.length - 1];
+  const lvHead = dense(tf, widths[widths.length - 2], d, g.nextSeed());
+  const piLogits = tf.variable(tf.zeros([k]));
+  const muC = tf.variable(tf.tensor2d(hostData(k * d, g.nextSeed(), -1, 1), [k, d]));
+  const lvC = tf.variable(tf.zeros([k, d]));
+  vars.push(lvHead.w, lvHead.b, piLogits, muC, lvC);
+  // γ is a constant of the gradient (E-step): identity forward, zero gradient back.
+  const constant = tf.customGrad(((a: T) => ({ value: a.clone(), gradFunc: (dy: T) => tf.zerosLike(dy) })) as unknown as Parameters<Tf["customGrad"]>[0]) as unknown as (a: T) => T;
+  const LOG2PI = Math.log(2 * Math.PI);
+  const opt = tf.train.adam(2e-3);
+  const loss: Loss = (xb) => {
+    const B = xb.shape[0];
+    const h = trunk.length ? mlp(tf, trunk, xb, true) : xb;
+    const mu = tf.add(tf.matMul(h, muHead.w), muHead.b) as T2;
+    const lv = tf.add(tf.matMul(h, lvHead.w), lvHead.b) as T2;
+    const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, lv)), tf.randomNormal([B, d]))) as T2;
+    const recon = tf.div(tf.mul(0.5, tf.sum(tf.square(tf.sub(mlp(tf, dec, z), xb)))), B);
+    const logPi = tf.logSoftmax(piLogits);
+    const invVarC = tf.exp(tf.neg(lvC));
+    const diffZ = tf.sub(tf.expandDims(z, 1), tf.expandDims(muC, 0));
+    const logp = tf.add(tf.mul(-0.5, tf.sum(tf.add(tf.add(lvC, tf.mul(tf.square(diffZ), invVarC)), LOG2PI), 2)), logPi);
+    const gamma = constant(tf.softmax(logp));
+    const diffMu = tf.sub(tf.expandDims(mu, 1), tf.expandDims(muC, 0));
+    const perC = tf.mul(0.5, tf.sum(tf.add(lvC, tf.mul(tf.add(tf.expandDims(tf.exp(lv), 1), tf.square(diffMu)), invVarC)), 2));
+    const kl = tf.add(tf.sub(tf.sum(tf.mul(gamma, perC), 1), tf.sum(tf.mul(gamma, tf.sub(logPi, tf.log(tf.add(gamma, 1e-10)))), 1)),
+      tf.mul(-0.5, tf.sum(tf.add(1, lv), 1)));
+    return tf.add(recon, tf.mean(kl)) as import('@tensorflow/tfjs-core').Scalar;
+  };
+  return { loss, opt };
 }

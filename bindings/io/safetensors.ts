@@ -175,41 +175,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
 
   const entries: TableEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    if (!isObject(raw)) return fail(`tensor '${name}' has no description object`);
-    const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const item = typeof t.dtype === 'string' ? DTYPE_BYTES.get(t.dtype) : undefined;
-    if (item === undefined) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(t.dtype)} (expected F32, F64 or I32)`);
-    if (!Array.isArray(t.shape) || t.shape.length > MAX_TENSOR_RANK || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`tensor '${name}' has an invalid shape ${JSON.stringify(t.shape)?.slice(0, 80)} (expected at most ${MAX_TENSOR_RANK} non-negative integers)`);
-    }
-    const shape = t.shape as number[];
-    let extent = 1;
-    for (const d of shape) {
-      if (d > MAX_TENSOR_ELEMENTS || (d > 0 && extent * d > MAX_TENSOR_ELEMENTS)) fail(`tensor '${name}' shape [${shape}] declares more than ${MAX_TENSOR_ELEMENTS} elements`);
-      if (d > 0) extent *= d;
-    }
-    const count = shape.includes(0) ? 0 : extent;
-    const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(off)?.slice(0, 80)} (expected [begin, end], non-negative integers)`);
-    }
-    const [begin, end] = off as number[];
-    if (end! < begin!) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] with end before begin`);
-    if (end! > dataLen) fail(`tensor '${name}' data_offsets [${begin}, ${end}] run past the data buffer of ${dataLen} bytes (truncated file?)`, bytes.length);
-    const want = count * item!;
-    if (end! - begin! !== want) fail(`tensor '${name}' occupies ${end! - begin!} bytes but ${t.dtype}[${shape}] needs ${want}`, dataStart + begin!);
-    entries.push({ name, dtype: t.dtype as string, shape, begin: begin!, end: end! });
+    if (name !== '__metadata__') entries.push(tableEntry(name, raw, { dataStart, dataLen, fileLen: bytes.length }, fail));
   }
-  // The format requires the tensors to tile the buffer exactly: sorted by offset, no overlap, no hole.
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let cursor = 0;
-  for (const e of entries) {
-    if (e.begin < cursor) fail(`tensor '${e.name}' overlaps the previous tensor (offset ${e.begin} < ${cursor})`, dataStart + e.begin);
-    if (e.begin > cursor) fail(`gap in the data buffer before tensor '${e.name}' (bytes ${cursor}..${e.begin})`, dataStart + cursor);
-    cursor = e.end;
-  }
-  if (cursor !== dataLen) fail(`file length ${bytes.length} does not match the header (expected ${dataStart + cursor} bytes)`, dataStart + cursor);
+  checkTiling(entries, { dataStart, dataLen, fileLen: bytes.length }, fail);
 
   const buffer = bytes.subarray(dataStart);
   const dataCrc = metaMap.get(CRC_KEY);
@@ -221,6 +189,64 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     const got = hex8(crc32(buffer, crc32(canonicalHeader(entries, metaMap))));
     if (fileCrc !== got) fail(`header checksum mismatch (stored ${FILE_CRC_KEY} ${fileCrc}, computed ${got}): a shape, offset or metadata value was altered`);
   }
+  const tensors = readTensors(buffer, entries);
+  const metadata: Record<string, string> = Object.create(null);
+  for (const [k, v] of metaMap) if (k !== CRC_KEY && k !== FILE_CRC_KEY) metadata[k] = v;
+  return { tensors, metadata, checksums: { data: dataCrc !== undefined, file: fileCrc !== undefined } };
+}
+
+type Fail = (m: string, byte?: number | null) => never;
+/** Where the data buffer lies in the file. */
+interface Extent {
+  dataStart: number;
+  dataLen: number;
+  fileLen: number;
+}
+
+/** One tensor's header entry, validated: dtype, shape within limits, offsets inside the buffer and
+ *  exactly as long as dtype × shape needs. */
+function tableEntry(name: string, raw: unknown, x: Extent, fail: Fail): TableEntry {
+  if (!isObject(raw)) return fail(`tensor '${name}' has no description object`);
+  const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const item = typeof t.dtype === 'string' ? DTYPE_BYTES.get(t.dtype) : undefined;
+  if (item === undefined) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(t.dtype)} (expected F32, F64 or I32)`);
+  if (!Array.isArray(t.shape) || t.shape.length > MAX_TENSOR_RANK || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    fail(`tensor '${name}' has an invalid shape ${JSON.stringify(t.shape)?.slice(0, 80)} (expected at most ${MAX_TENSOR_RANK} non-negative integers)`);
+  }
+  const shape = t.shape as number[];
+  let extent = 1;
+  for (const d of shape) {
+    if (d > MAX_TENSOR_ELEMENTS || (d > 0 && extent * d > MAX_TENSOR_ELEMENTS)) fail(`tensor '${name}' shape [${shape}] declares more than ${MAX_TENSOR_ELEMENTS} elements`);
+    if (d > 0) extent *= d;
+  }
+  const count = shape.includes(0) ? 0 : extent;
+  const off = t.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(off)?.slice(0, 80)} (expected [begin, end], non-negative integers)`);
+  }
+  const [begin, end] = off as number[];
+  if (end! < begin!) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] with end before begin`);
+  if (end! > x.dataLen) fail(`tensor '${name}' data_offsets [${begin}, ${end}] run past the data buffer of ${x.dataLen} bytes (truncated file?)`, x.fileLen);
+  const want = count * item!;
+  if (end! - begin! !== want) fail(`tensor '${name}' occupies ${end! - begin!} bytes but ${t.dtype}[${shape}] needs ${want}`, x.dataStart + begin!);
+  return { name, dtype: t.dtype as string, shape, begin: begin!, end: end! };
+}
+
+/** The format requires the tensors to tile the buffer exactly: sorted by offset, no overlap, no hole
+ *  (sorts `entries` by offset). */
+function checkTiling(entries: TableEntry[], x: Extent, fail: Fail): void {
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const e of entries) {
+    if (e.begin < cursor) fail(`tensor '${e.name}' overlaps the previous tensor (offset ${e.begin} < ${cursor})`, x.dataStart + e.begin);
+    if (e.begin > cursor) fail(`gap in the data buffer before tensor '${e.name}' (bytes ${cursor}..${e.begin})`, x.dataStart + cursor);
+    cursor = e.end;
+  }
+  if (cursor !== x.dataLen) fail(`file length ${x.fileLen} does not match the header (expected ${x.dataStart + cursor} bytes)`, x.dataStart + cursor);
+}
+
+/** Every tensor of the (validated) table as float32, whatever its stored dtype. */
+function readTensors(buffer: Uint8Array, entries: TableEntry[]): Record<string, NamedTensor> {
   const bv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const tensors: Record<string, NamedTensor> = Object.create(null);
   for (const e of entries) {
@@ -233,9 +259,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     }
     tensors[e.name] = { shape: e.shape, data };
   }
-  const metadata: Record<string, string> = Object.create(null);
-  for (const [k, v] of metaMap) if (k !== CRC_KEY && k !== FILE_CRC_KEY) metadata[k] = v;
-  return { tensors, metadata, checksums: { data: dataCrc !== undefined, file: fileCrc !== undefined } };
+  return tensors;
 }
 
 /** Writes atomically (bindings/io/atomic.ts: a temporary file beside the target, then rename). */

@@ -20,11 +20,16 @@ export interface ImageAffineOptions {
   maxRotate?: number;
 }
 
+/** Default largest shift, in pixels: a couple of pixels moves a stroke without pushing it off a 28×28 image. */
+const DEFAULT_MAX_SHIFT = 2;
+/** Default largest rotation, in degrees: small enough not to change which digit an image shows. */
+const DEFAULT_MAX_ROTATE = 10;
+
 /** Random shift + rotation of single-channel images stored row-major, bilinear, zero outside. */
 export function imageAffine(opts: ImageAffineOptions): Augment {
   const { width: w, height: h } = opts;
-  const maxShift = opts.maxShift ?? 2;
-  const maxRotate = opts.maxRotate ?? 10;
+  const maxShift = opts.maxShift ?? DEFAULT_MAX_SHIFT;
+  const maxRotate = opts.maxRotate ?? DEFAULT_MAX_ROTATE;
   if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) throw new RangeError(`imageAffine: width and height must be positive integers (got ${w}×${h})`);
   if (!(maxShift >= 0) || !(maxRotate >= 0)) throw new RangeError('imageAffine: maxShift and maxRotate must be ≥ 0');
   const src = new Float32Array(w * h);

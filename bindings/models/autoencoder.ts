@@ -12,14 +12,17 @@ import { readModelFile, requireKind, writeModelFile, type ModelFile, type SaveOp
 import { fitNormalization, applyNormalization, type Normalization, type NormalizationChoice } from './normalize.js';
 import { Adam, LossMeter } from './optim.js';
 import { HostRng, STREAM } from './rng.js';
+import { AUTOENCODER_SPEC, defaultsOf } from './specs.js';
 import { asMatrix, checkLosses, learningRate, type FitOptions, type LrSchedule, type Matrix } from './types.js';
 
-export const DEC_DIMS: readonly number[] = [500, 500, 2000, 10];
+const AE_DEFAULTS = defaultsOf(AUTOENCODER_SPEC.hyperparameters);
+export const DEC_DIMS: readonly number[] = AE_DEFAULTS.dims;
 
 export type ReconLoss = 'mse' | 'bce';
 
+/** Unset fields take specs.ts AUTOENCODER_SPEC's defaults. */
 export interface AutoencoderConfig {
-  /** Hidden widths then the embedding width (default 500,500,2000,10). */
+  /** Hidden widths then the embedding width. */
   dims?: number[];
   hiddenActivation?: Activation;
   embeddingActivation?: Activation;
@@ -39,7 +42,7 @@ export interface PretrainOptions {
   noise?: number;
 }
 
-export const PRETRAIN_DEFAULTS: Required<PretrainOptions> = { epochs: 50, batchSize: 256, lr: 1e-3, schedule: 'constant', noise: 0 };
+export const PRETRAIN_DEFAULTS: Required<PretrainOptions> = defaultsOf(AUTOENCODER_SPEC.pretrain);
 
 export interface ResolvedAeConfig {
   inputDim: number;
@@ -64,17 +67,18 @@ export function decoderLayers(c: ResolvedAeConfig): LayerSpec[] {
 }
 
 export function resolveAeConfig(config: AutoencoderConfig, x: Matrix): ResolvedAeConfig {
-  const dims = config.dims ?? [...DEC_DIMS];
+  const dims = config.dims ?? [...AE_DEFAULTS.dims];
   if (!dims.length || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`dims must be positive integers (got ${dims})`);
-  const normalization = fitNormalization(x, config.normalization ?? 'auto');
-  const loss = config.loss && config.loss !== 'auto' ? config.loss : normalization.kind === 'none' ? 'bce' : 'mse';
+  const normalization = fitNormalization(x, config.normalization ?? AE_DEFAULTS.normalization);
+  const chosen = config.loss ?? AE_DEFAULTS.loss;
+  const loss = chosen && chosen !== 'auto' ? chosen : normalization.kind === 'none' ? 'bce' : 'mse';
   if (loss === 'bce' && normalization.kind !== 'none') throw new RangeError('BCE reconstruction needs data in [0,1] without normalisation');
   return {
     inputDim: x.cols, dims, normalization, loss,
-    hiddenActivation: config.hiddenActivation ?? 'relu',
-    embeddingActivation: config.embeddingActivation ?? 'identity',
-    init: config.init ?? 'glorot',
-    seed: config.seed ?? 0,
+    hiddenActivation: config.hiddenActivation ?? AE_DEFAULTS.hiddenActivation,
+    embeddingActivation: config.embeddingActivation ?? AE_DEFAULTS.embeddingActivation,
+    init: config.init ?? AE_DEFAULTS.init,
+    seed: config.seed ?? AE_DEFAULTS.seed,
   };
 }
 
@@ -215,7 +219,7 @@ export class Autoencoder {
     return copy;
   }
 
-  /** Writes the model as safetensors (see serialize.ts for the tensor names). */
+  /** Writes the model as safetensors (specs.ts AUTOENCODER_SPEC declares its tensors). */
   async save(path: string, opts: SaveOptions = {}): Promise<void> {
     if (!this.config) throw new Error('Autoencoder: not fitted, nothing to save');
     const { normalization, ...rest } = this.config;

@@ -24,11 +24,20 @@ export interface GmmOptions {
   kmeansInit?: number;
 }
 
+/** The default variance floor: keeps a component that shrinks onto a few identical points from a
+ *  zero variance (an infinite likelihood), far below any spread the embedding has. */
+const DEFAULT_VAR_FLOOR = 1e-6;
+/** k-means restarts of the start, as many as KMeans fits by default. */
+const DEFAULT_KMEANS_INIT = 10;
+/** The smallest count (and share) of a component: an emptied component keeps a finite log π and
+ *  finite means instead of 0/0. */
+const MIN_COMPONENT_MASS = 1e-10;
+
 export async function fitDiagonalGmm(be: ComputeBackend, Z: Tensor, z: Matrix, o: GmmOptions): Promise<GmmParams> {
   const { rows: n, cols: d } = z;
   const k = o.k;
-  const floor = o.varFloor ?? 1e-6;
-  const km = await kmeansOnBackend(be, Z, z, { k, nInit: o.kmeansInit ?? 10, seed: o.seed });
+  const floor = o.varFloor ?? DEFAULT_VAR_FLOOR;
+  const km = await kmeansOnBackend(be, Z, z, { k, nInit: o.kmeansInit ?? DEFAULT_KMEANS_INIT, seed: o.seed });
   // Hard responsibilities from k-means give the first M-step.
   const resp = new Float32Array(n * k);
   for (let i = 0; i < n; i++) resp[i * k + km.labels[i]] = 1;
@@ -62,8 +71,8 @@ export async function fitDiagonalGmm(be: ComputeBackend, Z: Tensor, z: Matrix, o
       const s2 = (await be.download(sz2)) as Float32Array;
       const cnt = (await be.download(nk)) as Float32Array;
       for (let c = 0; c < k; c++) {
-        const nc = Math.max(cnt[c], 1e-10);
-        params.piLogits[c] = Math.log(Math.max(cnt[c] / n, 1e-10));
+        const nc = Math.max(cnt[c], MIN_COMPONENT_MASS);
+        params.piLogits[c] = Math.log(Math.max(cnt[c] / n, MIN_COMPONENT_MASS));
         for (let t = 0; t < d; t++) {
           const m = s1[c * d + t] / nc;
           const v = Math.max(s2[c * d + t] / nc - m * m, 0) + floor;

@@ -6,12 +6,16 @@
 import { readModelFile, requireKind, writeModelFile, type KMeansArchitecture, type ModelFile, type SaveOptions } from './model-file.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { HostRng, STREAM } from './rng.js';
+import { CENTRES, defaultsOf, KMEANS_SPEC } from './specs.js';
 import { asMatrix, type Matrix } from './types.js';
 import { forEachChunk, uploadMatrix } from './data.js';
 
+const KMEANS_DEFAULTS = defaultsOf(KMEANS_SPEC.hyperparameters);
+
+/** Unset fields take specs.ts KMEANS_SPEC's defaults. */
 export interface KMeansConfig {
   k: number;
-  /** Restarts (default 10). */
+  /** Restarts. */
   nInit?: number;
   maxIter?: number;
   seed?: number;
@@ -27,13 +31,13 @@ export interface KMeansResult {
 /** Runs k-means on a matrix already on the backend (`x` [N,D]) with its host copy `host`. */
 export async function kmeansOnBackend(be: ComputeBackend, x: Tensor, host: Matrix, cfg: KMeansConfig): Promise<KMeansResult> {
   const { k } = cfg;
-  const nInit = cfg.nInit ?? 10;
-  const maxIter = cfg.maxIter ?? 300;
+  const nInit = cfg.nInit ?? KMEANS_DEFAULTS.nInit;
+  const maxIter = cfg.maxIter ?? KMEANS_DEFAULTS.maxIter;
   const n = host.rows;
   const d = host.cols;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer (got ${k})`);
   if (k > n) throw new RangeError(`k = ${k} exceeds the number of rows (${n})`);
-  const rng = new HostRng(cfg.seed ?? 0, STREAM.kmeans);
+  const rng = new HostRng(cfg.seed ?? KMEANS_DEFAULTS.seed, STREAM.kmeans);
   const labels = be.create([n], 'i32');
   const minDist = be.create([n]);
   const centroids = be.create([k, d]);
@@ -200,11 +204,11 @@ export class KMeans {
     return out;
   }
 
-  /** Writes the model as safetensors (see serialize.ts for the tensor names). */
+  /** Writes the model as safetensors (specs.ts KMEANS_SPEC declares its tensors). */
   async save(path: string, opts: SaveOptions = {}): Promise<void> {
     if (!this.centroids) throw new Error('KMeans: not fitted, nothing to save');
     await writeModelFile(path, {
-      tensors: { cluster_centers: { shape: [this.k, this.dim], data: this.centroids } },
+      tensors: { [CENTRES]: { shape: [this.k, this.dim], data: this.centroids } },
       arch: { model: 'kmeans', inputDim: this.dim, k: this.k },
       normalization: { kind: 'none' },
       config: this.config,
@@ -217,7 +221,7 @@ export class KMeans {
     requireKind(f, ['kmeans'], 'KMeans');
     const arch = f.arch as KMeansArchitecture;
     const km = new KMeans(backend, { ...f.config, k: arch.k });
-    km.centroids = f.tensors['cluster_centers']!.data;
+    km.centroids = f.tensors[CENTRES]!.data;
     km.dim = arch.inputDim;
     return km;
   }

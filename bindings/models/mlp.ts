@@ -6,6 +6,7 @@
 // W is stored [in, out] for gemm; model files store it transposed, [out, in], like PyTorch.
 import type { Activation, ComputeBackend, Tensor } from '../backend.js';
 import type { HostRng } from './rng.js';
+import { linearNames } from './specs.js';
 
 export interface Param {
   name: string;
@@ -69,8 +70,8 @@ export class Mlp {
 
   params(): Param[] {
     return this.layers.flatMap((_, l) => [
-      { name: `${this.name}.${l}.weight`, value: this.w[l], grad: this.gw[l] },
-      { name: `${this.name}.${l}.bias`, value: this.b[l], grad: this.gb[l] },
+      { name: linearNames(this.name, l).weight, value: this.w[l], grad: this.gw[l] },
+      { name: linearNames(this.name, l).bias, value: this.b[l], grad: this.gb[l] },
     ]);
   }
 
@@ -126,14 +127,15 @@ export class Mlp {
     }
   }
 
-  /** Weights to the host in PyTorch layout: `<name>.<l>.weight` [out,in], `<name>.<l>.bias` [out]. */
+  /** Weights to the host in PyTorch layout: weight [out,in], bias [out], named by specs.ts linearNames. */
   async exportState(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
     const state: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (let l = 0; l < this.layers.length; l++) {
       const { in: nin, out: nout } = this.layers[l];
       const w = (await this.be.download(this.w[l])) as Float32Array;
-      state[`${this.name}.${l}.weight`] = { shape: [nout, nin], data: transpose(w, nin, nout) };
-      state[`${this.name}.${l}.bias`] = { shape: [nout], data: Float32Array.from((await this.be.download(this.b[l])) as Float32Array) };
+      const names = linearNames(this.name, l);
+      state[names.weight] = { shape: [nout, nin], data: transpose(w, nin, nout) };
+      state[names.bias] = { shape: [nout], data: Float32Array.from((await this.be.download(this.b[l])) as Float32Array) };
     }
     return state;
   }
@@ -141,9 +143,10 @@ export class Mlp {
   importState(state: Record<string, { shape: number[]; data: Float32Array }>, source = 'state'): void {
     for (let l = 0; l < this.layers.length; l++) {
       const { in: nin, out: nout } = this.layers[l];
-      const w = state[`${this.name}.${l}.weight`];
-      const b = state[`${this.name}.${l}.bias`];
-      if (!w || !b) throw new Error(`${source}: missing tensor ${this.name}.${l}.weight or .bias`);
+      const names = linearNames(this.name, l);
+      const w = state[names.weight];
+      const b = state[names.bias];
+      if (!w || !b) throw new Error(`${source}: missing tensor ${names.weight} or .bias`);
       if (w.shape.join() !== `${nout},${nin}` || b.shape.join() !== `${nout}`) {
         throw new Error(`${source}: ${this.name}.${l} has shapes [${w.shape}] and [${b.shape}], expected [${nout},${nin}] and [${nout}]`);
       }

@@ -1,5 +1,5 @@
 // The model file: safetensors tensors + JSON metadata, written and read here for every model kind.
-// This module knows the file layout (see serialize.ts for the tensor names) but no model class,
+// This module knows the file layout (specs.ts declares each kind's tensors) but no model class,
 // so the models can save and load themselves through it without importing each other or
 // serialize.ts (which dispatches on the kind and imports them all).
 //
@@ -15,6 +15,7 @@ import { ModelFileReader } from '../io/model-meta.js';
 import { encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import type { InitScheme } from './mlp.js';
 import type { Normalization } from './normalize.js';
+import { layoutTensors, tensorLayout } from './specs.js';
 import { LIBRARY_VERSION, MODEL_FORMAT } from './version.js';
 
 export type ModelKind = 'kmeans' | 'dec' | 'idec' | 'vade' | 'autoencoder';
@@ -82,7 +83,9 @@ function jsonable(o: object): object {
 
 export function encodeModelFile(p: ModelPayload): Uint8Array {
   if (p.classes && 'k' in p.arch && p.classes.length !== p.arch.k) throw new RangeError(`classes has ${p.classes.length} names for k = ${p.arch.k}`);
-  return encodeSafetensors(p.tensors, {
+  // The tensors must be exactly the kind's declared layout: a file its own loader would refuse is
+  // not written.
+  return encodeSafetensors(layoutTensors(expectedTensors(p.arch), p.tensors), {
     format: MODEL_FORMAT,
     version: LIBRARY_VERSION,
     architecture: JSON.stringify(p.arch),
@@ -102,26 +105,9 @@ export async function writeModelFile(path: string, p: ModelPayload): Promise<voi
   }
 }
 
-/** name → shape of every tensor a model of this architecture stores (the layout in serialize.ts). */
+/** name → shape of every tensor a model of this architecture stores (declared in specs.ts). */
 export function expectedTensors(arch: Architecture | KMeansArchitecture): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  if (arch.model === 'kmeans') return m.set('cluster_centers', [(arch as KMeansArchitecture).k, arch.inputDim]);
-  const a = arch as Architecture;
-  const widths = [a.inputDim, ...a.dims];
-  const L = a.dims.length;
-  const linear = (name: string, nin: number, nout: number) => m.set(`${name}.weight`, [nout, nin]).set(`${name}.bias`, [nout]);
-  const encoderLayers = a.model === 'vade' ? L - 1 : L;
-  for (let l = 0; l < encoderLayers; l++) linear(`encoder.${l}`, widths[l]!, widths[l + 1]!);
-  if (a.model === 'vade') {
-    linear('encoder_mu.0', widths[L - 1]!, widths[L]!);
-    linear('encoder_logvar.0', widths[L - 1]!, widths[L]!);
-  }
-  const back = [...widths].reverse();
-  for (let l = 0; l < L; l++) linear(`decoder.${l}`, back[l]!, back[l + 1]!);
-  const d = a.dims[L - 1]!;
-  if (a.model === 'dec' || a.model === 'idec') m.set('cluster_centers', [a.k!, d]);
-  if (a.model === 'vade') m.set('gmm.pi_logits', [a.k!]).set('gmm.mu', [a.k!, d]).set('gmm.log_var', [a.k!, d]);
-  return m;
+  return tensorLayout(arch.model, arch);
 }
 
 /** Decodes and validates a model file held in memory. */

@@ -1,5 +1,5 @@
 // Optimisers over a list of parameters, with their state tensors on the backend.
-import type { ComputeBackend, Tensor } from '../backend.js';
+import { SGD_DEFAULTS, type ComputeBackend, type Tensor } from '../backend.js';
 import type { Param } from './mlp.js';
 
 export class Adam {
@@ -48,7 +48,7 @@ export interface AdamState {
 export class Sgd {
   private vel: Tensor[];
 
-  constructor(private be: ComputeBackend, readonly params: Param[], private momentum = 0.9) {
+  constructor(private be: ComputeBackend, readonly params: Param[], private momentum: number = SGD_DEFAULTS.momentum) {
     this.vel = params.map((p) => be.create(p.value.shape));
   }
 

@@ -2,17 +2,8 @@
 // validation live in model-file.ts, each model's save/fromModelFile in its own class; this module
 // dispatches on the kind stored in the file.
 //
-// Tensor names (all F32; weights in PyTorch nn.Linear layout [out, in], i.e. the transpose of the
-// [in, out] matrix our gemm uses):
-//   encoder.<l>.weight [out,in], encoder.<l>.bias [out]   encoder layers l = 0…L−1 (DEC/IDEC: all;
-//                                                         VaDE: the trunk, all but the last)
-//   encoder_mu.0.weight / .bias                           VaDE μ̃ head
-//   encoder_logvar.0.weight / .bias                       VaDE log σ̃² head
-//   decoder.<l>.weight / .bias                            mirrored decoder (last layer linear)
-//   cluster_centers [K, D]                                DEC/IDEC μ_j, k-means centroids
-//   gmm.pi_logits [K], gmm.mu [K, D], gmm.log_var [K, D]  VaDE prior (π = softmax(pi_logits))
-// Linear layer indices count Linear layers only: to load into a torch nn.Sequential that
-// interleaves ReLU modules, map encoder.<l> to Sequential index 2l.
+// Tensor names and shapes: specs.ts declares them per kind (and model-file.ts checks every file
+// written or read against that declaration).
 // __metadata__ (strings holding JSON): format, version, architecture (model kind, input width,
 // dims, activations, loss, k, α), normalization (input normalisation), config (training options),
 // classes (cluster index → class name, or null).

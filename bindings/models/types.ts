@@ -68,8 +68,12 @@ export function scoresEpoch(epoch: number, epochs: number, metricsEvery: number)
 /** Learning-rate schedules over epochs (1-based). */
 export type LrSchedule = 'constant' | 'step' | 'cosine';
 
+/** The step schedule: ×STEP_GAMMA every STEP_EVERY epochs, the decay of VaDE's reference code (Jiang et al. 2017). */
+const STEP_EVERY = 10;
+const STEP_GAMMA = 0.9;
+
 export function learningRate(base: number, schedule: LrSchedule, epoch: number, epochs: number,
-  stepEvery = 10, stepGamma = 0.9): number {
+  stepEvery = STEP_EVERY, stepGamma = STEP_GAMMA): number {
   if (schedule === 'step') return base * stepGamma ** Math.floor((epoch - 1) / stepEvery);
   if (schedule === 'cosine') return base * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / Math.max(1, epochs)));
   return base;

@@ -9,6 +9,10 @@ import type { JobEvent } from '../jobs.js';
 import type { Services } from '../services.js';
 import { allowOnly } from './allow.js';
 
+/** Retry-After (s) when the training queue is full: a training job takes minutes, so a client
+ *  retrying sooner would only find the queue still full. */
+const QUEUE_FULL_RETRY_AFTER_S = 30;
+
 export function jobRoutes(s: Services): Hono {
   const app = new Hono();
   app.post('/v1/train', s.auth, s.guard.middleware, async (c) => {
@@ -21,7 +25,7 @@ export function jobRoutes(s: Services): Hono {
         req.samples.length = 0; // uploaded samples are dropped as soon as training is done
       }
     });
-    if (!view) throw new ApiError(429, 'too_many_jobs', 'the training queue is full; retry later', { 'retry-after': '30' });
+    if (!view) throw new ApiError(429, 'too_many_jobs', 'the training queue is full; retry later', { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_S) });
     c.header('location', `/v1/jobs/${view.id}`);
     return c.json({ job: view, links: { self: `/v1/jobs/${view.id}`, events: `/v1/jobs/${view.id}/events` } }, 202);
   });

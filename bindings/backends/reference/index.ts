@@ -6,7 +6,7 @@
 import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
-import { OP_NAMES } from '../../backend.js';
+import { OP_NAMES, resolveAdam, resolveSgd } from '../../backend.js';
 import { checkIndexRange, checkShape, checks, checkTensor, checkUpload, rc, ShapeError } from '../../checks.js';
 import * as dec from './dec.js';
 import * as dense from './dense.js';
@@ -170,13 +170,13 @@ export class ReferenceBackend implements ComputeBackend {
   // ---- optimisers ----------------------------------------------------------------------
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
     checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
-    optim.adamUpdate(f64(param), f64(grad), f64(m), f64(v), o.lr, o.beta1 ?? 0.9, o.beta2 ?? 0.999,
-      o.eps ?? 1e-8, o.step, o.weightDecay ?? 0);
+    const r = resolveAdam(o);
+    optim.adamUpdate(f64(param), f64(grad), f64(m), f64(v), r.lr, r.beta1, r.beta2, r.eps, r.step, r.weightDecay);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
     checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
-    optim.sgdUpdate(f64(param), f64(grad), f64(vel), o.lr, o.momentum ?? 0.9);
+    optim.sgdUpdate(f64(param), f64(grad), f64(vel), o.lr, resolveSgd(o).momentum);
   }
 
   // ---- DEC / IDEC -----------------------------------------------------------------------

@@ -4,29 +4,16 @@
 import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
-import { ACTIVATIONS, OP_NAMES } from '../../backend.js';
+import { ACTIVATIONS, OP_NAMES, resolveAdam, resolveSgd } from '../../backend.js';
 import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
 import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
-import { WasmAllocator } from './memory.js';
+import { ScratchBlock, type WasmAllocator } from './memory.js';
+import { WasmTensor } from './tensor.js';
 import type { RowKernel, WorkerPool } from './threads.js';
 
-export class WasmTensor implements Tensor {
-  readonly backendName = 'wasm';
-  disposed = false;
-  constructor(
-    readonly shape: readonly number[],
-    readonly dtype: DType,
-    readonly size: number,
-    /** Byte offset in the linear memory. */
-    readonly ptr: number,
-    /** The backend whose memory holds it: a pointer means nothing in another instance's memory. */
-    readonly owner: object,
-  ) {}
-  get bytes(): number {
-    return this.size * 4;
-  }
-}
+/** Work weight of a transcendental (asinh, exp) against a multiply-add, for the pool's split test. */
+const TRANSCENDENTAL_WORK = 16;
 
 const f32bits = new Float32Array(1);
 const u32bits = new Uint32Array(f32bits.buffer);
@@ -38,8 +25,8 @@ export class WasmBackend implements ComputeBackend {
   /** Per-thread gemm packing panels (thread 0 = this thread). */
   private readonly packA: number;
   private readonly packB: number;
-  private scratchPtr = 0;
-  private scratchSize = 0;
+  /** One block for the f64 temporaries of whichever kernel runs (ops run one at a time). */
+  private readonly scratchBlock: ScratchBlock;
 
   constructor(
     readonly k: KernelExports,
@@ -50,6 +37,7 @@ export class WasmBackend implements ComputeBackend {
   ) {
     this.packA = alloc.alloc(k.gemmPackABytes(), 'gemm packing panel A');
     this.packB = alloc.alloc(k.gemmPackBBytes(), 'gemm packing panel B');
+    this.scratchBlock = new ScratchBlock(alloc);
   }
 
   get threads(): number {
@@ -138,14 +126,7 @@ export class WasmBackend implements ComputeBackend {
 
   /** A scratch block of at least `bytes` for a kernel's f64 temporaries; reused across calls. */
   private scratch(bytes: number, op: string): number {
-    if (bytes > this.scratchSize) {
-      const size = Math.max(bytes, 2 * this.scratchSize, 4096);
-      if (this.scratchSize) this.alloc.release(this.scratchPtr);
-      this.scratchSize = 0;
-      this.scratchPtr = this.alloc.alloc(size, `${op} scratch`);
-      this.scratchSize = size;
-    }
-    return this.scratchPtr;
+    return this.scratchBlock.atLeast(bytes, op);
   }
 
   // ---- elementwise / data movement --------------------------------------------------------
@@ -181,7 +162,7 @@ export class WasmBackend implements ComputeBackend {
     checks.asinhStandardize(this, x, mean, std, scale, out);
     const [n, d] = x.shape;
     // 1/scale rounded to f32 once, as the kernel multiplies in f32 (exact for the power-of-two default).
-    this.rowJob('asinhStandardize', n, 16 * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);
+    this.rowJob('asinhStandardize', n, TRANSCENDENTAL_WORK * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);
   }
 
   pulseSummaries(x: Tensor, scale: number, out: Tensor): void {
@@ -204,7 +185,7 @@ export class WasmBackend implements ComputeBackend {
     const alpha = opts.alpha ?? 1;
     const beta = opts.beta ?? 0;
     if (this.pool && this.pool.splitsK(m, n, kk, transA)) {
-      // Narrow TN with deep K (L4 dW): K blocks as chunks, one partial each (bench/NOTES.md §24).
+      // Narrow TN with deep K (a 10-wide layer's dW): K blocks as chunks (few rows), one partial each.
       const scratch = this.scratch(this.k.gemmNarrowKBlocks(kk) * this.k.gemmNarrowPartBytes(m, n, kk), 'gemm (split K)');
       this.pool.gemmSplitK(p(a), p(b), p(c), m, n, kk, transB, alpha, beta, scratch);
       return;
@@ -266,20 +247,19 @@ export class WasmBackend implements ComputeBackend {
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
     this.alive();
     checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
-    const beta1 = o.beta1 ?? 0.9;
-    const beta2 = o.beta2 ?? 0.999;
+    const { beta1, beta2, eps, weightDecay } = resolveAdam(o);
     const bc1 = 1 - Math.pow(beta1, o.step);
     const bc2 = 1 - Math.pow(beta2, o.step);
     // 1 − β in f64 here: in f32 from a rounded β it is off by up to 1.3e-5 relative (see assembly/optim.ts).
     // Elements are the rows of the job: a large update is shared by the worker pool (memory-bound).
-    this.rowJob('adamUpdate', param.size, param.size, [p(param), p(grad), p(m), p(v), o.lr, beta1, beta2, o.eps ?? 1e-8, bc1, bc2,
-      o.weightDecay ?? 0, 1 - beta1, 1 - beta2]);
+    this.rowJob('adamUpdate', param.size, param.size, [p(param), p(grad), p(m), p(v), o.lr, beta1, beta2, eps, bc1, bc2,
+      weightDecay, 1 - beta1, 1 - beta2]);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
     this.alive();
     checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
-    this.rowJob('sgdUpdate', param.size, param.size, [p(param), p(grad), p(vel), o.lr, o.momentum ?? 0.9]);
+    this.rowJob('sgdUpdate', param.size, param.size, [p(param), p(grad), p(vel), o.lr, resolveSgd(o).momentum]);
   }
 
   // ---- DEC / IDEC -----------------------------------------------------------------------
@@ -392,8 +372,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.rowwise('softmax', this, { x, out });
     const [n, kk] = x.shape;
-    // An exp per element: weighed like asinhStandardize's transcendental per element.
-    this.rowJob('softmax', n, 16 * n * kk, [p(x), p(out), n, kk]);
+    this.rowJob('softmax', n, TRANSCENDENTAL_WORK * n * kk, [p(x), p(out), n, kk]);
   }
 
   softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor): void {

@@ -5,7 +5,8 @@ import { WasmBackend } from './backend.js';
 import { instantiate, loadModule } from './loader.js';
 import { PAGE, WasmAllocator } from './memory.js';
 
-export { WasmBackend, WasmTensor } from './backend.js';
+export { WasmBackend } from './backend.js';
+export { WasmTensor } from './tensor.js';
 export { OutOfMemoryError, WasmAllocator } from './memory.js';
 export { loadModule, readWasm, wasmUrl, WASM_FILES } from './loader.js';
 export type { BuildFlavor, LoadOptions } from './loader.js';

@@ -9,6 +9,8 @@ export const PAGE = 65536;
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+/** The smallest scratch block: the small kernels' temporaries then share one allocation. */
+const MIN_SCRATCH_BYTES = 4096;
 
 function fmtBytes(n: number): string {
   if (n >= GiB) return `${(n / GiB).toFixed(1)} GiB`;
@@ -140,3 +142,27 @@ export class WasmAllocator {
 }
 
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+/**
+ * A block that grows on demand and is otherwise reused: kernels' f64 temporaries live here, so a
+ * training loop does not allocate per op. Growth at least doubles, so a slowly growing need
+ * reallocates O(log n) times.
+ */
+export class ScratchBlock {
+  private ptr = 0;
+  private size = 0;
+
+  constructor(private readonly alloc: WasmAllocator) {}
+
+  /** The block's pointer, grown first to at least `bytes` (`op` names the allocation on failure). */
+  atLeast(bytes: number, op: string): number {
+    if (bytes > this.size) {
+      const size = Math.max(bytes, 2 * this.size, MIN_SCRATCH_BYTES);
+      if (this.size) this.alloc.release(this.ptr);
+      this.size = 0;
+      this.ptr = this.alloc.alloc(size, `${op} scratch`);
+      this.size = size;
+    }
+    return this.ptr;
+  }
+}

@@ -8,8 +8,8 @@
 //
 // Rows are handed out in chunks (about 4 per thread) from a shared counter, not as one fixed slice
 // per thread: on a machine where a worker is descheduled (another process on the cores), the caller
-// takes the chunks that worker would have waited on, instead of waiting for it (measured: the
-// caller spent ~30% of classify waiting with fixed slices, bench/NOTES.md §10). The caller returns
+// takes the chunks that worker would have waited on, instead of waiting for it (with fixed slices
+// the caller sat idle for as long as the slowest worker was off its core). The caller returns
 // when every chunk is done; a worker that wakes late finds none left. A gemm is cut into fewer,
 // taller chunks (gemmChunks): each chunk repacks op(B). The counter carries the job's
 // number in its high bits and is taken by compare-exchange, so a late worker can neither take a
@@ -57,6 +57,18 @@ export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAs
 export type RowKernel = (typeof ROW_KERNELS)[number];
 /** A row job is worth waking the workers when it touches at least this many elements·terms. */
 export const ROW_SPLIT_MIN_WORK = 1 << 15;
+/** A gemm is worth waking the workers when it has at least this many multiply-adds (M·N·K): below
+ *  it, the wake-up and the repacking per chunk cost more than the split saves. */
+export const GEMM_SPLIT_MIN_WORK = 1 << 21;
+/** Rows per thread a gemm (and a row job) needs before it is split: fewer and each thread's chunk is
+ *  shorter than the kernel's row blocking makes worthwhile. */
+const GEMM_MIN_ROWS_PER_THREAD = 8;
+const ROW_JOB_MIN_ROWS_PER_THREAD = 4;
+/** Widest N of the narrow gemm path (assembly/gemm-narrow.ts NARROW_MAX_N), whose K blocks are the
+ *  split-K chunks. */
+const NARROW_MAX_N = 16;
+/** A waiting caller re-checks the done count at least this often (ms), in case a notify is missed. */
+const WAIT_RECHECK_MS = 1000;
 
 // Control block layout (i32 slots).
 const SEQ = 0; // job number, bumped by the caller to wake workers
@@ -125,8 +137,8 @@ onMsg(async (msg) => {
   post({ ready: true });
   let last = Atomics.load(ctrl, SEQ);
   for (;;) {
-    // Spin a moment before sleeping: training launches jobs back to back, and a sleeping thread's
-    // wake-up costs tens of microseconds on a VM (bench/NOTES.md §25).
+    // Spin a moment before sleeping: training launches jobs back to back, and waking a sleeping
+    // thread costs more than a short spin (most of all on a VM).
     for (const until = performance.now() + SPIN_MS; Atomics.load(ctrl, SEQ) === last && performance.now() < until;);
     Atomics.wait(ctrl, SEQ, last);
     const seq = Atomics.load(ctrl, SEQ);
@@ -223,8 +235,8 @@ export function rowChunks(m: number, threads: number): { chunk: number; chunks: 
 
 /** Rows a gemm chunk should have at least. Every chunk is a gemm call of its own and packs all of
  *  op(B) (K×N) again, so a chunk of r rows spends about 1/r of its time packing: little for the
- *  forward shapes (M = batch), much for dW (M = in, K = batch), where 8 chunks of 64 rows of a
- *  500-row dW packed the 4096×500 B four times per thread (bench/NOTES.md §14). */
+ *  forward shapes (M = batch), much for dW (M = in, K = batch), where many short chunks would pack
+ *  the same large B several times per thread. */
 export const GEMM_MIN_CHUNK_ROWS = 192;
 
 /** How the pool cuts a gemm's rows [0, m): like rowChunks, but only as many chunks (a multiple of
@@ -237,22 +249,17 @@ export function gemmChunks(m: number, threads: number): { chunk: number; chunks:
 }
 
 /** Split K (gemmSplitK) for narrow TN gemms whose K is at least this deep (4+ of the narrow
- *  kernel's K blocks, so every thread gets whole blocks: L4 dW, K = 4096, is 8; bench/NOTES.md §24). */
+ *  kernel's K blocks, so every thread gets whole blocks). */
 export const SPLIT_K_MIN_K = 2048;
 /** … whose partials (one M×N per K block of ≤ 512) hold at most this many floats (16 MiB) … */
 export const SPLIT_K_MAX_PARTIALS = 1 << 22;
 /** … and whose K blocks fit the chunk counter (below CLOSED). */
 export const SPLIT_K_MAX_K = 1 << 18;
 
-export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
-  alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
-  if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
-  const ctrlPtr = alloc.alloc(SLOTS * 4, 'worker control block');
-  const ctrl = (): Int32Array => new Int32Array(memory.buffer, ctrlPtr, SLOTS);
-  const ctrlF = (): Float32Array => new Float32Array(memory.buffer, ctrlPtr, SLOTS);
-  const rjArgs = (): Float64Array => new Float64Array(memory.buffer, ctrlPtr + 4 * (RJ + RJ_ARGS), RJ_MAX_ARGS);
-  ctrl().fill(0);
-  ctrl()[NEXT] = CLOSED; // job 0 (none) is closed
+/** Starts `workers` workers over the shared memory, each with its own gemm packing panels; if one
+ *  fails to start, those already started are stopped. */
+async function startWorkers(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory, ctrlPtr: number,
+  alloc: WasmAllocator, kernels: KernelExports): Promise<AnyWorker[]> {
   const list: AnyWorker[] = [];
   try {
     for (let i = 0; i < workers; i++) {
@@ -264,56 +271,70 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
     for (const w of list) w.terminate();
     throw e;
   }
+  return list;
+}
+
+/** Waits until `chunks` chunks of the current job are done (by any thread). */
+function waitDone(c: Int32Array, chunks: number): void {
+  for (const until = performance.now() + SPIN_MS; Atomics.load(c, DONE) < chunks && performance.now() < until;);
+  for (;;) {
+    const d = Atomics.load(c, DONE);
+    if (d >= chunks) return;
+    try {
+      Atomics.wait(c, DONE, d, WAIT_RECHECK_MS);
+    } catch {
+      // Browser main thread: Atomics.wait is not allowed; spin (chunks are short).
+    }
+  }
+}
+
+/**
+ * Runs rows [0, m) in the chunks `cut`, taken by the caller and the workers from the shared
+ * counter of control block `c`; returns when all are done.
+ * The command's arguments must already be in the control block (written while NEXT is closed).
+ */
+function launchJob(c: Int32Array, cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void,
+  cut: { chunk: number; chunks: number }): void {
+  const { chunk, chunks } = cut;
+  const seq = (c[SEQ] + 1) | 0;
+  const tag = seq & TAG_MASK;
+  c[JOB] = m;
+  c[JOB + 1] = chunk;
+  c[JOB + 2] = chunks;
+  Atomics.store(c, DONE, 0);
+  Atomics.store(c, ERR, 0);
+  Atomics.store(c, CMD, cmd);
+  Atomics.store(c, NEXT, tag << TAG_SHIFT);
+  Atomics.store(c, SEQ, seq);
+  Atomics.notify(c, SEQ);
+  let err: unknown = null;
+  for (let k; (k = takeChunk(c, NEXT, TAG_SHIFT, tag, chunks)) >= 0;) {
+    try {
+      if (!err) runOwn(k * chunk, Math.min(m, (k + 1) * chunk));
+    } catch (e) {
+      err = e;
+    }
+    Atomics.add(c, DONE, 1);
+  }
+  waitDone(c, chunks);
+  Atomics.store(c, NEXT, (tag << TAG_SHIFT) | CLOSED);
+  if (err) throw err;
+  if (Atomics.load(c, ERR)) throw new Error(`wasm: ${what} failed in a worker thread`);
+}
+
+export async function createWorkerPool(workers: number, loaded: LoadedModule, memory: WebAssembly.Memory,
+  alloc: WasmAllocator, kernels: KernelExports): Promise<WorkerPool> {
+  if (workers > MAX_WORKERS) throw new Error(`wasm: at most ${MAX_WORKERS} worker threads (asked for ${workers})`);
+  const ctrlPtr = alloc.alloc(SLOTS * 4, 'worker control block');
+  const ctrl = (): Int32Array => new Int32Array(memory.buffer, ctrlPtr, SLOTS);
+  const ctrlF = (): Float32Array => new Float32Array(memory.buffer, ctrlPtr, SLOTS);
+  const rjArgs = (): Float64Array => new Float64Array(memory.buffer, ctrlPtr + 4 * (RJ + RJ_ARGS), RJ_MAX_ARGS);
+  ctrl().fill(0);
+  ctrl()[NEXT] = CLOSED; // job 0 (none) is closed
+  const list = await startWorkers(workers, loaded, memory, ctrlPtr, alloc, kernels);
   let alive = true;
-
-  /** Waits until `chunks` chunks of the current job are done (by any thread). */
-  const waitDone = (c: Int32Array, chunks: number) => {
-    for (const until = performance.now() + SPIN_MS; Atomics.load(c, DONE) < chunks && performance.now() < until;);
-    for (;;) {
-      const d = Atomics.load(c, DONE);
-      if (d >= chunks) return;
-      try {
-        Atomics.wait(c, DONE, d, 1000);
-      } catch {
-        // Browser main thread: Atomics.wait is not allowed; spin (chunks are short).
-      }
-    }
-  };
-
-  /**
-   * Runs rows [0, m) in the chunks `cut` (rowChunks unless given), taken by the caller and the
-   * workers from the shared counter; returns when all are done.
-   * The command's arguments must already be in the control block (written while NEXT is closed).
-   */
   const launch = (cmd: number, m: number, what: string, runOwn: (r0: number, r1: number) => void,
-    cut = rowChunks(m, workers + 1)) => {
-    const c = ctrl();
-    const { chunk, chunks } = cut;
-    const seq = (c[SEQ] + 1) | 0;
-    const tag = seq & TAG_MASK;
-    c[JOB] = m;
-    c[JOB + 1] = chunk;
-    c[JOB + 2] = chunks;
-    Atomics.store(c, DONE, 0);
-    Atomics.store(c, ERR, 0);
-    Atomics.store(c, CMD, cmd);
-    Atomics.store(c, NEXT, tag << TAG_SHIFT);
-    Atomics.store(c, SEQ, seq);
-    Atomics.notify(c, SEQ);
-    let err: unknown = null;
-    for (let k; (k = takeChunk(c, NEXT, TAG_SHIFT, tag, chunks)) >= 0;) {
-      try {
-        if (!err) runOwn(k * chunk, Math.min(m, (k + 1) * chunk));
-      } catch (e) {
-        err = e;
-      }
-      Atomics.add(c, DONE, 1);
-    }
-    waitDone(c, chunks);
-    Atomics.store(c, NEXT, (tag << TAG_SHIFT) | CLOSED);
-    if (err) throw err;
-    if (Atomics.load(c, ERR)) throw new Error(`wasm: ${what} failed in a worker thread`);
-  };
+    cut = rowChunks(m, workers + 1)) => launchJob(ctrl(), cmd, m, what, runOwn, cut);
 
   /** A row job (rows()), optionally cut other than rowChunks (gemmSplitK: one K block per chunk). */
   const runRows = (kernel: RowKernel, rows: number, args: readonly number[], scratch?: { arg: number; base: number; stride: number },
@@ -334,10 +355,10 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
   return {
     size: workers,
     worthSplitting(m, n, k) {
-      return alive && m >= 8 * (workers + 1) && m * n * k >= 1 << 21;
+      return alive && m >= GEMM_MIN_ROWS_PER_THREAD * (workers + 1) && m * n * k >= GEMM_SPLIT_MIN_WORK;
     },
     worthSplittingRows(rows, work) {
-      return alive && rows >= 4 * (workers + 1) && work >= ROW_SPLIT_MIN_WORK;
+      return alive && rows >= ROW_JOB_MIN_ROWS_PER_THREAD * (workers + 1) && work >= ROW_SPLIT_MIN_WORK;
     },
     gemm(a, b, cp, m, n, k, transA, transB, alpha, beta, packA, packB) {
       const c = ctrl();
@@ -349,9 +370,8 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
         gemmChunks(m, workers + 1));
     },
     splitsK(m, n, k, transA) {
-      // n ≤ 16: the narrow path's NARROW_MAX_N (assembly/gemm-narrow.ts), whose K blocks are the chunks.
-      return alive && transA === 1 && n > 0 && n <= 16 && k >= SPLIT_K_MIN_K && k <= SPLIT_K_MAX_K &&
-        m * n * kernels.gemmNarrowKBlocks(k) <= SPLIT_K_MAX_PARTIALS && m * n * k >= 1 << 21;
+      return alive && transA === 1 && n > 0 && n <= NARROW_MAX_N && k >= SPLIT_K_MIN_K && k <= SPLIT_K_MAX_K &&
+        m * n * kernels.gemmNarrowKBlocks(k) <= SPLIT_K_MAX_PARTIALS && m * n * k >= GEMM_SPLIT_MIN_WORK;
     },
     gemmSplitK(a, b, cp, m, n, k, transB, alpha, beta, scratch) {
       // One K block per chunk; alpha travels as f64 (the caller's number, exact) and each call rounds

@@ -4,18 +4,16 @@
 import type {
   Activation, AdamOptions, BackendInfo, BackwardOptions, ComputeBackend, DType, GemmOptions, OpSet, SgdOptions, Tensor,
 } from '../../backend.js';
-import { OP_NAMES } from '../../backend.js';
+import { OP_NAMES, resolveAdam, resolveSgd } from '../../backend.js';
 import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
-import { GpuContext, f, u, type Arg, type ContextOptions, type KernelRef } from './context.js';
-import { ceilDiv, BLOCK_ROWS, LOSS_ELEMS_PER_GROUP } from './plan.js';
+import { GpuContext, f, u, type ContextOptions } from './context.js';
 import { WebGPUTensor } from './tensor.js';
+import { softAssignBackward } from './ops/dec.js';
 import { gemm as gemmOp } from './ops/gemm.js';
 import { colSumTensor, reduceRows } from './ops/reduce.js';
+import { ACT_CODE, blockPartials, ew, flatLoss, flatOp, k, perThread } from './ops/row-ops.js';
+import { vadeKlLoss, vadeKlLossBackward } from './ops/vade.js';
 
-const ACT_CODE: Record<Activation, number> = { identity: 0, relu: 1, sigmoid: 2, tanh: 3 };
-const k = (file: string, entry: string, consts?: Record<string, number | boolean>): KernelRef => ({ file, entry, consts });
-const ew = (entry: string, act = 0) => k('elementwise.wgsl', entry, { ACT: act });
-const perThread = (rows: number) => ceilDiv(rows, 256);
 const f32bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
 
 export class WebGPUBackend implements ComputeBackend {
@@ -90,49 +88,19 @@ export class WebGPUBackend implements ComputeBackend {
     if (!(t instanceof WebGPUTensor)) throw new ShapeError(`${op}: t is not a WebGPU tensor`);
   }
 
-  /** Elementwise kernel over all elements of same-shape tensors (flat, chunked by element ranges). */
-  private flat(kernel: KernelRef, n: number, args: { t: Tensor; write?: boolean }[], extra: (rows: number, row0: number) => ReturnType<typeof u>[]) {
-    this.ctx.rowOp(kernel, n, args.map((a) => ({ rows: a.t as WebGPUTensor, width: 1, write: a.write })),
-      (c) => extra(c.rows, c.row0), (c) => perThread(c.rows));
-  }
-
-  /** First pass of a scalar loss over flat element terms, then colSum into loss[0] with `scale`. */
-  private flatLoss(kernel: KernelRef, a: Tensor, b: Tensor, loss: Tensor, scale: number) {
-    const chunks = this.ctx.chunks(a.size, [1]);
-    const groups = chunks.reduce((s, c) => s + ceilDiv(c.rows, LOSS_ELEMS_PER_GROUP), 0);
-    const partial = this.ctx.scratch(groups * 4);
-    let pbase = 0;
-    this.ctx.rowOp(kernel, a.size, [{ rows: a as WebGPUTensor, width: 1 }, { rows: b as WebGPUTensor, width: 1 }, { whole: partial, write: true, bytes: groups * 4 }],
-      (c) => { const p = [u(c.rows), u(pbase)]; pbase += ceilDiv(c.rows, LOSS_ELEMS_PER_GROUP); return p; },
-      (c) => ceilDiv(c.rows, LOSS_ELEMS_PER_GROUP));
-    reduceRows(this.ctx, partial, groups, 1, [{ col0: 0, cols: 1, target: loss as WebGPUTensor, scale, accumulate: false }]);
-  }
-
-  /** Row-block partials ([blocks, width] in scratch, BLOCK_ROWS rows per workgroup) over row chunks. */
-  private blockPartials(kernel: KernelRef, rows: number, args: Arg[], width: number, params: (rows: number, row0: number, pbase: number) => ReturnType<typeof u>[]) {
-    const widths = args.flatMap((a) => ('rows' in a ? [a.width] : []));
-    const blocks = this.ctx.chunks(rows, widths).reduce((s, c) => s + ceilDiv(c.rows, BLOCK_ROWS), 0);
-    const partial = this.ctx.scratch(blocks * width * 4);
-    let pbase = 0;
-    this.ctx.rowOp(kernel, rows, [...args, { whole: partial, write: true, bytes: blocks * width * 4 }],
-      (c) => { const p = params(c.rows, c.row0, pbase); pbase += ceilDiv(c.rows, BLOCK_ROWS); return p; },
-      (c) => ceilDiv(c.rows, BLOCK_ROWS));
-    return { partial, blocks };
-  }
-
   // ---- elementwise / data movement --------------------------------------------------------
   fill(out: Tensor, value: number): void {
     checks.fill(this, out, value);
     this.ctx.begin();
     const bits = out.dtype === 'i32' ? (Math.trunc(value) >>> 0) : f32bits(value);
-    this.flat(ew('fill'), out.size, [{ t: out, write: true }], (n) => [u(n), u(bits)]);
+    flatOp(this.ctx, ew('fill'), out.size, [{ t: out, write: true }], (n) => [u(n), u(bits)]);
     (out as WebGPUTensor).hostIndices = null;
   }
 
   axpby(x: Tensor, y: Tensor, alpha: number, beta: number): void {
     checks.axpby(this, x, y, alpha, beta);
     this.ctx.begin();
-    this.flat(ew('axpby'), x.size, [{ t: x }, { t: y, write: true }], (n) => [u(n), f(alpha), f(beta)]);
+    flatOp(this.ctx, ew('axpby'), x.size, [{ t: x }, { t: y, write: true }], (n) => [u(n), f(alpha), f(beta)]);
   }
 
   gatherRows(src: Tensor, idx: Tensor, out: Tensor): void {
@@ -186,7 +154,7 @@ export class WebGPUBackend implements ComputeBackend {
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {
     checks.biasActBackward(this, dy, y, act, dx);
     this.ctx.begin();
-    this.flat(ew('biasActBackward', ACT_CODE[act]), dy.size, [{ t: dy }, { t: y }, { t: dx, write: true }], (n) => [u(n)]);
+    flatOp(this.ctx, ew('biasActBackward', ACT_CODE[act]), dy.size, [{ t: dy }, { t: y }, { t: dx, write: true }], (n) => [u(n)]);
   }
 
   colSum(x: Tensor, out: Tensor, opts: BackwardOptions = {}): void {
@@ -199,27 +167,27 @@ export class WebGPUBackend implements ComputeBackend {
   mseLoss(pred: Tensor, target: Tensor, loss: Tensor): void {
     checks.lossPair('mseLoss', this, pred, target, loss, true);
     this.ctx.begin();
-    this.flatLoss(k('losses.wgsl', 'mseLoss'), pred, target, loss, 1 / pred.size);
+    flatLoss(this.ctx, k('losses.wgsl', 'mseLoss'), pred, target, loss, 1 / pred.size);
   }
 
   mseLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     checks.lossPair('mseLossBackward', this, pred, target, dpred, false);
     checks.scale('mseLossBackward', scale);
     this.ctx.begin();
-    this.flat(k('losses.wgsl', 'mseLossBackward'), pred.size, [{ t: pred }, { t: target }, { t: dpred, write: true }], (n) => [u(n), f(scale * 2 / pred.size)]);
+    flatOp(this.ctx, k('losses.wgsl', 'mseLossBackward'), pred.size, [{ t: pred }, { t: target }, { t: dpred, write: true }], (n) => [u(n), f(scale * 2 / pred.size)]);
   }
 
   bceLogitsLoss(logits: Tensor, target: Tensor, loss: Tensor): void {
     checks.lossPair('bceLogitsLoss', this, logits, target, loss, true);
     this.ctx.begin();
-    this.flatLoss(k('losses.wgsl', 'bceLogitsLoss'), logits, target, loss, 1 / logits.shape[0]);
+    flatLoss(this.ctx, k('losses.wgsl', 'bceLogitsLoss'), logits, target, loss, 1 / logits.shape[0]);
   }
 
   bceLogitsLossBackward(logits: Tensor, target: Tensor, dlogits: Tensor, scale = 1): void {
     checks.lossPair('bceLogitsLossBackward', this, logits, target, dlogits, false);
     checks.scale('bceLogitsLossBackward', scale);
     this.ctx.begin();
-    this.flat(k('losses.wgsl', 'bceLogitsLossBackward'), logits.size, [{ t: logits }, { t: target }, { t: dlogits, write: true }],
+    flatOp(this.ctx, k('losses.wgsl', 'bceLogitsLossBackward'), logits.size, [{ t: logits }, { t: target }, { t: dlogits, write: true }],
       (n) => [u(n), f(scale / logits.shape[0])]);
   }
 
@@ -227,19 +195,18 @@ export class WebGPUBackend implements ComputeBackend {
   adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamOptions): void {
     checks.optimizer('adamUpdate', this, { param, grad, m, v }, o.lr, o.step);
     this.ctx.begin();
-    const b1 = o.beta1 ?? 0.9;
-    const b2 = o.beta2 ?? 0.999;
+    const { beta1: b1, beta2: b2, eps, weightDecay } = resolveAdam(o);
     const bc1 = 1 - Math.pow(b1, o.step);
     const bc2 = 1 - Math.pow(b2, o.step);
-    this.flat(k('optim.wgsl', 'adamUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: m, write: true }, { t: v, write: true }],
-      (n) => [u(n), f(o.lr), f(b1), f(b2), f(o.eps ?? 1e-8), f(bc1), f(bc2), f(o.weightDecay ?? 0), f(1 - b1), f(1 - b2)]);
+    flatOp(this.ctx, k('optim.wgsl', 'adamUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: m, write: true }, { t: v, write: true }],
+      (n) => [u(n), f(o.lr), f(b1), f(b2), f(eps), f(bc1), f(bc2), f(weightDecay), f(1 - b1), f(1 - b2)]);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
     checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
     this.ctx.begin();
-    this.flat(k('optim.wgsl', 'sgdUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: vel, write: true }],
-      (n) => [u(n), f(o.lr), f(o.momentum ?? 0.9)]);
+    flatOp(this.ctx, k('optim.wgsl', 'sgdUpdate'), param.size, [{ t: param, write: true }, { t: grad }, { t: vel, write: true }],
+      (n) => [u(n), f(o.lr), f(resolveSgd(o).momentum)]);
   }
 
   // ---- DEC / IDEC ---------------------------------------------------------------------------
@@ -265,7 +232,7 @@ export class WebGPUBackend implements ComputeBackend {
   klDivLoss(p: Tensor, q: Tensor, loss: Tensor): void {
     checks.klDivLoss(this, p, q, loss);
     this.ctx.begin();
-    this.flatLoss(k('dec.wgsl', 'klDivLoss'), p, q, loss, 1 / p.shape[0]);
+    flatLoss(this.ctx, k('dec.wgsl', 'klDivLoss'), p, q, loss, 1 / p.shape[0]);
   }
 
   softAssignBackward(z: Tensor, mu: Tensor, p: Tensor, q: Tensor, alpha: number, dz: Tensor, dmu: Tensor, scale = 1,
@@ -273,49 +240,26 @@ export class WebGPUBackend implements ComputeBackend {
     checks.softAssignBackward(this, z, mu, p, q, alpha, dz, dmu);
     checks.scale('softAssignBackward', scale);
     this.ctx.begin();
-    const [n, d] = z.shape;
-    const kk = mu.shape[0];
-    const coef = (scale / n) * (alpha + 1) / alpha;
-    const acc = opts.accumulate ? 1 : 0;
-    // Row chunks are processed one at a time: dz and the weights w [rows, K] of a chunk, then the
-    // chunk's dμ partials (the scratch w is reused by the next chunk; queue order keeps it valid).
-    const chunks = this.ctx.chunks(n, [d, kk]);
-    const blocks = chunks.reduce((s, c) => s + ceilDiv(c.rows, BLOCK_ROWS), 0);
-    const partial = this.ctx.scratch(blocks * kk * d * 4);
-    const w = this.ctx.scratch(chunks[0].rows * kk * 4);
-    let pbase = 0;
-    for (const c of chunks) {
-      const rowsOf = (t: Tensor, width: number, write = false) =>
-        ({ buffer: (t as WebGPUTensor).buffer, offset: c.row0 * width * 4, size: c.rows * width * 4, write });
-      const wBind = { buffer: w, offset: 0, size: c.rows * kk * 4, write: true };
-      const muBind = { buffer: (mu as WebGPUTensor).buffer, offset: 0, size: mu.size * 4, write: false };
-      this.ctx.dispatch(k('dec.wgsl', 'softAssignBackward'), [u(c.rows), u(d), u(kk), f(alpha), f(coef), u(acc)],
-        [rowsOf(z, d), muBind, rowsOf(p, kk), rowsOf(q, kk), rowsOf(dz, d, true), wBind], perThread(c.rows));
-      this.ctx.dispatch(k('dec.wgsl', 'softAssignBackwardMu'), [u(c.rows), u(d), u(kk), u(pbase)],
-        [rowsOf(z, d), muBind, { ...wBind, write: false }, { buffer: partial, offset: 0, size: blocks * kk * d * 4, write: true }],
-        ceilDiv(c.rows, BLOCK_ROWS));
-      pbase += ceilDiv(c.rows, BLOCK_ROWS);
-    }
-    reduceRows(this.ctx, partial, blocks, kk * d, [{ col0: 0, cols: kk * d, target: dmu as WebGPUTensor, scale: -1, accumulate: !!opts.accumulate }]);
+    softAssignBackward(this.ctx, z, mu, p, q, alpha, dz, dmu, scale, !!opts.accumulate);
   }
 
   // ---- VaDE -----------------------------------------------------------------------------
   philoxNormal(out: Tensor, seed: number, stream: number, offset: number): void {
     checks.philoxNormal(this, out, seed, stream, offset);
     this.ctx.begin();
-    this.flat(k('philox.wgsl', 'philoxNormal'), out.size, [{ t: out, write: true }], (n, row0) => [u(n), u(row0), u(seed), u(stream), u(offset)]);
+    flatOp(this.ctx, k('philox.wgsl', 'philoxNormal'), out.size, [{ t: out, write: true }], (n, row0) => [u(n), u(row0), u(seed), u(stream), u(offset)]);
   }
 
   reparameterize(mu: Tensor, logVar: Tensor, eps: Tensor, z: Tensor): void {
     checks.reparameterize(this, { mu, logVar, eps, z });
     this.ctx.begin();
-    this.flat(k('vade.wgsl', 'reparameterize'), mu.size, [{ t: mu }, { t: logVar }, { t: eps }, { t: z, write: true }], (n) => [u(n), u(0)]);
+    flatOp(this.ctx, k('vade.wgsl', 'reparameterize'), mu.size, [{ t: mu }, { t: logVar }, { t: eps }, { t: z, write: true }], (n) => [u(n), u(0)]);
   }
 
   reparameterizeBackward(dz: Tensor, logVar: Tensor, eps: Tensor, dmu: Tensor, dlogVar: Tensor, opts: BackwardOptions = {}): void {
     checks.reparameterizeBackward(this, { dz, logVar, eps, dmu, dlogVar });
     this.ctx.begin();
-    this.flat(k('vade.wgsl', 'reparameterizeBackward'), dz.size,
+    flatOp(this.ctx, k('vade.wgsl', 'reparameterizeBackward'), dz.size,
       [{ t: dz }, { t: logVar }, { t: eps }, { t: dmu, write: true }, { t: dlogVar, write: true }],
       (n) => [u(n), u(opts.accumulate ? 1 : 0)]);
   }
@@ -334,18 +278,7 @@ export class WebGPUBackend implements ComputeBackend {
   vadeKlLoss(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor, loss: Tensor): void {
     checks.vadeKl('vadeKlLoss', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, {}, loss);
     this.ctx.begin();
-    const [n, d] = muEnc.shape;
-    const kk = piLogits.shape[0];
-    const chunks = this.ctx.chunks(n, [d, kk]);
-    const groups = chunks.reduce((s, c) => s + perThread(c.rows), 0);
-    const partial = this.ctx.scratch(groups * 4);
-    let pbase = 0;
-    this.ctx.rowOp(k('vade.wgsl', 'vadeKlLoss'), n,
-      [{ rows: muEnc as WebGPUTensor, width: d }, { rows: logVarEnc as WebGPUTensor, width: d }, { rows: gamma as WebGPUTensor, width: kk },
-        { whole: piLogits as WebGPUTensor }, { whole: muC as WebGPUTensor }, { whole: logVarC as WebGPUTensor }, { whole: partial, write: true, bytes: groups * 4 }],
-      (c) => { const p = [u(c.rows), u(d), u(kk), u(pbase), f(0), u(0)]; pbase += perThread(c.rows); return p; },
-      (c) => perThread(c.rows));
-    reduceRows(this.ctx, partial, groups, 1, [{ col0: 0, cols: 1, target: loss as WebGPUTensor, scale: 1 / n, accumulate: false }]);
+    vadeKlLoss(this.ctx, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, loss);
   }
 
   vadeKlLossBackward(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor,
@@ -353,24 +286,8 @@ export class WebGPUBackend implements ComputeBackend {
     checks.vadeKl('vadeKlLossBackward', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, { dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC });
     checks.scale('vadeKlLossBackward', scale);
     this.ctx.begin();
-    const [n, d] = muEnc.shape;
-    const kk = piLogits.shape[0];
-    const coef = scale / n;
-    const acc = !!opts.accumulate;
-    const T = (t: Tensor) => t as WebGPUTensor;
-    this.ctx.rowOp(k('vade.wgsl', 'vadeKlLossBackward'), n,
-      [{ rows: T(muEnc), width: d }, { rows: T(logVarEnc), width: d }, { rows: T(gamma), width: kk }, { whole: T(muC) }, { whole: T(logVarC) },
-        { rows: T(dMuEnc), width: d, write: true }, { rows: T(dLogVarEnc), width: d, write: true }],
-      (c) => [u(c.rows), u(d), u(kk), u(0), f(coef), u(acc ? 1 : 0)], (c) => perThread(c.rows));
-    const width = 2 * kk * d + kk;
-    const { partial, blocks } = this.blockPartials(k('vade.wgsl', 'vadeKlLossBackwardC'), n,
-      [{ rows: T(muEnc), width: d }, { rows: T(logVarEnc), width: d }, { rows: T(gamma), width: kk }, { whole: T(piLogits) }, { whole: T(muC) }, { whole: T(logVarC) }],
-      width, (rows, _row0, pbase) => [u(rows), u(d), u(kk), u(pbase), f(0), u(0)]);
-    reduceRows(this.ctx, partial, blocks, width, [
-      { col0: 0, cols: kk * d, target: T(dMuC), scale: coef, accumulate: acc },
-      { col0: kk * d, cols: kk * d, target: T(dLogVarC), scale: coef, accumulate: acc },
-      { col0: 2 * kk * d, cols: kk, target: T(dPiLogits), scale: -coef, accumulate: acc },
-    ]);
+    vadeKlLossBackward(this.ctx, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC,
+      scale, !!opts.accumulate);
   }
 
   // ---- k-means, classification helpers ------------------------------------------------------
@@ -394,7 +311,7 @@ export class WebGPUBackend implements ComputeBackend {
     const host = (labels as WebGPUTensor).hostIndices;
     if (host) checkIndexRange('kmeansUpdate', 'labels', host, kk);
     const width = kk * d + kk;
-    const { partial, blocks } = this.blockPartials(k('kmeans.wgsl', 'kmeansUpdate'), n,
+    const { partial, blocks } = blockPartials(this.ctx, k('kmeans.wgsl', 'kmeansUpdate'), n,
       [{ rows: x as WebGPUTensor, width: d }, { rows: labels as WebGPUTensor, width: 1 }], width,
       (rows, _row0, pbase) => [u(rows), u(d), u(kk), u(pbase)]);
     reduceRows(this.ctx, partial, blocks, width, [
@@ -432,14 +349,14 @@ export class WebGPUBackend implements ComputeBackend {
   proportionXentLoss(pred: Tensor, target: Tensor, loss: Tensor): void {
     checks.lossPair('proportionXentLoss', this, pred, target, loss, true);
     this.ctx.begin();
-    this.flatLoss(k('losses.wgsl', 'proportionXentLoss'), pred, target, loss, 1 / pred.shape[0]);
+    flatLoss(this.ctx, k('losses.wgsl', 'proportionXentLoss'), pred, target, loss, 1 / pred.shape[0]);
   }
 
   proportionXentLossBackward(pred: Tensor, target: Tensor, dpred: Tensor, scale = 1): void {
     checks.lossPair('proportionXentLossBackward', this, pred, target, dpred, false);
     checks.scale('proportionXentLossBackward', scale);
     this.ctx.begin();
-    this.flat(k('losses.wgsl', 'proportionXentLossBackward'), pred.size, [{ t: pred }, { t: target }, { t: dpred, write: true }],
+    flatOp(this.ctx, k('losses.wgsl', 'proportionXentLossBackward'), pred.size, [{ t: pred }, { t: target }, { t: dpred, write: true }],
       (n) => [u(n), f(scale / pred.shape[0])]);
   }
 }

@@ -4,6 +4,7 @@
 import { UsageError } from '../command.js';
 import { intOpt, numOpt } from '../args.js';
 import { DEC_DIMS, type DecConfig, type ImageAffineOptions, type KMeansConfig, type VadeConfig } from '../../models/index.js';
+import { AUTOENCODER_SPEC, DEC_SPEC, KMEANS_SPEC, type Hyperparameter } from '../../models/specs.js';
 import type { PretrainOptions } from '../../models/autoencoder.js';
 
 export const TRAINING_FLAGS = {
@@ -26,32 +27,52 @@ export const TRAINING_FLAGS = {
   'collapse-ratio': { type: 'string' }, 'collapse-retries': { type: 'string' }, 'collapse-lr-factor': { type: 'string' },
 } as const;
 
+/** The `cluster` command's own defaults, where it differs from the models' (specs.ts). */
+export const CLUSTER_DEFAULTS = {
+  /** Seed 1, not the models' 0: the CLI has always trained with seed 1, and saved models record it. */
+  seed: 1,
+  /** Passes over the data of the clustering stage; DEC/IDEC turn it into maxIterations (the
+   *  models' own bound is in iterations, which means nothing to a user who knows their rows). */
+  clusterEpochs: 100,
+};
+
+const AE = AUTOENCODER_SPEC.hyperparameters;
+const PRE = AUTOENCODER_SPEC.pretrain;
+const DECH = DEC_SPEC.hyperparameters;
+const KMH = KMEANS_SPEC.hyperparameters;
+const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+/** One help line: the flag padded to the description column, the declaration's help and default. */
+const line = (flag: string, h: Hyperparameter<unknown>, extra = '', prefix = '') =>
+  `\n  ${flag.length < 18 ? flag.padEnd(18) : `${flag} `} ${prefix}${h.help} (default ${show(h.default)}${extra})`;
+
+// VaDE's defaults live in vade.ts (being rewritten elsewhere), so its lines state them as text.
 export const TRAINING_HELP = `
-  --seed S           integer seed (default 1): same seed + same backend → same model
-  --dims LIST        hidden widths then embedding width (default ${DEC_DIMS.join(',')})
-  --pretrain-epochs N  autoencoder pretraining epochs (default 50; --epochs N is the same flag, kept)
-  --pretrain-lr LR   autoencoder Adam learning rate (default 1e-3)
-  --pretrain-schedule S  constant (default) | step | cosine
-  --noise S          denoising pretraining: std of the input noise (default 0)
-  --init I           weight initialisation: glorot (default) | he | auto
-  --loss L           reconstruction: auto (default: BCE for data in [0,1], else MSE) | bce | mse
-  --normalization N  auto (default) | none | standard
-  --activation A     hidden-layer activation: relu (default) | tanh | sigmoid | identity
-  --embedding-activation A  embedding activation: identity (default) | relu | tanh | sigmoid
-  --cluster-epochs M DEC/IDEC: at most M passes over the data (default 100); VaDE: ELBO epochs (default 100)
-  --batch-size B     minibatch size (default 256; --batch B is the same flag)
-  --lr LR            clustering-stage learning rate (defaults: IDEC 1e-3 Adam, DEC 0.01 SGD, VaDE 2e-3 Adam)
-  --cluster-lr LR    learning rate of the cluster parameters: DEC/IDEC centres, VaDE π, μ_c, σ²_c (default: --lr)
-  --augment SPEC     image augmentation of every training minibatch: SHIFT,ROTATE (pixels, degrees;
+  --seed S           integer seed (default ${CLUSTER_DEFAULTS.seed}): same seed + same backend → same model`
+  + line('--dims LIST', AE.dims)
+  + line('--pretrain-epochs N', PRE.epochs, '; --epochs N is the same flag, kept')
+  + line('--pretrain-lr LR', PRE.lr)
+  + `\n  --pretrain-schedule S  constant | step | cosine (default ${PRE.schedule.default})`
+  + line('--noise S', PRE.noise)
+  + `\n  --init I           ${AE.init.help}: glorot | he | auto (default ${AE.init.default})`
+  + `\n  --loss L           ${AE.loss.help}: auto (BCE for data in [0,1], else MSE) | bce | mse (default ${AE.loss.default})`
+  + `\n  --normalization N  ${AE.normalization.help}: auto | none | standard (default ${AE.normalization.default})`
+  + `\n  --activation A     ${AE.hiddenActivation.help}: relu | tanh | sigmoid | identity (default ${AE.hiddenActivation.default})`
+  + `\n  --embedding-activation A  ${AE.embeddingActivation.help}: identity | relu | tanh | sigmoid (default ${AE.embeddingActivation.default})`
+  + `\n  --cluster-epochs M DEC/IDEC: at most M passes over the data (default ${CLUSTER_DEFAULTS.clusterEpochs}); VaDE: ELBO epochs (default 100)`
+  + line('--batch-size B', PRE.batchSize, '; --batch B is the same flag')
+  + `\n  --lr LR            ${DECH.lr.help} (defaults: IDEC ${DECH.lr.default.adam} Adam, DEC ${DECH.lr.default.sgd} SGD, VaDE 2e-3 Adam)`
+  + `\n  --cluster-lr LR    learning rate of the cluster parameters: DEC/IDEC centres, VaDE π, μ_c, σ²_c (default: --lr)`
+  + `\n  --augment SPEC     image augmentation of every training minibatch: SHIFT,ROTATE (pixels, degrees;
                      e.g. 3,10) or none (default); needs square images or --image WxH
-  --image WxH        image shape of a row, for --augment (default: square, from the column count)
-  --kmeans-init N    k-means restarts (k-means default 10, DEC/IDEC initialisation default 20)
-  --kmeans-max-iter N  k-means: Lloyd iterations per restart (default 300)
-  --gamma G          IDEC weight of the clustering loss (default 0.1)
-  --alpha A          DEC/IDEC Student-t degrees of freedom (default 1)
-  --optimizer O      DEC/IDEC: adam | sgd (defaults: IDEC adam, DEC sgd)
-  --update-interval T  DEC/IDEC iterations between target refreshes (default 140)
-  --tol F            DEC/IDEC: stop when fewer than this share of labels change (default 0.001)
+  --image WxH        image shape of a row, for --augment (default: square, from the column count)`
+  + `\n  --kmeans-init N    ${KMH.nInit.help} (k-means default ${KMH.nInit.default}, DEC/IDEC initialisation default ${DECH.kmeansInit.default})`
+  + line('--kmeans-max-iter N', KMH.maxIter, '', 'k-means: ')
+  + line('--gamma G', DECH.gamma)
+  + `\n  --alpha A          DEC/IDEC ${DECH.alpha.help} (default ${DECH.alpha.default})`
+  + `\n  --optimizer O      DEC/IDEC: adam | sgd (defaults: IDEC ${DECH.optimizer.default.idec}, DEC ${DECH.optimizer.default.dec})`
+  + `\n  --update-interval T  DEC/IDEC ${DECH.updateInterval.help} (default ${DECH.updateInterval.default})`
+  + `\n  --tol F            DEC/IDEC: ${DECH.tol.help} (default ${DECH.tol.default})`
+  + `
   --schedule S       VaDE learning-rate schedule: step (default, ×0.9 every 10 epochs) | constant | cosine
   --gmm-iterations N VaDE: EM iterations of the GMM initialisation (default 30)
   --min-log-var V    VaDE: floor of the mixture log-variances (default ln 1e-4)
@@ -126,12 +147,12 @@ export interface TrainingConfigs {
 
 /** The flags as model configs; an unset flag stays unset, so the model's own default applies. */
 export function trainingConfigs(values: Values, k: number, cols: number, rows: number): TrainingConfigs {
-  const seed = intOpt('seed', values.seed, 1, 0);
+  const seed = intOpt('seed', values.seed, CLUSTER_DEFAULTS.seed, 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32 (got ${seed})`);
-  const batchSize = intOpt('batch-size', alias(values, 'batch-size', 'batch'), 256);
-  const clusterEpochs = intOpt('cluster-epochs', values['cluster-epochs'], 100);
+  const batchSize = intOpt('batch-size', alias(values, 'batch-size', 'batch'), PRE.batchSize.default);
+  const clusterEpochs = intOpt('cluster-epochs', values['cluster-epochs'], CLUSTER_DEFAULTS.clusterEpochs);
   const pretrain: PretrainOptions = {
-    epochs: intOpt('pretrain-epochs', alias(values, 'pretrain-epochs', 'epochs'), 50),
+    epochs: intOpt('pretrain-epochs', alias(values, 'pretrain-epochs', 'epochs'), PRE.epochs.default),
     batchSize,
     lr: posNum('pretrain-lr', values['pretrain-lr']),
     schedule: oneOf('pretrain-schedule', values['pretrain-schedule'], ['constant', 'step', 'cosine'] as const),
@@ -170,7 +191,7 @@ export function trainingConfigs(values: Values, k: number, cols: number, rows: n
   if (vade.collapseRatio !== undefined && !(vade.collapseRatio < 1)) throw new UsageError(`--collapse-ratio must be in [0, 1) (got '${values['collapse-ratio']}')`);
   if (vade.collapseLrFactor !== undefined && !(vade.collapseLrFactor < 1)) throw new UsageError(`--collapse-lr-factor must be in (0, 1) (got '${values['collapse-lr-factor']}')`);
   const maxIter = values['kmeans-max-iter'] === undefined ? undefined : intOpt('kmeans-max-iter', values['kmeans-max-iter'], 0);
-  return { seed, batchSize, kmeans: defined({ k, seed, nInit: kmeansInit ?? 10, maxIter }), dec, vade };
+  return { seed, batchSize, kmeans: defined({ k, seed, nInit: kmeansInit ?? KMH.nInit.default, maxIter }), dec, vade };
 }
 
 /** Flags that only one family of methods reads: naming one for another method is a usage error. */

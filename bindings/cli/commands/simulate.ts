@@ -8,6 +8,17 @@ import { simulateCohort } from '../../simulate/cohort.js';
 import { SPECIES, type Species } from '../../simulate/species.js';
 import { DOMAINS, DOMAIN_NAMES } from '../../simulate/domains.js';
 
+/** Defaults: a small cohort whose samples hold enough events for the rare classes to occur. */
+const SIMULATE = {
+  samples: 10,
+  cells: 20000,
+  /** Time samples per channel: enough to resolve a pulse's rise, peak and width. */
+  points: 32,
+  /** The range of --points the simulator's pulse shapes are written for. */
+  minPoints: 4,
+  maxPoints: 1024,
+};
+
 const usage =
   'hemaclust simulate --out DIR [--domain NAME|random [--domain-seed S]] [--species dog|cat] [--samples N] [--cells N] [--seed S] [--points T] [--format fcs|npy] [--force] [--json]\n       hemaclust simulate --list-domains [--json]';
 
@@ -22,10 +33,10 @@ export const simulate: Command = {
   --domain-seed S  seed of --domain random (default 1; the manifest records the drawn domain)
   --list-domains   print the named domains and exit
   --species S      dog (default) or cat (without --domain; with it, must agree)
-  --samples N      number of samples (default 10)
-  --cells N        events per sample (default 20000)
+  --samples N      number of samples (default ${SIMULATE.samples})
+  --cells N        events per sample (default ${SIMULATE.cells})
   --seed S         integer seed; same seed, same files (default 1)
-  --points T       time samples per channel (default 32 → 4·T features; builtin domains only)
+  --points T       time samples per channel (default ${SIMULATE.points} → 4·T features; builtin domains only)
   --format F       fcs (FCS 3.1, default) or npy
   --force          write into a non-empty directory
   --json           print the summary as JSON`,
@@ -65,11 +76,11 @@ export const simulate: Command = {
     if (domainName !== undefined && values.points !== undefined) throw new UsageError('--points cannot be combined with --domain (the domain fixes its time points)');
     const format = values.format ?? 'fcs';
     if (format !== 'fcs' && format !== 'npy') throw new UsageError(`--format must be fcs or npy (got '${format}')`);
-    const samples = intOpt('samples', values.samples, 10);
-    const cells = intOpt('cells', values.cells, 20000);
-    const points = intOpt('points', values.points, 32, 4);
+    const samples = intOpt('samples', values.samples, SIMULATE.samples);
+    const cells = intOpt('cells', values.cells, SIMULATE.cells);
+    const points = intOpt('points', values.points, SIMULATE.points, SIMULATE.minPoints);
     const species = domainName === undefined ? (values.species ?? 'dog') : undefined;
-    if (points > 1024) throw new UsageError(`--points must be at most 1024 (got ${points})`);
+    if (points > SIMULATE.maxPoints) throw new UsageError(`--points must be at most ${SIMULATE.maxPoints} (got ${points})`);
     const seed = values.seed === undefined ? 1 : Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer (got '${values.seed}')`);
     const existing = await readdir(values.out).catch((e: NodeJS.ErrnoException) => {
