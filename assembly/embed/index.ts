@@ -15,8 +15,8 @@ import { histAdd, histClear, histCount, squarem, theta0, theta1, posterior, post
 import { E_EMPTY, E_FEATURES, E_MEMORY, E_NO_MODEL, E_NOT_FINITE, E_POINTER, E_ROWS, E_STATE, E_STREAM, E_TOO_MANY, fail, lastError, msgBase, msgLen, ok, say, sayInt } from './errors';
 import { qualityBegin, qualityPass1, qualityPass2, qualityEnd } from './quality';
 
-export const ABI_VERSION = 1;
-export const PASSES = 3;
+const ABI_VERSION = 1;
+const PASSES = 3;
 const DONE = 4;
 
 let ready: i32 = 0; // 0 not tried, 1 ready, < 0 the init error
@@ -24,6 +24,7 @@ let pass: i32 = 0; // 0 idle, 1..3 the pass expected, 4 done
 let events: i32 = 0; // in the current pass
 let events1: i32 = 0; // in pass 1
 let redEvents: i32 = 0;
+let maxEvents: i32 = MAX_EVENTS;
 let hash: u32 = 0;
 let hash1: u32 = 0;
 let thA0: f64 = 0, thA1: f64 = 0, thB0: f64 = 0, thB1: f64 = 0;
@@ -56,7 +57,14 @@ export function hc_features(): i32 { return init() == 0 ? dim(0) : 0; }
 export function hc_classes(): i32 { return 4; }
 export function hc_passes(): i32 { return PASSES; }
 export function hc_chunk_rows(): i32 { return CAP; }
-export function hc_max_events(): i32 { return MAX_EVENTS; }
+export function hc_max_events(): i32 { return maxEvents; }
+
+/** Lowers the per-sample event cap, which bounds the red-cell bitmap (1 bit per event) for a
+ *  firmware's memory budget; n ≤ 0 or above MAX_EVENTS restores MAX_EVENTS. Applies from the next push. */
+export function hc_limit_events(n: i32): i32 {
+  maxEvents = n <= 0 || n > MAX_EVENTS ? MAX_EVENTS : n;
+  return ok();
+}
 export function hc_input_ptr(): usize { return init() == 0 ? W_INPUT : 0; }
 export function hc_output_ptr(): usize { return init() == 0 ? W_OUT : 0; }
 export function hc_summary_ptr(): usize { return init() == 0 ? W_SUMMARY : 0; }
@@ -104,9 +112,9 @@ function check(ptr: usize, rows: i32, cols: i32): i32 {
     sayInt(CAP);
     return say(' rows), 4-byte aligned');
   }
-  if (<i64>events + <i64>rows > <i64>MAX_EVENTS) {
+  if (<i64>events + <i64>rows > <i64>maxEvents) {
     fail(E_TOO_MANY, 'too many events: at most ');
-    sayInt(MAX_EVENTS);
+    sayInt(maxEvents);
     return say(' per sample');
   }
   if (pass == 1 && !ensureBitmap(events + rows)) return fail(E_MEMORY, 'memory cannot grow for the red-cell bitmap');

@@ -6,7 +6,7 @@
 //   bit 5     an event count 5× away from the training samples' median
 // The shift needs each summary's median over the sample; it is read from a histogram of the
 // shift itself (MEDIAN_BINS bins over ±16 training spreads, so memory stays bounded), so the
-// reported shift is within 1/128 spread of the exact median's, and beyond 16 spreads reads as 16.
+// reported shift is within 1/256 spread (half a bin) of the exact median's, and beyond 16 spreads reads as 16.
 import { dim, slot, slotLen, S_DOMAIN } from './model';
 import { MEDIAN_BINS, W_MEDIAN, W_SUMM, isRed } from './work';
 import { nearestLogDensityA } from './event';
@@ -56,18 +56,23 @@ export function qualityPass2(rows: i32, first: i32, redEvents: i32): void {
   }
 }
 
-/** The median of column c's shift, interpolated inside its bin. */
-function medianShift(c: i32): f64 {
+/** The k-th smallest (from 0) of column c's shifts: the centre of its bin (within half a bin). */
+function orderStat(c: i32, k: f64): f64 {
   const h = W_MEDIAN + (<usize>(c * MEDIAN_BINS) << 3);
-  const half = rowsSeen / 2;
-  let acc: f64 = 0;
   const width = (2 * RANGE) / <f64>MEDIAN_BINS;
+  let acc: f64 = 0;
   for (let b = 0; b < MEDIAN_BINS; b++) {
-    const n = load<f64>(h + (<usize>b << 3));
-    if (n > 0 && acc + n >= half) return -RANGE + width * (<f64>b + (half - acc) / n);
-    acc += n;
+    acc += load<f64>(h + (<usize>b << 3));
+    if (acc > k) return -RANGE + width * (<f64>b + 0.5);
   }
   return 0;
+}
+
+/** The median of column c's shift as quality.ts medianOf takes it (the mean of the two middle
+ *  values of an even count), each middle value within half a bin. */
+function medianShift(c: i32): f64 {
+  const m = Math.floor(rowsSeen / 2);
+  return rowsSeen % 2 == 1 ? orderStat(c, m) : 0.5 * (orderStat(c, m - 1) + orderStat(c, m));
 }
 
 /** Writes the flags (summary[14]), the low-likelihood share (15), the largest shift (16) and
