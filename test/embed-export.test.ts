@@ -5,7 +5,11 @@
 // decoded model file, so a change of the pipeline's classify that the module does not follow
 // fails here. One small trained model (as test/classify-workers.test.ts trains it) and three
 // hand-made ones (test/helpers/embed-models.ts) for the layouts training may produce.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run } from '../bindings/cli/main.js';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { encodePipeline } from '../bindings/pipeline/model-file.js';
@@ -69,7 +73,7 @@ describe('exported classifier: the trained model', () => {
   it('imports nothing and describes itself', async () => {
     for (const flavour of FLAVOURS) {
       const wasm = await exportClassifier(trained, await readGenericModule(flavour), flavour);
-      expect(WebAssembly.Module.imports(new WebAssembly.Module(wasm))).toEqual([]);
+      expect(WebAssembly.Module.imports(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>))).toEqual([]);
       const meta = (await EmbeddedClassifier.load(wasm)).meta() as { classes: string[]; features: number; featureNames: string[]; flavour: string; model: { format: string } };
       expect(meta.classes).toEqual(['platelet', 'rbc', 'reticulocyte', 'clumped_rbc']);
       expect(meta.featureNames.length).toBe(meta.features);
@@ -118,5 +122,31 @@ describe('exported classifier: hand-made models of every layout', () => {
     st.stage2.pulse = null;
     st.domain = null;
     await expect(exportClassifier(encodePipeline(st), await readGenericModule('simd'), 'simd')).rejects.toThrow(/no channel roles/);
+  });
+});
+
+describe('hemaclust export', () => {
+  it('writes the module for --model, the scalar build with --no-simd, and refuses --int8 and missing options', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hemaclust-export-'));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const st = handState('scalar', 4);
+      await writeFile(join(dir, 'm.safetensors'), encodePipeline(st));
+      expect(await run(['export', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'a.wasm'), '--json'])).toBe(0);
+      expect(JSON.parse(String(log.mock.calls.at(-1)![0]))).toMatchObject({ flavour: 'simd', features: st.meta.features, format: 'hemaclust-embedded/1' });
+      expect(await run(['export', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'b.wasm'), '--no-simd'])).toBe(0);
+      for (const [f, flavour] of [['a.wasm', 'simd'], ['b.wasm', 'scalar']]) {
+        const c = await EmbeddedClassifier.load(new Uint8Array(await readFile(join(dir, f!))));
+        expect(c.meta().flavour).toBe(flavour);
+      }
+      expect(await run(['export', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'c.wasm'), '--int8'])).toBe(2);
+      expect(await run(['export', '--out', join(dir, 'c.wasm')])).toBe(2);
+      expect(await run(['export', '--model', join(dir, 'none.safetensors'), '--out', join(dir, 'c.wasm')])).toBe(1);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

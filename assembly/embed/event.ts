@@ -10,7 +10,10 @@
 // The encoder runs in f32 (SIMD128 in the SIMD build), everything after it in f64.
 import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SUB_MEMBERS, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SUB_MU, S_A_MU, S_B_MU } from './model';
 import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_KEEP, W_XA, W_XB, W_MIX_SUB, W_MIX_A, W_MIX_B, W_LD, W_ROW } from './work';
-import { dot } from './dot';
+import { dot, dot4 } from './dot';
+
+/** dot4's 4 results (static: the classifier allocates nothing). */
+const W_DOT4: usize = memory.data(16, 16);
 
 // @ts-ignore: decorator
 @inline function f32At(p: usize, i: i32): f32 {
@@ -117,7 +120,18 @@ function encoder(rows: i32): usize {
     const nout = i32At(slot(S_WIDTHS), l);
     const b = w + (<usize>(nout * nin) << 2);
     const relu = l < L - 1;
-    for (let r = 0; r < rows; r++) {
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const xr = x + (<usize>(r * nin) << 2);
+      for (let o = 0; o < nout; o++) {
+        dot4(xr, w + (<usize>(o * nin) << 2), nin, W_DOT4);
+        for (let q = 0; q < 4; q++) {
+          const v = load<f32>(W_DOT4 + (<usize>q << 2)) + f32At(b, o);
+          store<f32>(y + (<usize>((r + q) * nout + o) << 2), relu ? (v > 0 ? v : 0) : v);
+        }
+      }
+    }
+    for (; r < rows; r++) {
       const xr = x + (<usize>(r * nin) << 2);
       const yr = y + (<usize>(r * nout) << 2);
       for (let o = 0; o < nout; o++) {

@@ -13,7 +13,7 @@ import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W
 import { unitsAndSummaries, stage1, levels } from './event';
 import { histAdd, histClear, histCount, squarem, theta0, theta1, posterior, postA, postB } from './em';
 import { E_EMPTY, E_FEATURES, E_MEMORY, E_NO_MODEL, E_NOT_FINITE, E_POINTER, E_ROWS, E_STATE, E_STREAM, E_TOO_MANY, fail, lastError, msgBase, msgLen, ok, say, sayInt } from './errors';
-import { qualityBegin, qualityPass1, qualityPass2, qualityEnd } from './quality';
+import { qualityBegin, qualityPass2, qualityEnd } from './quality';
 
 const ABI_VERSION = 1;
 const PASSES = 3;
@@ -154,7 +154,6 @@ function pass1(rows: i32): void {
       redEvents++;
     }
   }
-  qualityPass1(rows, events);
 }
 
 function pass2(rows: i32): void {

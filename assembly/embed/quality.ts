@@ -31,10 +31,8 @@ export function qualityBegin(): void {
   if (present()) memory.fill(W_MEDIAN, 0, <usize>(dim(6) * MEDIAN_BINS) << 3);
 }
 
-/** Pass 1: nothing to gather (which rows count is known only after it). */
-export function qualityPass1(rows: i32, first: i32): void {}
-
-/** Pass 2 rows [first, first + rows): their summaries' shifts and level A log densities. */
+/** Pass 2 rows [first, first + rows) (which rows count is known only after pass 1): their
+ *  summaries' shifts and level A log densities. */
 export function qualityPass2(rows: i32, first: i32, redEvents: i32): void {
   if (!present()) return;
   useAll = redEvents == 0;

@@ -8,7 +8,7 @@ interface Abi {
   hc_init(): number; hc_error(): number; hc_error_ptr(): number; hc_error_len(): number;
   hc_meta_ptr(): number; hc_meta_len(): number; hc_features(): number; hc_chunk_rows(): number;
   hc_input_ptr(): number; hc_output_ptr(): number; hc_summary_ptr(): number; hc_summary_len(): number;
-  hc_begin(): number; hc_push(ptr: number, rows: number, cols: number): number; hc_end_pass(): number; hc_pass(): number; hc_passes(): number;
+  hc_begin(): number; hc_max_events(): number; hc_limit_events(n: number): number; hc_push(ptr: number, rows: number, cols: number): number; hc_end_pass(): number; hc_pass(): number; hc_passes(): number;
 }
 
 export class EmbeddedError extends Error {
@@ -24,7 +24,7 @@ export class EmbeddedClassifier {
   private constructor(readonly abi: Abi) {}
 
   static async load(bytes: Uint8Array): Promise<EmbeddedClassifier> {
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), {});
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), {});
     const c = new EmbeddedClassifier(instance.exports as unknown as Abi);
     c.check(c.abi.hc_init());
     return c;

@@ -1,5 +1,5 @@
 // `hemaclust export`: a pipeline model file → one self-contained classifier .wasm (docs/embedding.md).
-// The generic module (assembly/embed/, built by scripts/build-embed.mjs) gets the model blob
+// The generic module (assembly/embed/, built by scripts/build-wasm.mjs) gets the model blob
 // (blob.ts) as one more data segment (wasm-edit.ts). No Node API here: exportClassifier takes the
 // generic module's bytes; readGenericModule (Node) reads them from build/.
 import { decodePipeline } from '../pipeline/model-file.js';
@@ -42,7 +42,7 @@ export async function exportClassifier(modelBytes: Uint8Array, generic: Uint8Arr
   const meta = new TextEncoder().encode(JSON.stringify(embedMeta(st, flavour)));
   const blob = packBlob(blobArrays(st, meta));
   // Where the blob goes is the generic module's own answer (past its static data).
-  const instance = await WebAssembly.instantiate(await WebAssembly.compile(generic), {});
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(generic as Uint8Array<ArrayBuffer>), {});
   const base = (instance.exports.hc_blob_base as () => number)();
   return appendDataSegment(generic, base, blob, Math.ceil((base + blob.length) / 65536));
 }
