@@ -11,3 +11,5 @@ export { ClassifyWorkers, type ClassifyWorkersOptions } from './pipeline/classif
 export type { SampleInput, SampleSummary, ClassifyResult, Reference, PipelineMeta, PipelineProgress, ClassName } from './pipeline/index.js';
 export { readMatrix, parseMatrix, detectFormat, FormatError, parseNpy, encodeNpy, readNpyFile, writeNpyFile, parseCsv, readCsvFile, parseFcs, encodeFcs, streamFcsEvents, type MatrixFormat } from './io/index.js';
 export { simulateSample, simulateCohort } from './simulate/index.js';
+export { exportClassifier, readGenericModule, type EmbedFlavour } from './export/module.js'; // docs/embedding.md
+export { EmbeddedClassifier, EmbeddedError } from './export/host.js';

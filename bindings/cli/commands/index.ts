@@ -8,7 +8,8 @@ import { predict } from './predict.js';
 import { train } from './train.js';
 import { classify } from './classify.js';
 import { evaluate } from './evaluate.js';
+import { exportCmd } from './export.js';
 import { demo } from './demo.js';
 import { serve } from './serve.js';
 
-export const commands: Command[] = [info, simulate, cluster, embed, predict, train, classify, evaluate, demo, serve];
+export const commands: Command[] = [info, simulate, cluster, embed, predict, train, classify, evaluate, exportCmd, demo, serve];

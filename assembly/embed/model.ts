@@ -1,0 +1,82 @@
+// The model blob of an exported classifier (bindings/export/blob.ts writes it; docs/embedding.md).
+//
+// The generic classifier module is compiled once; `hemaclust export` appends the model as one
+// active data segment at BLOB (the first 64-byte boundary past the compiler's static data), so
+// the weights are in linear memory when the module starts and nothing is loaded at run time.
+// Layout: u32 magic, u32 version, u32 slot count, then per slot (u32 byte offset from BLOB, u32
+// element count), then the arrays. Slot numbers are shared with blob.ts (SLOT there).
+
+export const MAGIC: u32 = 0x42454348; // "HCEB" little-endian
+export const BLOB_VERSION: u32 = 1;
+
+// i32 slots
+export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, subK, P, kA, dA, kB, dB]
+export const S_WIDTHS = 1; // layer output widths
+export const S_PLT = 2; // per stage-1 cluster: 1 = platelet
+export const S_SUB_MEMBERS = 3; // per sub-cluster: 1 = platelet
+export const S_WAVE = 4; // waveform: per channel [start, length]
+export const S_SCALAR = 5; // scalar: per summary column [param (0 H, 1 A, 2 W), its height column]
+export const S_COLS_A = 6; // level A's summary columns
+export const S_COLS_B = 7;
+// f32 slots
+export const S_PRE_OFFSET = 8;
+export const S_PRE_SCALE = 9;
+export const S_PRE_MEAN = 10;
+export const S_PRE_STD = 11;
+export const S_WEIGHTS = 12; // every layer's W [out × in] then b [out], in order
+export const S_CENTERS = 13;
+export const S_SUB_MU = 14;
+export const S_SUB_LOGVAR = 15;
+export const S_SUB_RHO = 16;
+export const S_PULSE_MEAN = 17;
+export const S_PULSE_STD = 18;
+export const S_A_MU = 19;
+export const S_A_LOGVAR = 20;
+export const S_A_RHO = 21;
+export const S_B_MU = 22;
+export const S_B_LOGVAR = 23;
+export const S_B_RHO = 24;
+// f64 slots
+export const S_SCALARS = 25; // [alpha, reticScale, priorA0, priorA1, priorB0, priorB1]
+export const S_DOMAIN = 26; // quality flags: see quality.ts in this folder
+// u8 slot
+export const S_META = 27; // UTF-8 JSON (hc_meta)
+export const SLOTS = 28;
+
+// @ts-ignore: decorator
+@inline export function blobBase(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+
+// @ts-ignore: decorator
+@inline export function slot(id: i32): usize {
+  return blobBase() + <usize>load<u32>(blobBase() + 12 + (<usize>id << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function slotLen(id: i32): i32 {
+  return load<i32>(blobBase() + 16 + (<usize>id << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function dim(i: i32): i32 {
+  return load<i32>(slot(S_DIMS) + (<usize>i << 2));
+}
+
+/** Whether a model blob is present (an unexported, generic module has none) and of this version. */
+export function blobValid(): bool {
+  const b = blobBase();
+  if (<u64>b + 12 + (<u64>SLOTS << 3) > (<u64>memory.size() << 16)) return false;
+  return load<u32>(b) == MAGIC && load<u32>(b + 4) == BLOB_VERSION && load<u32>(b + 8) == <u32>SLOTS;
+}
+
+/** End of the blob (the work area starts after it). */
+export function blobEnd(): usize {
+  let end = blobBase() + 12 + (<usize>SLOTS << 3);
+  for (let s = 0; s < SLOTS; s++) {
+    const size: usize = s < S_PRE_OFFSET ? 4 : s < S_SCALARS ? 4 : s < S_META ? 8 : 1;
+    const e = slot(s) + <usize>slotLen(s) * size;
+    if (e > end) end = e;
+  }
+  return end;
+}

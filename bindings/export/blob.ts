@@ -1,0 +1,106 @@
+// The model blob of an exported classifier (docs/embedding.md), built from the decoded model file
+// (model-file.ts decodePipeline), so the module follows whatever the file holds. The reader is
+// assembly/embed/model.ts: the slot numbers below are its S_* constants.
+//
+// Layout: u32 magic "HCEB", u32 version, u32 slot count, per slot (u32 byte offset from the blob
+// start, u32 element count), then the arrays, each 16-byte aligned. Weights stay f32 as the file
+// stores them; the sample proportions' priors and the count scale are f64 as the pipeline uses them.
+import { groupStarts } from '../pipeline/layout.js';
+import { summaryRoles } from '../pipeline/pulse-features.js';
+import { levelAColumns, levelBColumns } from '../pipeline/red-levels.js';
+import type { ClassMixture } from '../pipeline/mixture.js';
+import type { PipelineState } from '../pipeline/types.js';
+
+export const BLOB_MAGIC = 0x42454348;
+export const BLOB_VERSION = 1;
+export const SLOT = {
+  dims: 0, widths: 1, plt: 2, subMembers: 3, wave: 4, scalar: 5, colsA: 6, colsB: 7,
+  preOffset: 8, preScale: 9, preMean: 10, preStd: 11, weights: 12, centers: 13, subMu: 14, subLogVar: 15, subRho: 16,
+  pulseMean: 17, pulseStd: 18, aMu: 19, aLogVar: 20, aRho: 21, bMu: 22, bLogVar: 23, bRho: 24,
+  scalars: 25, domain: 26, meta: 27,
+} as const;
+const SLOTS = 28;
+
+export class ExportError extends Error {}
+
+type Arr = Int32Array | Float32Array | Float64Array | Uint8Array;
+
+/** Every slot's array for `st`; throws ExportError for a model the module cannot run. */
+export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
+  const { layout, stage1, stage2 } = st;
+  const { levels, pulse } = stage2;
+  if (layout.kind === 'matrix' || !levels || !pulse) {
+    throw new ExportError('this model has no channel roles (a plain-matrix layout): its stage 2 decides on the VaDE embedding alone, which the embedded module does not implement; train on files whose FSC, SSC, FL and IMP channels are found (docs/method.md §1)');
+  }
+  const F = st.meta.features;
+  const d = st.dims[st.dims.length - 1]!;
+  const roles = summaryRoles(layout);
+  const P = roles.length;
+  if (levels.roles.length !== P) throw new ExportError(`stage 2 levels read ${levels.roles.length} pulse summaries, the layout gives ${P}`);
+  const sub = stage1.sub;
+  const a = levels.a;
+  const b = levels.b;
+  if (a.classes !== 2 || b.classes !== 2) throw new ExportError(`stage 2 levels must have 2 classes each (found ${a.classes}, ${b.classes})`);
+  const starts = groupStarts(layout);
+  const wave = layout.kind === 'waveform' ? layout.groups.flatMap((g, i) => [starts[i]!, g.columns.length]) : [];
+  const scalar = layout.kind === 'scalar'
+    ? layout.groups.flatMap((g, gi) => (g.params ?? []).flatMap((p) => [p === 'A' ? 1 : p === 'W' ? 2 : 0, starts[gi]!]))
+    : [];
+  const weights: number[] = [];
+  let nin = F;
+  st.dims.forEach((out, l) => {
+    const w = stage1.encoder[`stage1.encoder.${l}.weight`];
+    const bias = stage1.encoder[`stage1.encoder.${l}.bias`];
+    if (!w || !bias || w.data.length !== out * nin || bias.data.length !== out) throw new ExportError(`stage 1 encoder layer ${l}: missing or misshapen weights`);
+    for (const v of w.data) weights.push(v);
+    for (const v of bias.data) weights.push(v);
+    nin = out;
+  });
+  const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
+  const mix = (m: ClassMixture | undefined) => (m ? [f32(m.mu), f32(m.logVar), f32(m.rho)] : [new Float32Array(0), new Float32Array(0), new Float32Array(0)]);
+  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, sub ? sub.mixture.k : 0, P, a.k, a.d, b.k, b.d];
+  const colsA = levelAColumns(d, roles).map((c) => c - d);
+  const colsB = levelBColumns(d, roles).map((c) => c - d);
+  if (colsA.length !== a.d || colsB.length !== b.d) throw new ExportError('stage 2 level widths do not match the layout\'s summary roles');
+  return [
+    Int32Array.from(dims), Int32Array.from(st.dims), Int32Array.from(stage1.pltMembers, Number), Int32Array.from(sub ? sub.members : [], Number),
+    Int32Array.from(wave), Int32Array.from(scalar), Int32Array.from(colsA), Int32Array.from(colsB),
+    f32(st.pre.offset), f32(st.pre.scale), f32(st.pre.mean), f32(st.pre.std), f32(weights), f32(stage1.centers),
+    ...mix(sub?.mixture), f32(pulse.mean), f32(pulse.std), ...mix(a), ...mix(b),
+    Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB]),
+    Float64Array.from(domainArray(st, P)),
+    meta,
+  ];
+}
+
+/** [present, refMin ×3, refMax ×3, eventsMedian, logDensityCut, summaryMedian ×P, summarySpread ×P]. */
+function domainArray(st: PipelineState, P: number): number[] {
+  const dom = st.domain;
+  if (!dom) return [0];
+  const keys = ['plt_pct', 'retic_pct', 'clump_pct'] as const;
+  if (dom.summaryMedian.length !== P || dom.summarySpread.length !== P) throw new ExportError('training-domain statistics do not match the pulse summaries');
+  return [1, ...keys.map((k) => dom.refMin[k]), ...keys.map((k) => dom.refMax[k]), dom.eventsMedian, dom.logDensityCut, ...dom.summaryMedian, ...dom.summarySpread];
+}
+
+/** The arrays packed into the blob (layout above). */
+export function packBlob(arrays: Arr[]): Uint8Array {
+  if (arrays.length !== SLOTS) throw new Error(`packBlob: ${arrays.length} arrays for ${SLOTS} slots`);
+  const align = (n: number) => (n + 15) & ~15;
+  let at = align(12 + 8 * SLOTS);
+  const offsets = arrays.map((x) => {
+    const o = at;
+    at = align(at + x.byteLength);
+    return o;
+  });
+  const out = new Uint8Array(at);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, BLOB_MAGIC, true);
+  view.setUint32(4, BLOB_VERSION, true);
+  view.setUint32(8, SLOTS, true);
+  arrays.forEach((x, s) => {
+    view.setUint32(12 + 8 * s, offsets[s]!, true);
+    view.setUint32(16 + 8 * s, x.length, true);
+    out.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), offsets[s]!);
+  });
+  return out;
+}

@@ -1,0 +1,79 @@
+// The exported classifier without JavaScript: the scalar build through wasm2c (Debian's wabt) and
+// cc into a native program (examples/embed/host.c), which streams a simulated sample from a file
+// and must give BloodCellPipeline.classify's probabilities within 1e-5 and its counts and
+// percentages. Needs wasm2c and cc: outside CI it skips loudly without them; under CI=true
+// (.ci/run installs wabt) a missing tool is a failure.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ComputeBackend } from '../bindings/backend.js';
+import { createWasmBackend } from '../bindings/backends/wasm/index.js';
+import { BloodCellPipeline, type Reference } from '../bindings/pipeline/index.js';
+import { simulateSample } from '../bindings/simulate/index.js';
+import { exportClassifier, readGenericModule, SUMMARY_FIELDS } from '../bindings/export/module.js';
+
+const RT = '/usr/share/wabt/wasm2c';
+const has = (cmd: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const tools = has('wasm2c') && has('cc') && existsSync(join(RT, 'wasm-rt-impl.c'));
+if (!tools) {
+  if (process.env.CI === 'true') throw new Error('wasm2c, cc or the wasm2c runtime sources are missing (CI: .ci/run installs wabt)');
+  console.warn('SKIPPING test/embed-c-host.test.ts: wasm2c (Debian package wabt) or cc not found');
+}
+
+let be: ComputeBackend;
+let dir: string;
+let model: Uint8Array;
+
+beforeAll(async () => {
+  if (!tools) return;
+  dir = await mkdtemp(join(tmpdir(), 'hemaclust-c-host-'));
+  be = await createWasmBackend({ threads: 1 });
+  const sims = [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 4, sampleIndex: 60 + i }));
+  const refs = new Map<string, Reference>(sims.map((s, i) => [`t${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  const p = await BloodCellPipeline.train(sims.map((s, i) => ({ id: `t${i}`, rows: s.cells, cols: s.features.length, data: s.signals })), refs, {
+    backend: be, force: true, seed: 3, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
+    stage2Components: 6, cellsPerSample: 400, batchSize: 128,
+  });
+  model = p.toBytes();
+  p.dispose();
+}, 600_000);
+
+afterAll(async () => {
+  be?.destroy();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!tools)('exported classifier through wasm2c and cc', () => {
+  it('classifies a simulated sample as BloodCellPipeline.classify does', async () => {
+    await writeFile(join(dir, 'classifier.wasm'), await exportClassifier(model, await readGenericModule('scalar'), 'scalar'));
+    execFileSync('wasm2c', ['classifier.wasm', '-n', 'hc', '-o', 'classifier.c'], { cwd: dir });
+    const host = join(process.cwd(), 'examples/embed/host.c');
+    execFileSync('cc', ['-O1', '-I.', `-I${RT}`, host, 'classifier.c', join(RT, 'wasm-rt-impl.c'), '-lm', '-o', 'classify'], { cwd: dir });
+    const s = simulateSample({ species: 'dog', cells: 2000, seed: 12, sampleIndex: 80 });
+    await writeFile(join(dir, 'events.f32'), s.signals);
+    const out = JSON.parse(execFileSync(join(dir, 'classify'), ['events.f32', 'probabilities.f32'], { cwd: dir }).toString()) as { meta: { features: number }; summary: number[] };
+    expect(out.meta.features).toBe(s.features.length);
+    const pipe = BloodCellPipeline.fromBytes(model, be, 'model');
+    const want = await pipe.classify({ id: 'c', rows: s.cells, cols: s.features.length, data: s.signals });
+    pipe.dispose();
+    const raw = await readFile(join(dir, 'probabilities.f32'));
+    const got = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+    expect(got.length).toBe(want.probabilities.length);
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want.probabilities[i]!));
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    const field = (k: (typeof SUMMARY_FIELDS)[number]) => out.summary[SUMMARY_FIELDS.indexOf(k)];
+    expect({ platelet: field('platelet'), rbc: field('rbc'), reticulocyte: field('reticulocyte'), clumped_rbc: field('clumped_rbc') }).toEqual(want.summary.counts);
+    expect({ plt_pct: field('plt_pct'), retic_pct: field('retic_pct'), clump_pct: field('clump_pct') }).toEqual(want.summary.percentages);
+  }, 300_000);
+});
