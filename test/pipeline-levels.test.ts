@@ -34,6 +34,11 @@ describe('per-sample centring of the volume/shape summaries', () => {
     const ladder = Float64Array.from({ length: 8 * 101 }, (_, i) => (i % 8 === 0 ? 1 + Math.floor(i / 8) / 128 + 1 / 256 : 0));
     const m = sampleShift(['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'], ladder, Array.from({ length: 101 }, (_, i) => i))[0];
     expect(Math.abs(m - (1 + 50.5 / 128)), 'ladder').toBeLessThan(1e-9);
+    // Continuous in the values: last-bit differences (another host's f32 arithmetic) stay last-bit.
+    const nudged = Float64Array.from(f, (v, i) => v * (1 + ((i * 7919) % 3 - 1) * 1e-7));
+    const a = sampleShift([...roles], f, rows);
+    const b = sampleShift([...roles], nudged, rows);
+    for (let p = 0; p < P; p++) expect(Math.abs(a[p] - b[p]), `column ${p}`).toBeLessThan(1e-5);
     expect(Array.from(sampleShift([...roles], f, []))).toEqual(Array(P).fill(0));
   });
 

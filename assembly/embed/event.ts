@@ -8,8 +8,8 @@
 //   levels      per level: x = log p(z | class 1) − log p(z | class 0) over its summary columns,
 //               z-scored                                                       (red-levels.ts, mixture.ts)
 // The encoder runs in f32 (SIMD128 in the SIMD build), everything after it in f64.
-import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SUB_MEMBERS, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SUB_MU, S_A_MU, S_B_MU } from './model';
-import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_KEEP, W_XA, W_XB, W_MIX_SUB, W_MIX_A, W_MIX_B, W_LD, W_ROW } from './work';
+import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SUB_MEMBERS, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SUB_MU, S_A_MU, S_B_MU, S_ROT_A } from './model';
+import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_KEEP, W_XA, W_XB, W_MIX_SUB, W_MIX_A, W_MIX_B, W_LD, W_ROW, W_ROW2, W_SHIFT } from './work';
 import { dot, dot4 } from './dot';
 
 /** dot4's 4 results (static: the classifier allocates nothing). */
@@ -190,15 +190,27 @@ export function levels(rows: i32): void {
   }
 }
 
-/** The level's z-scored summary columns of row f into W_ROW. */
+/** The level's z-scored summary columns of row f into W_ROW; level A's less the sample's shift
+ *  (W_SHIFT, zeros unless the model is centred) and in the model's axes (red-levels.ts
+ *  levelInputsFromPulse). */
 export function levelRow(f: usize, colsSlot: i32, d: i32): void {
   const cols = slot(colsSlot);
   const pm = slot(S_PULSE_MEAN);
   const ps = slot(S_PULSE_STD);
+  const isA = colsSlot == S_COLS_A;
   for (let t = 0; t < d; t++) {
     const c = i32At(cols, t);
-    store<f64>(W_ROW + (<usize>t << 3), (f64At(f, c) - <f64>f32At(pm, c)) / <f64>f32At(ps, c));
+    const shift = isA ? f64At(W_SHIFT, c) : 0;
+    store<f64>(W_ROW + (<usize>t << 3), (f64At(f, c) - shift - <f64>f32At(pm, c)) / <f64>f32At(ps, c));
   }
+  if (!isA || dim(12) == 0) return;
+  const R = slot(S_ROT_A);
+  for (let a = 0; a < d; a++) {
+    let v: f64 = 0;
+    for (let b = 0; b < d; b++) v += f64At(W_ROW, b) * <f64>f32At(R, b * d + a);
+    store<f64>(W_ROW2 + (<usize>a << 3), v);
+  }
+  memory.copy(W_ROW, W_ROW2, <usize>d << 3);
 }
 
 /** log Σ_k ρ_1k N_k − log Σ_k ρ_0k N_k over the level's z-scored summary columns. */

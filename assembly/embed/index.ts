@@ -1,29 +1,32 @@
 // The exported classifier's C-style ABI (docs/embedding.md): a whole BloodCellPipeline.classify
 // (bindings/pipeline/index.ts) in one module with no imports, over a sample streamed in chunks.
 //
-// A sample is streamed three times (hc_pass says which pass runs): the per-sample proportion EMs
+// A sample is streamed three times, four for a model that reads level A relative to the sample
+// (red-levels.ts sampleShift: a first pass collects the histogram of each level-A summary over the
+// red cells, whose medians are taken off every later row). hc_pass says which pass runs; the per-sample proportion EMs
 // need every red-cell event of the sample before any event's posterior is known, and the rbc |
 // reticulocyte level's EM runs on the events the single | clumped level calls single under the
 // sample's own proportions. So pass 1 collects level A's histogram (em.ts), pass 2 level B's on the
 // events that are single under level A's proportions, pass 3 writes each event's probabilities and
 // counts them. What is kept between passes is bounded: two histograms and one bit per event (red
 // cell or not, so pass 2 needs no encoder), up to MAX_EVENTS.
-import { blobBase, blobValid, dim, slot, slotLen, S_META, S_SCALARS } from './model';
-import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W_HIST_A, W_HIST_B, W_SUMMARY, W_BITMAP, W_PPLT, W_KEEP, W_XA, W_XB, bitmapBytes, isRed, setRed } from './work';
+import { blobBase, blobValid, dim, slot, slotLen, S_COLS_A, S_META, S_SCALARS } from './model';
+import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W_HIST_A, W_HIST_B, W_SUMMARY, W_BITMAP, W_PPLT, W_KEEP, W_XA, W_XB, W_SHIFT, W_SHIFT_HIST, W_SUMM, SHIFT_BINS, SHIFT_HI, SHIFT_LO, bitmapBytes, isRed, setRed } from './work';
 import { unitsAndSummaries, stage1, levels } from './event';
 import { histAdd, histClear, histCount, squarem, theta0, theta1, posterior, postA, postB } from './em';
 import { E_EMPTY, E_FEATURES, E_MEMORY, E_NO_MODEL, E_NOT_FINITE, E_POINTER, E_ROWS, E_STATE, E_STREAM, E_TOO_MANY, fail, lastError, msgBase, msgLen, ok, say, sayInt } from './errors';
 import { qualityBegin, qualityPass2, qualityEnd } from './quality';
 
 const ABI_VERSION = 1;
-const PASSES = 3;
-const DONE = 4;
+/** 3, or 4 with the sample-shift pass first (set at init from the model). */
+let passes: i32 = 3;
 
 let ready: i32 = 0; // 0 not tried, 1 ready, < 0 the init error
 let pass: i32 = 0; // 0 idle, 1..3 the pass expected, 4 done
 let events: i32 = 0; // in the current pass
 let events1: i32 = 0; // in pass 1
 let redEvents: i32 = 0;
+let shiftEvents: i32 = 0; // red-cell events of the shift pass (the median's n)
 let maxEvents: i32 = MAX_EVENTS;
 let hash: u32 = 0;
 let hash1: u32 = 0;
@@ -40,8 +43,14 @@ function init(): i32 {
     ready = -E_MEMORY;
     return fail(E_MEMORY, 'the work area does not fit: memory cannot grow');
   }
+  passes = dim(11) != 0 ? 4 : 3;
   ready = 1;
   return ok();
+}
+
+/** What the current pass does: 0 the sample shift, 1 level A's histogram, 2 level B's, 3 the output. */
+function step(): i32 {
+  return pass - (passes - 3);
 }
 
 export function hc_abi_version(): i32 { return ABI_VERSION; }
@@ -55,7 +64,7 @@ export function hc_meta_ptr(): usize { return init() == 0 ? slot(S_META) : 0; }
 export function hc_meta_len(): i32 { return init() == 0 ? slotLen(S_META) : 0; }
 export function hc_features(): i32 { return init() == 0 ? dim(0) : 0; }
 export function hc_classes(): i32 { return 4; }
-export function hc_passes(): i32 { return PASSES; }
+export function hc_passes(): i32 { return init() == 0 ? passes : 0; }
 export function hc_chunk_rows(): i32 { return CAP; }
 export function hc_max_events(): i32 { return maxEvents; }
 
@@ -76,6 +85,8 @@ export function hc_begin(): i32 {
   if (init() != 0) return lastError;
   histClear(W_HIST_A);
   histClear(W_HIST_B);
+  memory.fill(W_SHIFT, 0, <usize>max(dim(6), 1) << 3);
+  if (dim(11) != 0) memory.fill(W_SHIFT_HIST, 0, <usize>(dim(8) * SHIFT_BINS) << 3);
   memory.fill(W_BITMAP, 0, bitmapBytes);
   memory.fill(W_SUMMARY, 0, <usize>SUMMARY_F64 << 3);
   memory.fill(counts, 0, 32);
@@ -84,6 +95,7 @@ export function hc_begin(): i32 {
   events = 0;
   events1 = 0;
   redEvents = 0;
+  shiftEvents = 0;
   hash = 0x811c9dc5;
   return ok();
 }
@@ -92,7 +104,7 @@ export function hc_begin(): i32 {
 function check(ptr: usize, rows: i32, cols: i32): i32 {
   if (init() != 0) return lastError;
   const F = dim(0);
-  if (pass < 1 || pass > PASSES) return fail(E_STATE, 'hc_push outside a sample: call hc_begin first (and not after the last pass)');
+  if (pass < 1 || pass > passes) return fail(E_STATE, 'hc_push outside a sample: call hc_begin first (and not after the last pass)');
   if (cols != F) {
     fail(E_FEATURES, 'wrong feature count: ');
     sayInt(cols);
@@ -117,7 +129,7 @@ function check(ptr: usize, rows: i32, cols: i32): i32 {
     sayInt(maxEvents);
     return say(' per sample');
   }
-  if (pass == 1 && !ensureBitmap(events + rows)) return fail(E_MEMORY, 'memory cannot grow for the red-cell bitmap');
+  if (step() == 1 && !ensureBitmap(events + rows)) return fail(E_MEMORY, 'memory cannot grow for the red-cell bitmap');
   for (let i = 0; i < rows * F; i++) {
     const bits = load<u32>(ptr + (<usize>i << 2));
     if ((bits & 0x7f800000) == 0x7f800000) {
@@ -137,13 +149,64 @@ export function hc_push(ptr: usize, rows: i32, cols: i32): i32 {
   const F = dim(0);
   for (let i = 0; i < rows * F; i++) hash = (hash ^ load<u32>(ptr + (<usize>i << 2))) * 16777619;
   unitsAndSummaries(ptr, rows);
-  if (pass != 2) stage1(rows);
-  levels(rows);
-  if (pass == 1) pass1(rows);
-  else if (pass == 2) pass2(rows);
-  else pass3(rows);
+  const st = step();
+  if (st != 2) stage1(rows);
+  if (st == 0) shiftPass(rows);
+  else {
+    levels(rows);
+    if (st == 1) pass1(rows);
+    else if (st == 2) pass2(rows);
+    else pass3(rows);
+  }
   events += rows;
   return ok();
+}
+
+/** Each level-A summary of the red-cell rows onto its grid (red-levels.ts addLinear). */
+function shiftPass(rows: i32): void {
+  const P = dim(6);
+  for (let r = 0; r < rows; r++) if (load<f32>(W_PPLT + (<usize>r << 2)) < 0.5) shiftEvents++;
+  const dA = dim(8);
+  const cols = slot(S_COLS_A);
+  const step = (SHIFT_HI - SHIFT_LO) / <f64>(SHIFT_BINS - 1);
+  for (let r = 0; r < rows; r++) {
+    if (load<f32>(W_PPLT + (<usize>r << 2)) >= 0.5) continue;
+    for (let t = 0; t < dA; t++) {
+      const v = load<f64>(W_SUMM + (<usize>(r * P + load<i32>(cols + (<usize>t << 2))) << 3));
+      const x = (Math.min(Math.max(v, SHIFT_LO), SHIFT_HI) - SHIFT_LO) / step;
+      const b = min(<i32>Math.floor(x), SHIFT_BINS - 2);
+      const frac = x - <f64>b;
+      const h = W_SHIFT_HIST + (<usize>(t * SHIFT_BINS + b) << 3);
+      store<f64>(h, load<f64>(h) + (1 - frac));
+      store<f64>(h, load<f64>(h, 8) + frac, 8);
+    }
+  }
+}
+
+/** The medians of the shift pass into W_SHIFT (red-levels.ts histogramMedian; 0 without red cells). */
+function endShiftPass(): void {
+  const dA = dim(8);
+  const cols = slot(S_COLS_A);
+  const step = (SHIFT_HI - SHIFT_LO) / <f64>(SHIFT_BINS - 1);
+  const n = <f64>shiftEvents;
+  for (let t = 0; t < dA; t++) {
+    const h = W_SHIFT_HIST + (<usize>(t * SHIFT_BINS) << 3);
+    let m: f64 = 0;
+    if (n > 0) {
+      const half = n / 2;
+      let below: f64 = 0;
+      m = SHIFT_HI;
+      for (let b = 0; b < SHIFT_BINS; b++) {
+        const c = load<f64>(h + (<usize>b << 3));
+        if (below + c >= half && c > 0) {
+          m = SHIFT_LO + (<f64>b - 0.5 + (half - below) / c) * step;
+          break;
+        }
+        below += c;
+      }
+    }
+    store<f64>(W_SHIFT + (<usize>load<i32>(cols + (<usize>t << 2)) << 3), m);
+  }
 }
 
 function pass1(rows: i32): void {
@@ -191,11 +254,12 @@ function pass3(rows: i32): void {
   }
 }
 
-/** Ends the current pass: after pass 1 and 2 the level's proportions are estimated; after pass 3
- *  the summary is written (hc_summary_ptr) and hc_pass() is 4. */
+/** Ends the current pass: after the shift pass the sample's level-A medians are set, after the
+ *  level passes their proportions are estimated, after the last the summary is written
+ *  (hc_summary_ptr) and hc_pass() is hc_passes() + 1. */
 export function hc_end_pass(): i32 {
   if (init() != 0) return lastError;
-  if (pass < 1 || pass > PASSES) return fail(E_STATE, 'hc_end_pass outside a sample: call hc_begin first');
+  if (pass < 1 || pass > passes) return fail(E_STATE, 'hc_end_pass outside a sample: call hc_begin first');
   if (pass == 1) {
     if (events == 0) {
       pass = 0;
@@ -203,25 +267,26 @@ export function hc_end_pass(): i32 {
     }
     events1 = events;
     hash1 = hash;
+  } else if (events != events1 || hash != hash1) {
+    fail(E_STREAM, 'pass ');
+    sayInt(pass);
+    say(' streamed ');
+    sayInt(events);
+    say(' events, pass 1 ');
+    sayInt(events1);
+    say(events == events1 ? ' (the same count, other values)' : '');
+    pass = 0;
+    return say(': every pass must stream the same events in the same order; start again with hc_begin');
+  }
+  const st = step();
+  if (st == 0) endShiftPass();
+  else if (st == 1) {
     const sc = slot(S_SCALARS);
     squarem(W_HIST_A, load<f64>(sc, 16), load<f64>(sc, 24));
     thA0 = theta0;
     thA1 = theta1;
-  } else {
-    if (events != events1 || hash != hash1) {
-      fail(E_STREAM, 'pass ');
-      sayInt(pass);
-      say(' streamed ');
-      sayInt(events);
-      say(' events, pass 1 ');
-      sayInt(events1);
-      say(events == events1 ? ' (the same count, other values)' : '');
-      pass = 0;
-      return say(': every pass must stream the same events in the same order; start again with hc_begin');
-    }
-    if (pass == 2) endPass2();
-    else summarize();
-  }
+  } else if (st == 2) endPass2();
+  else summarize();
   pass++;
   events = 0;
   hash = 0x811c9dc5;

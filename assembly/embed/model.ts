@@ -7,10 +7,10 @@
 // element count), then the arrays. Slot numbers are shared with blob.ts (SLOT there).
 
 export const MAGIC: u32 = 0x42454348; // "HCEB" little-endian
-export const BLOB_VERSION: u32 = 1;
+export const BLOB_VERSION: u32 = 2;
 
 // i32 slots
-export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, subK, P, kA, dA, kB, dB]
+export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, subK, P, kA, dA, kB, dB, centred, rotated]
 export const S_WIDTHS = 1; // layer output widths
 export const S_PLT = 2; // per stage-1 cluster: 1 = platelet
 export const S_SUB_MEMBERS = 3; // per sub-cluster: 1 = platelet
@@ -41,7 +41,9 @@ export const S_SCALARS = 25; // [alpha, reticScale, priorA0, priorA1, priorB0, p
 export const S_DOMAIN = 26; // quality flags: see quality.ts in this folder
 // u8 slot
 export const S_META = 27; // UTF-8 JSON (hc_meta)
-export const SLOTS = 28;
+// f32 slot
+export const S_ROT_A = 28; // level A's axes [dA × dA] (red-levels.ts rotationA), empty when unrotated
+export const SLOTS = 29;
 
 // @ts-ignore: decorator
 @inline export function blobBase(): usize {
@@ -74,7 +76,7 @@ export function blobValid(): bool {
 export function blobEnd(): usize {
   let end = blobBase() + 12 + (<usize>SLOTS << 3);
   for (let s = 0; s < SLOTS; s++) {
-    const size: usize = s < S_PRE_OFFSET ? 4 : s < S_SCALARS ? 4 : s < S_META ? 8 : 1;
+    const size: usize = s == S_ROT_A ? 4 : s < S_PRE_OFFSET ? 4 : s < S_SCALARS ? 4 : s < S_META ? 8 : 1;
     const e = slot(s) + <usize>slotLen(s) * size;
     if (e > end) end = e;
   }

@@ -30,11 +30,18 @@ export let W_MIX_A: usize = 0;
 export let W_MIX_B: usize = 0;
 export let W_LD: usize = 0; // f64 per component of the largest mixture
 export let W_ROW: usize = 0; // f64 per summary column
+export let W_ROW2: usize = 0; // f64 per summary column: level A's row in its axes
+export let W_SHIFT: usize = 0; // f64 per summary column: the sample's level-A medians (0 elsewhere)
+export let W_SHIFT_HIST: usize = 0; // f64 × SHIFT_BINS grid masses per level-A column (centred models only)
 export let W_BITMAP: usize = 0; // grows
 export let bitmapBytes: usize = 0;
 export let maxWidth: i32 = 0;
 
 export const MEDIAN_BINS: i32 = 4096;
+/** red-levels.ts SHIFT_LO / SHIFT_HI / SHIFT_BINS: the same grid, so the same median. */
+export const SHIFT_LO: f64 = -32;
+export const SHIFT_HI: f64 = 96;
+export const SHIFT_BINS: i32 = 128 * 128 + 1;
 
 /** Doubles of a prepared mixture: per component 1/σ² [k × d] and its constant [k], log ρ [classes × k]. */
 function mixBytes(k: i32, d: i32, classes: i32): usize {
@@ -73,6 +80,9 @@ export function initWork(): bool {
   W_MIX_B = p; p = align(p + mixBytes(dim(9), dim(10), 2));
   W_LD = p; p = align(p + (<usize>max(max(dim(5), dim(7)), max(dim(9), 1)) << 3));
   W_ROW = p; p = align(p + (<usize>max(P, 1) << 3));
+  W_ROW2 = p; p = align(p + (<usize>max(P, 1) << 3));
+  W_SHIFT = p; p = align(p + (<usize>max(P, 1) << 3));
+  W_SHIFT_HIST = p; p = align(p + (dim(11) != 0 ? (<usize>(dim(8) * SHIFT_BINS)) << 3 : 0));
   W_BITMAP = p;
   bitmapBytes = 0;
   if (!ensure(p)) return false;

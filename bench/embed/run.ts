@@ -74,7 +74,7 @@ await pipe.classify({ id: 'b', rows: EVENTS, cols: F, data: x });
 const tsRate = EVENTS / ((performance.now() - t0) / 1000);
 pipe.dispose();
 be.destroy();
-log('| path | file bytes | events/s (1 thread, 3 passes) | memory after the sample |');
+log('| path | file bytes | events/s (1 thread, every pass) | memory after the sample |');
 log('|---|---|---|---|');
 log(`| BloodCellPipeline.classify, wasm backend 1 thread | – | ${tsRate.toFixed(0)} | – |`);
 for (const flavour of ['simd', 'scalar'] as const) {

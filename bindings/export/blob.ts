@@ -12,14 +12,14 @@ import type { ClassMixture } from '../pipeline/mixture.js';
 import type { PipelineState } from '../pipeline/types.js';
 
 export const BLOB_MAGIC = 0x42454348;
-export const BLOB_VERSION = 1;
+export const BLOB_VERSION = 2;
 export const SLOT = {
   dims: 0, widths: 1, plt: 2, subMembers: 3, wave: 4, scalar: 5, colsA: 6, colsB: 7,
   preOffset: 8, preScale: 9, preMean: 10, preStd: 11, weights: 12, centers: 13, subMu: 14, subLogVar: 15, subRho: 16,
   pulseMean: 17, pulseStd: 18, aMu: 19, aLogVar: 20, aRho: 21, bMu: 22, bLogVar: 23, bRho: 24,
-  scalars: 25, domain: 26, meta: 27,
+  scalars: 25, domain: 26, meta: 27, rotA: 28,
 } as const;
-const SLOTS = 28;
+const SLOTS = 29;
 
 export class ExportError extends Error {}
 
@@ -58,7 +58,8 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   });
   const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
   const mix = (m: ClassMixture | undefined) => (m ? [f32(m.mu), f32(m.logVar), f32(m.rho)] : [new Float32Array(0), new Float32Array(0), new Float32Array(0)]);
-  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, sub ? sub.mixture.k : 0, P, a.k, a.d, b.k, b.d];
+  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, sub ? sub.mixture.k : 0, P, a.k, a.d, b.k, b.d, levels.centred ? 1 : 0, levels.rotationA ? 1 : 0];
+  if (levels.rotationA && levels.rotationA.length !== a.d * a.d) throw new ExportError(`level A's axes hold ${levels.rotationA.length} values for ${a.d} columns`);
   const colsA = levelAColumns(d, roles).map((c) => c - d);
   const colsB = levelBColumns(d, roles).map((c) => c - d);
   if (colsA.length !== a.d || colsB.length !== b.d) throw new ExportError('stage 2 level widths do not match the layout\'s summary roles');
@@ -70,6 +71,7 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
     Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB]),
     Float64Array.from(domainArray(st, P)),
     meta,
+    f32(levels.rotationA ?? []),
   ];
 }
 

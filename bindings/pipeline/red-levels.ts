@@ -82,36 +82,47 @@ export function sampleShift(roles: readonly Role[], f: ArrayLike<number>, rows: 
   const P = roles.length;
   const shift = new Float64Array(P);
   if (!rows.length) return shift;
-  const counts = new Uint32Array(SHIFT_BINS);
+  const mass = new Float64Array(SHIFT_BINS);
   roles.forEach((r, p) => {
     if (!LEVEL_A_ROLES.includes(r)) return;
-    counts.fill(0);
-    for (let i = 0; i < rows.length; i++) counts[shiftBin(f[rows[i] * P + p])]++;
-    shift[p] = histogramMedian(counts, rows.length);
+    mass.fill(0);
+    for (let i = 0; i < rows.length; i++) addLinear(mass, f[rows[i] * P + p]);
+    shift[p] = histogramMedian(mass, rows.length);
   });
   return shift;
 }
 
-/** The median is read off a fixed histogram (interpolated inside its bin) rather than a sort, so
- *  that a host streaming a sample's events (the embedded module, issue 20) computes the same value
- *  in one pass with bounded memory. Summaries are asinh heights, widths in time samples, or scalar
- *  shapes: all inside [SHIFT_LO, SHIFT_HI); a bin of 1/128 is far below any population's spread. */
+/** The median is read off a fixed grid rather than a sort, so that a host streaming a sample's
+ *  events (the embedded module) computes the same value in one pass with bounded memory. Each value
+ *  shares its unit mass between the two nearest grid points in proportion to its distance (linear
+ *  binning): the median is then a continuous function of the values, so two hosts whose summaries
+ *  differ in the last bits get medians that differ in the last bits too (a plain histogram jumps
+ *  when one value crosses a bin edge). Summaries are asinh heights, widths in time samples, or
+ *  scalar shapes: all inside [SHIFT_LO, SHIFT_HI); the grid step 1/128 is far below any spread. */
 export const SHIFT_LO = -32;
 export const SHIFT_HI = 96;
-export const SHIFT_BINS = (SHIFT_HI - SHIFT_LO) * 128;
+export const SHIFT_BINS = (SHIFT_HI - SHIFT_LO) * 128 + 1;
+const SHIFT_STEP = (SHIFT_HI - SHIFT_LO) / (SHIFT_BINS - 1);
 
-export function shiftBin(v: number): number {
-  const b = Math.floor(((v - SHIFT_LO) / (SHIFT_HI - SHIFT_LO)) * SHIFT_BINS);
-  return b < 0 ? 0 : b >= SHIFT_BINS ? SHIFT_BINS - 1 : b;
+/** Adds value v to the grid masses (linear binning; clamped to the grid's ends). */
+export function addLinear(mass: Float64Array, v: number): void {
+  const t = (Math.min(Math.max(v, SHIFT_LO), SHIFT_HI) - SHIFT_LO) / SHIFT_STEP;
+  const b = Math.min(Math.floor(t), SHIFT_BINS - 2);
+  const frac = t - b;
+  mass[b] += 1 - frac;
+  mass[b + 1] += frac;
 }
 
-/** The value below which half of the n counted values lie, linear inside its bin. */
-export function histogramMedian(counts: Uint32Array, n: number): number {
+/** The point where the grid's cumulative mass reaches n/2, linear between grid points. */
+export function histogramMedian(mass: Float64Array, n: number): number {
   const half = n / 2;
   let below = 0;
-  for (let b = 0; b < counts.length; b++) {
-    if (below + counts[b] >= half && counts[b] > 0) return SHIFT_LO + ((b + (half - below) / counts[b]) * (SHIFT_HI - SHIFT_LO)) / counts.length;
-    below += counts[b];
+  for (let b = 0; b < mass.length; b++) {
+    if (below + mass[b] >= half && mass[b] > 0) {
+      // The mass at grid point b stands for the half-steps on either side of it.
+      return SHIFT_LO + (b - 0.5 + (half - below) / mass[b]) * SHIFT_STEP;
+    }
+    below += mass[b];
   }
   return SHIFT_HI;
 }

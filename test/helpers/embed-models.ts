@@ -5,6 +5,7 @@ import type { NamedTensor } from '../../bindings/io/safetensors.js';
 import { ROLES, type ChannelLayout } from '../../bindings/pipeline/layout.js';
 import { summaryRoles } from '../../bindings/pipeline/pulse-features.js';
 import { levelAColumns, levelBColumns } from '../../bindings/pipeline/red-levels.js';
+import { principalAxes } from '../../bindings/pipeline/axes.js';
 import { CLASSES, type PipelineState } from '../../bindings/pipeline/types.js';
 import { Rng } from './rng.js';
 
@@ -51,6 +52,7 @@ export function handState(kind: HandLayout, seed = 1): PipelineState {
   const mix = (k: number, dd: number, classes: number) => ({ k, d: dd, classes, mu: Float64Array.from(u(k * dd, -1.5, 1.5)), logVar: Float64Array.from(u(k * dd, -1, 0.5)), rho: rhoRows(classes, k) });
   const roles = summaryRoles(layout);
   const P = roles.length;
+  const dA = levelAColumns(d, roles).length;
   return {
     meta: { name: `hand-made ${kind}`, features: F, classes: [...CLASSES], createdAt: '2026-12-07T00:00:00Z', version: 'test' },
     layout,
@@ -58,7 +60,9 @@ export function handState(kind: HandLayout, seed = 1): PipelineState {
     dims,
     stage1: { encoder: enc('stage1'), centers: u(4 * d, -1, 1), k: 4, alpha: 1, pltMembers: [true, false, false, true], sub: { members: [true, false, true], sse: 0.5, mixture: mix(3, d, 1) } },
     stage2: { encoder: enc('stage2'), mixture: mix(4, d, 3), thetaPrior: [0.9, 0.05, 0.05], reticScale: 1.1, pulse: { mean: u(P, 0, 1), std: u(P, 0.5, 1.5) },
-      levels: { embeddingDim: d, roles, a: mix(5, levelAColumns(d, roles).length, 2), b: mix(4, levelBColumns(d, roles).length, 2), priorA: [0.97, 0.03], priorB: [0.96, 0.04] } },
+      levels: { embeddingDim: d, roles, a: mix(5, dA, 2), b: mix(4, levelBColumns(d, roles).length, 2), priorA: [0.97, 0.03], priorB: [0.96, 0.04],
+        // The scalar model stays as files before per-sample centring were (3 passes, no axes).
+        centred: kind !== 'scalar', rotationA: kind !== 'scalar' ? principalAxes(u(dA * 50, -1, 1).map((v, i) => v + (i % dA) * v), 50, dA) : null } },
     pca: null,
     domain: { refMin: { plt_pct: 1, retic_pct: 0.5, clump_pct: 0 }, refMax: { plt_pct: 40, retic_pct: 30, clump_pct: 30 }, eventsMedian: 300, summaryMedian: Array.from(u(P, 0, 1)), summarySpread: Array.from(u(P, 0.5, 1)), logDensityCut: -9 },
   };
