@@ -31,7 +31,11 @@ beforeAll(async () => {
   sims = Array.from({ length: TRAIN + TEST }, (_, i) => simulateSample({ species: 'dog', cells: 2000, seed: 11, sampleIndex: i }));
   inputs = sims.map((s, i) => ({ id: `s${i}`, rows: s.cells, cols: s.features.length, data: s.signals }));
   refs = new Map(sims.map((s, i) => [`s${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
-  pipe = await BloodCellPipeline.train(inputs.slice(0, TRAIN), refs, { ...QUICK, backend: be });
+  // force: six samples of 1,500 training events and a 10-component stage 2 are far below the cohorts
+  // the quality gate judges (pipeline-gates.test.ts tests the gate); here the gate may refuse the
+  // clump fit of so small a model, and this file tests the API around a trained model, and its
+  // accuracy below, not the gate. The model's own verdict is still recorded in its metadata.
+  pipe = await BloodCellPipeline.train(inputs.slice(0, TRAIN), refs, { ...QUICK, backend: be, force: true });
 }, 120_000);
 
 afterAll(() => {
