@@ -18,7 +18,6 @@ const PENDING: Record<string, string> = {
   'bindings/models/vade.ts': 'save/load still live in the class; they move out when VaDE joins specs.ts (issue 23)',
   'bindings/pipeline/train.ts#trainState': 'a long stage of the pipeline, to split (issue 23)',
   'bindings/pipeline/em-known.ts#emKnownProportions': 'a long stage of the pipeline, to split (issue 23)',
-  'bindings/pipeline/model-file.ts#decodePipeline': 'a long stage of the pipeline, to split (issue 23)',
   'bindings/simulate/instrument.ts#simulateDomainSample': 'the general simulator engine in one function, to split (issue 23)',
 };
 

@@ -12,7 +12,7 @@ import { encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { LIBRARY_VERSION } from '../models/version.js';
 import type { Role } from './layout.js';
 import type { ClassMixture } from './mixture.js';
-import { exactly, onlyKeys, PIPELINE_LIMITS, present, readDomain, readLayout, readMeta } from './model-read.js';
+import { onlyKeys, PIPELINE_LIMITS, present, readDomain, readLayout, readMeta, readStage1Fields, readStage2Fields } from './model-read.js';
 import { levelAColumns, levelBColumns } from './red-levels.js';
 import { summaryRoles } from './pulse-features.js';
 import { PIPELINE_FORMAT, RED_CLASSES, type PipelineState } from './types.js';
@@ -79,39 +79,8 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   const roles = summaryRoles(layout);
   const P = roles.length;
 
-  onlyKeys(r, A, arch, 'stage1', ['k', 'alpha', 'pltMembers', 'sub']);
-  const k1 = r.int(A, arch, 'stage1.k', 1, L.stage1K);
-  const alpha = r.num(A, arch, 'stage1.alpha', 0, 1e6, true);
-  const pltMembers = r.boolArray(A, arch, 'stage1.pltMembers', k1).slice();
-  // Files always write sub (null when the platelet side was not sub-clustered).
-  let sub: { k: number; members: boolean[]; sse: number } | null = null;
-  if (present(r, arch, 'stage1.sub')) {
-    onlyKeys(r, A, arch, 'stage1.sub', ['k', 'members', 'sse']);
-    const k = r.int(A, arch, 'stage1.sub.k', 1, L.subK);
-    sub = { k, members: r.boolArray(A, arch, 'stage1.sub.members', k).slice(), sse: r.num(A, arch, 'stage1.sub.sse', 0) };
-  }
-
-  onlyKeys(r, A, arch, 'stage2', ['k', 'classes', 'thetaPrior', 'reticScale', 'levels']);
-  const K = r.int(A, arch, 'stage2.k', 1, L.stage2K);
-  exactly(r, A, arch, 'stage2.classes', RED_CLASSES);
-  const thetaPrior = r.numArray(A, arch, 'stage2.thetaPrior', { minLength: RED_CLASSES.length, maxLength: RED_CLASSES.length, min: 0, max: 1 }).slice();
-  // Files written before the reticulocyte count scale existed count as unscaled (1).
-  const reticScale = r.at(arch, 'stage2.reticScale') === undefined ? 1 : r.num(A, arch, 'stage2.reticScale', 0, 1e6, true);
-  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[]; centred: boolean; rotated: boolean } | null = null;
-  if (present(r, arch, 'stage2.levels')) {
-    if (P === 0) throw r.error(`${A} field 'stage2.levels': a ${layout.kind} layout has no pulse summaries for stage 2's levels (expected null)`);
-    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB', 'centred', 'rotated']);
-    // The roles follow from the layout; stored to catch a file whose layout was edited alone.
-    exactly(r, A, arch, 'stage2.levels.roles', roles);
-    const two = { minLength: 2, maxLength: 2, min: 0, max: 1 };
-    lv = {
-      ka: r.int(A, arch, 'stage2.levels.ka', 1, L.levelK), kb: r.int(A, arch, 'stage2.levels.kb', 1, L.levelK),
-      priorA: r.numArray(A, arch, 'stage2.levels.priorA', two).slice(), priorB: r.numArray(A, arch, 'stage2.levels.priorB', two).slice(),
-      // Files written before per-sample centring read their summaries as they are.
-      centred: present(r, arch, 'stage2.levels.centred') ? r.bool(A, arch, 'stage2.levels.centred') : false,
-      rotated: present(r, arch, 'stage2.levels.rotated') ? r.bool(A, arch, 'stage2.levels.rotated') : false,
-    };
-  }
+  const { k1, alpha, pltMembers, sub } = readStage1Fields(r, A, arch);
+  const { K, thetaPrior, reticScale, lv } = readStage2Fields(r, A, arch, layout.kind, roles);
   // The training-domain statistics exist only beside the levels (train.ts computes them together).
   if (present(r, arch, 'domain') && !lv) throw r.error(`${A} field 'domain': expected null in a model without stage 2's levels`);
   const domain = lv && present(r, arch, 'domain') ? readDomain(r, A, arch, P) : null;

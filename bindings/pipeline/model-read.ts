@@ -7,7 +7,7 @@
 import type { ModelFileReader } from '../io/model-meta.js';
 import { ROLES, SCALAR_PARAMS, type ChannelLayout } from './layout.js';
 import { SHARE_KEYS, type DomainStats } from './quality.js';
-import { CLASSES, type PipelineMeta } from './types.js';
+import { CLASSES, RED_CLASSES, type PipelineMeta } from './types.js';
 
 /** What pipeline metadata may declare: far above anything `train` writes (dims default 256,64,10;
  *  4 stage-1 clusters, 6 sub-clusters, 24 stage-2 components), far below what would let a small
@@ -176,4 +176,50 @@ export function readDomain(r: ModelFileReader, A: string, arch: unknown, P: numb
   r.numArray(A, arch, 'domain.summarySpread', { minLength: P, maxLength: P, min: 0 });
   r.num(A, arch, 'domain.logDensityCut');
   return plainCopy<DomainStats>(r, r.at(arch, 'domain'), `${A} field 'domain'`);
+}
+
+/** stage1's fields: clusters, Student-t α, which clusters are platelets, the platelet side's
+ *  sub-clusters (null when it was not sub-clustered). */
+export function readStage1Fields(r: ModelFileReader, A: string, arch: unknown) {
+  const L = PIPELINE_LIMITS;
+  onlyKeys(r, A, arch, 'stage1', ['k', 'alpha', 'pltMembers', 'sub']);
+  const k1 = r.int(A, arch, 'stage1.k', 1, L.stage1K);
+  const alpha = r.num(A, arch, 'stage1.alpha', 0, 1e6, true);
+  const pltMembers = r.boolArray(A, arch, 'stage1.pltMembers', k1).slice();
+  // Files always write sub (null when the platelet side was not sub-clustered).
+  let sub: { k: number; members: boolean[]; sse: number } | null = null;
+  if (present(r, arch, 'stage1.sub')) {
+    onlyKeys(r, A, arch, 'stage1.sub', ['k', 'members', 'sse']);
+    const k = r.int(A, arch, 'stage1.sub.k', 1, L.subK);
+    sub = { k, members: r.boolArray(A, arch, 'stage1.sub.members', k).slice(), sse: r.num(A, arch, 'stage1.sub.sse', 0) };
+  }
+  return { k1, alpha, pltMembers, sub };
+}
+
+/** stage2's fields: VaDE components, class priors, the retic count scale and the two levels'
+ *  sizes, priors and reading (null levels for a layout without pulse summaries). */
+export function readStage2Fields(r: ModelFileReader, A: string, arch: unknown, layoutKind: string, roles: readonly string[]) {
+  const L = PIPELINE_LIMITS;
+  onlyKeys(r, A, arch, 'stage2', ['k', 'classes', 'thetaPrior', 'reticScale', 'levels']);
+  const K = r.int(A, arch, 'stage2.k', 1, L.stage2K);
+  exactly(r, A, arch, 'stage2.classes', RED_CLASSES);
+  const thetaPrior = r.numArray(A, arch, 'stage2.thetaPrior', { minLength: RED_CLASSES.length, maxLength: RED_CLASSES.length, min: 0, max: 1 }).slice();
+  // Files written before the reticulocyte count scale existed count as unscaled (1).
+  const reticScale = r.at(arch, 'stage2.reticScale') === undefined ? 1 : r.num(A, arch, 'stage2.reticScale', 0, 1e6, true);
+  let lv: { ka: number; kb: number; priorA: number[]; priorB: number[]; centred: boolean; rotated: boolean } | null = null;
+  if (present(r, arch, 'stage2.levels')) {
+    if (roles.length === 0) throw r.error(`${A} field 'stage2.levels': a ${layoutKind} layout has no pulse summaries for stage 2's levels (expected null)`);
+    onlyKeys(r, A, arch, 'stage2.levels', ['roles', 'ka', 'kb', 'priorA', 'priorB', 'centred', 'rotated']);
+    // The roles follow from the layout; stored to catch a file whose layout was edited alone.
+    exactly(r, A, arch, 'stage2.levels.roles', roles);
+    const two = { minLength: 2, maxLength: 2, min: 0, max: 1 };
+    lv = {
+      ka: r.int(A, arch, 'stage2.levels.ka', 1, L.levelK), kb: r.int(A, arch, 'stage2.levels.kb', 1, L.levelK),
+      priorA: r.numArray(A, arch, 'stage2.levels.priorA', two).slice(), priorB: r.numArray(A, arch, 'stage2.levels.priorB', two).slice(),
+      // Files written before per-sample centring read their summaries as they are.
+      centred: present(r, arch, 'stage2.levels.centred') ? r.bool(A, arch, 'stage2.levels.centred') : false,
+      rotated: present(r, arch, 'stage2.levels.rotated') ? r.bool(A, arch, 'stage2.levels.rotated') : false,
+    };
+  }
+  return { K, thetaPrior, reticScale, lv };
 }
