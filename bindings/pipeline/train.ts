@@ -4,15 +4,15 @@
 import type { NamedTensor } from '../io/safetensors.js';
 import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, toAsinhUnits } from './preprocess.js';
-import { columnSources, describeLayout, detectLayout, layoutWidth } from './layout.js';
+import { columnSources, describeLayout, detectLayout, layoutWidth, type ChannelLayout } from './layout.js';
 import { trainStage1 } from './stage1.js';
-import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR } from './sample-vade.js';
+import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR, type SampleVadeResult } from './sample-vade.js';
 import { nearestLogDensity } from './mixture.js';
 import { centreBySample, fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
 import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse, type PulseScaler } from './pulse-features.js';
 import { columnMedians, medianOf, LOW_LIK_QUANTILE, type DomainStats } from './quality.js';
 import { validateSample } from './validate.js';
-import { CLASSES, type PipelineState, type Reference, type SampleInput, type TrainOptions } from './types.js';
+import { CLASSES, type PipelineProgressCallback, type PipelineState, type Reference, type SampleInput, type TrainOptions } from './types.js';
 
 /** Soft and hard EM iterations of each level of stage 2's final decision (red-levels.ts): fewer
  *  left a clump component with rbc; more changed nothing and cost time (bench/NOTES-pipeline.md §12). */
@@ -33,37 +33,11 @@ export async function trainState(samples: SampleInput[], references: Map<string,
   const dims = opts.dims ?? [256, 64, 10];
   const batchSize = opts.batchSize ?? 256;
   const progress = opts.onProgress ?? (() => undefined);
-  if (samples.length < 2) throw new Error(`train: need at least 2 samples with references (got ${samples.length}): the references of several samples define the classes`);
-  const layout = detectLayout(samples[0].columns ?? null, samples[0].cols, opts.channels ?? {});
-  const features = layoutWidth(layout, samples[0].cols);
-  const sources = samples.map((s) => {
-    validateSample(s);
-    return columnSources(layout, s.columns, s.cols, `sample '${s.id}'`);
-  });
-  const refs: Reference[] = [];
-  for (const s of samples) {
-    const r = references.get(s.id);
-    if (!r) throw new Error(`train: no reference for sample '${s.id}'`);
-    for (const key of ['plt_pct', 'retic_pct', 'clump_pct'] as const) {
-      if (!(Number.isFinite(r[key]) && r[key] >= 0 && r[key] <= 100)) throw new Error(`train: reference ${key} of sample '${s.id}' must be a percentage (got ${r[key]})`);
-    }
-    refs.push(r);
-  }
+  const { layout, features, sources, refs } = checkedInputs(samples, references, opts);
 
   // Training rows: a seeded subsample of each sample, normalised.
   const perSample = opts.cellsPerSample ?? 4000;
-  const picks = samples.map((s, i) => subsample(s.rows, perSample, seed + 7919 * i));
-  const n = picks.reduce((a, p) => a + p.length, 0);
-  const raw = new Float32Array(n * features);
-  const sampleOf = new Int32Array(n);
-  let at = 0;
-  samples.forEach((s, si) => {
-    const src = sources[si];
-    for (const r of picks[si]) {
-      for (let j = 0; j < features; j++) raw[at * features + j] = s.data[r * s.cols + src[j]];
-      sampleOf[at++] = si;
-    }
-  });
+  const { raw, sampleOf, n } = trainingRows(samples, sources, features, perSample, seed);
   progress({ stage: 'prepare', message: `${samples.length} samples, ${n} training events × ${features} features (${describeLayout(layout)})` });
   const pre = fitPreprocessor(layout, raw, n, features);
   const units = toAsinhUnits(pre, raw, n, features); // in place: raw is in asinh units from here on
@@ -79,8 +53,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
       : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
   });
   try {
-    progress({ stage: 'stage1-map', message: `platelet clusters: [${s1.pltMembers.map((m, j) => (m ? j : -1)).filter((j) => j >= 0).join(',')}] of ${k1} (fit SSE ${s1.sse.toExponential(2)})` +
-      (s1.sub ? `; platelet-side sub-clusters kept: [${s1.sub.members.map((m, j) => (m ? j : -1)).filter((j) => j >= 0).join(',')}] of ${s1.sub.mixture.k} (fit SSE ${s1.sub.sse.toExponential(2)})` : '') });
+    progress({ stage: 'stage1-map', message: stage1Message(s1.pltMembers, k1, s1.sse, s1.sub) });
 
     // Stage 2 on the events stage 1 calls red cells.
     const redRows: number[] = [];
@@ -94,11 +67,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
     });
     const present = new Set(sampleOf2);
     if (present.size < samples.length) throw new Error(`train: stage 1 found no red cells in ${samples.length - present.size} sample(s)`);
-    const theta = refs.map((r) => {
-      const t = [Math.max(0, 100 - r.retic_pct - r.clump_pct), r.retic_pct, r.clump_pct];
-      const sum = t[0] + t[1] + t[2] || 1;
-      return t.map((v) => v / sum);
-    });
+    const theta = refs.map(redProportions);
     const ae2 = await s1.idec.ae.clone();
     const m2 = { rows: redRows.length, cols: features, data: x2 };
     const e2 = opts.stage2PretrainEpochs ?? 4;
@@ -117,34 +86,10 @@ export async function trainState(samples: SampleInput[], references: Map<string,
     // Stage 2's final decision over [embedding, pulse summaries] in two reference-constrained
     // levels (red-levels.ts), started from the trained VaDE's components.
     const d = dims[dims.length - 1];
-    const roles = summaryRoles(layout);
-    const P = roles.length;
-    let pulse: PulseScaler | null = null;
-    let levels: RedLevels | null = null;
-    let domain: DomainStats | null = null;
-    if (P > 0) {
-      const em = vade.emRows;
-      const f = pulseSummaries(layout, units, features, Int32Array.from(em, (i) => redRows[i]));
-      const sEm = Int32Array.from(em, (i) => sampleOf2[i]);
-      const fc = centreBySample(roles, f, em.length, sEm, theta.length);
-      pulse = fitPulseScaler(fc, em.length, P);
-      const zp = withPulse(vade.emEmbedding, d, fc, P, pulse, em.length);
-      levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
-        { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, centred: true, rotate: true }, (message) => progress({ stage: 'stage2-map', message }));
-      const { median, spread } = columnMedians(f, em.length, P);
-      const dens = nearestLogDensity(levels.a, levelInputs(levels, zp, em.length).zA, em.length).sort();
-      domain = {
-        refMin: minMax(refs, Math.min), refMax: minMax(refs, Math.max), eventsMedian: medianOf(samples.map((s) => s.rows)),
-        summaryMedian: median, summarySpread: spread, logDensityCut: dens[Math.floor(LOW_LIK_QUANTILE * dens.length)],
-      };
-    }
+    const { pulse, levels, domain } = stage2Levels(layout, units, features, redRows, sampleOf2, theta, vade, d, refs, samples, progress);
 
-    const encState = await s1.idec.ae.exportState();
-    const stage1Encoder: Record<string, NamedTensor> = {};
-    for (const [name, t] of Object.entries(encState)) if (name.startsWith('encoder.')) stage1Encoder[`stage1.${name}`] = t;
-    const stage2Encoder: Record<string, NamedTensor> = {};
-    for (const [name, t] of Object.entries(vade.encoderState)) stage2Encoder[`stage2.${name}`] = t;
-    const thetaPrior = [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
+    const stage1Encoder = encoderTensors(await s1.idec.ae.exportState(), 'stage1');
+    const stage2Encoder = encoderTensors(vade.encoderState, 'stage2');
     const state: PipelineState = {
       meta: {
         name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
@@ -154,7 +99,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
       },
       layout, pre, dims,
       stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },
-      stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior, pulse, levels, reticScale: 1 },
+      stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior: [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length), pulse, levels, reticScale: 1 },
       pca: null, domain,
     };
     return { state, units, n, refs };
@@ -165,3 +110,92 @@ export async function trainState(samples: SampleInput[], references: Map<string,
 
 const minMax = (refs: Reference[], f: (...v: number[]) => number): Reference =>
   ({ plt_pct: f(...refs.map((r) => r.plt_pct)), retic_pct: f(...refs.map((r) => r.retic_pct)), clump_pct: f(...refs.map((r) => r.clump_pct)) });
+
+/** The samples' layout and column sources, and their references, checked. */
+function checkedInputs(samples: SampleInput[], references: Map<string, Reference>, opts: TrainOptions) {
+  if (samples.length < 2) throw new Error(`train: need at least 2 samples with references (got ${samples.length}): the references of several samples define the classes`);
+  const layout = detectLayout(samples[0].columns ?? null, samples[0].cols, opts.channels ?? {});
+  const features = layoutWidth(layout, samples[0].cols);
+  const sources = samples.map((s) => {
+    validateSample(s);
+    return columnSources(layout, s.columns, s.cols, `sample '${s.id}'`);
+  });
+  const refs: Reference[] = [];
+  for (const s of samples) {
+    const r = references.get(s.id);
+    if (!r) throw new Error(`train: no reference for sample '${s.id}'`);
+    for (const key of ['plt_pct', 'retic_pct', 'clump_pct'] as const) {
+      if (!(Number.isFinite(r[key]) && r[key] >= 0 && r[key] <= 100)) throw new Error(`train: reference ${key} of sample '${s.id}' must be a percentage (got ${r[key]})`);
+    }
+    refs.push(r);
+  }
+
+  return { layout, features, sources, refs };
+}
+
+/** A seeded subsample of each sample's events, in the pipeline's column order: rows and their sample. */
+function trainingRows(samples: SampleInput[], sources: ArrayLike<number>[], features: number, perSample: number, seed: number) {
+  const picks = samples.map((s, i) => subsample(s.rows, perSample, seed + 7919 * i));
+  const n = picks.reduce((a, p) => a + p.length, 0);
+  const raw = new Float32Array(n * features);
+  const sampleOf = new Int32Array(n);
+  let at = 0;
+  samples.forEach((s, si) => {
+    const src = sources[si];
+    for (const r of picks[si]) {
+      for (let j = 0; j < features; j++) raw[at * features + j] = s.data[r * s.cols + src[j]];
+      sampleOf[at++] = si;
+    }
+  });
+  return { raw, sampleOf, n };
+}
+
+/** A sample's (rbc, retic, clump) shares of its red cells from its references. */
+function redProportions(r: Reference): number[] {
+  const t = [Math.max(0, 100 - r.retic_pct - r.clump_pct), r.retic_pct, r.clump_pct];
+  const sum = t[0] + t[1] + t[2] || 1;
+  return t.map((v) => v / sum);
+}
+
+/** Stage 2's final decision over [embedding, pulse summaries] in two reference-constrained levels
+ *  (red-levels.ts), started from the trained VaDE's components, and the training domain the
+ *  quality flags compare new samples with. All null for a layout without pulse summaries. */
+function stage2Levels(layout: ChannelLayout, units: Float32Array, features: number, redRows: number[], sampleOf2: Int32Array, theta: number[][],
+  vade: SampleVadeResult, d: number, refs: Reference[], samples: SampleInput[], progress: PipelineProgressCallback) {
+  const roles = summaryRoles(layout);
+  const P = roles.length;
+  let pulse: PulseScaler | null = null;
+  let levels: RedLevels | null = null;
+  let domain: DomainStats | null = null;
+  if (P > 0) {
+    const em = vade.emRows;
+    const f = pulseSummaries(layout, units, features, Int32Array.from(em, (i) => redRows[i]));
+    const sEm = Int32Array.from(em, (i) => sampleOf2[i]);
+    const fc = centreBySample(roles, f, em.length, sEm, theta.length);
+    pulse = fitPulseScaler(fc, em.length, P);
+    const zp = withPulse(vade.emEmbedding, d, fc, P, pulse, em.length);
+    levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
+      { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, centred: true, rotate: true }, (message) => progress({ stage: 'stage2-map', message }));
+    const { median, spread } = columnMedians(f, em.length, P);
+    const dens = nearestLogDensity(levels.a, levelInputs(levels, zp, em.length).zA, em.length).sort();
+    domain = {
+      refMin: minMax(refs, Math.min), refMax: minMax(refs, Math.max), eventsMedian: medianOf(samples.map((s) => s.rows)),
+      summaryMedian: median, summarySpread: spread, logDensityCut: dens[Math.floor(LOW_LIK_QUANTILE * dens.length)],
+    };
+  }
+
+  return { pulse, levels, domain };
+}
+
+/** An autoencoder state's encoder layers under the stage's prefix ('stage1.encoder.0.weight', …). */
+function encoderTensors(state: Record<string, NamedTensor>, stage: string): Record<string, NamedTensor> {
+  const out: Record<string, NamedTensor> = {};
+  for (const [name, t] of Object.entries(state)) if (name.startsWith('encoder.')) out[`${stage}.${name}`] = t;
+  return out;
+}
+
+function stage1Message(pltMembers: boolean[], k1: number, sse: number, sub: { members: boolean[]; mixture: { k: number }; sse: number } | null): string {
+  const which = (m: boolean[]) => m.map((v, j) => (v ? j : -1)).filter((j) => j >= 0).join(',');
+  return `platelet clusters: [${which(pltMembers)}] of ${k1} (fit SSE ${sse.toExponential(2)})` +
+    (sub ? `; platelet-side sub-clusters kept: [${which(sub.members)}] of ${sub.mixture.k} (fit SSE ${sub.sse.toExponential(2)})` : '');
+}
