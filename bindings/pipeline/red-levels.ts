@@ -19,6 +19,7 @@ import { cloneMixture, fitClassMap, liftMixture } from './em-known.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import type { PulseScaler } from './pulse-features.js';
 import { principalAxes, rotateRows } from './axes.js';
+import { rowsBySample } from './sample-vade.js';
 import type { Role } from './layout.js';
 
 /** Level A reads the volume/shape summaries (no fluorescence, see above); level B the RNA stain
@@ -131,9 +132,7 @@ export function histogramMedian(mass: Float64Array, n: number): number {
 export function centreBySample(roles: readonly Role[], f: Float64Array, n: number, sampleOf: Int32Array, S: number): Float64Array {
   const P = roles.length;
   const out = Float64Array.from(f);
-  for (let s = 0; s < S; s++) {
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (sampleOf[i] === s) rows.push(i);
+  for (const rows of rowsBySample(sampleOf.subarray(0, n), S)) {
     const shift = sampleShift(roles, f, rows);
     for (const i of rows) for (let p = 0; p < P; p++) out[i * P + p] -= shift[p];
   }
