@@ -25,7 +25,7 @@ import { encoderLayers, type ResolvedAeConfig } from '../models/autoencoder.js';
 import { Mlp } from '../models/mlp.js';
 import { canonicalColumns, toAsinhUnits } from './preprocess.js';
 import { columnSources } from './layout.js';
-import { subclusterKeepOnBackend } from './stage1.js';
+import { sideKeepOnBackend } from './platelet-side.js';
 import { subsample } from './sample-vade.js';
 import { classLogLikOnBackend, nearestLogDensity, selectRows } from './mixture.js';
 import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
@@ -56,9 +56,12 @@ export class BloodCellPipeline {
     // The host mixtures are kept at f32 precision, exactly what the model file stores, so a trained
     // pipeline and its saved-and-loaded copy give bit-identical results.
     const levels = state.stage2.levels;
-    const mixtures = [state.stage2.mixture, ...(levels ? [levels.a, levels.b] : []), ...(state.stage1.sub ? [state.stage1.sub.mixture] : [])];
-    for (const mix of mixtures) for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = Float64Array.from(Float32Array.from(mix[key]));
-    if (levels?.rotationA) levels.rotationA = Float64Array.from(Float32Array.from(levels.rotationA));
+    const side = state.stage1.side;
+    const mixtures = [state.stage2.mixture, ...(levels ? [levels.a, levels.b] : []), ...(side ? [side.mixture] : [])];
+    const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+    for (const mix of mixtures) for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = f32(mix[key]);
+    if (levels?.rotationA) levels.rotationA = f32(levels.rotationA);
+    if (side) Object.assign(side, { mean: f32(side.mean), std: f32(side.std), rotation: side.rotation && f32(side.rotation) });
     const layers = encoderLayers(resolvedConfig(state.meta.features, state.dims));
     this.enc1 = new Mlp(be, 'stage1.encoder', layers);
     this.enc1.importState(state.stage1.encoder, 'stage 1');
@@ -211,16 +214,18 @@ export class BloodCellPipeline {
     const n = sample.rows;
     const { q, redPosterior, joint, jointDim, emb1, summaries } = await this.infer(sample);
     const k1 = st.stage1.k;
-    // P(platelet | platelet side): the chosen platelet-side sub-clusters; the rest is "other".
-    const keep = st.stage1.sub ? await subclusterKeepOnBackend(this.backend, st.stage1.sub, emb1, n) : new Float32Array(n).fill(1);
     const pPlt = new Float32Array(n);
     const redIdx: number[] = [];
+    const sideIdx: number[] = [];
     for (let i = 0; i < n; i++) {
       let p = 0;
       for (let j = 0; j < k1; j++) if (st.stage1.pltMembers[j]) p += q[i * k1 + j];
       pPlt[i] = p;
-      if (p < 0.5) redIdx.push(i);
+      (p < 0.5 ? redIdx : sideIdx).push(i);
     }
+    // P(platelet | platelet side) under this sample's (platelet, other) proportions (platelet-side.ts).
+    const side = st.stage1.side;
+    const keep = side ? await sideKeepOnBackend(this.backend, side, side.input === 'pulse' ? summaries : emb1, n, sideIdx) : new Float32Array(n).fill(1);
     // Stage 2: this sample's red-cell proportions by EM over its red-cell events, then posteriors.
     const { post, zA } = await redPosterior(redIdx);
     const probabilities = new Float32Array(n * 4);

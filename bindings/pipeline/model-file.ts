@@ -16,6 +16,7 @@ import { onlyKeys, PIPELINE_LIMITS, present, readDomain, readLayout, readMeta, r
 import { levelAColumns, levelBColumns } from './red-levels.js';
 import { summaryRoles } from './pulse-features.js';
 import { PIPELINE_FORMAT, RED_CLASSES, type PipelineState } from './types.js';
+import type { PlateletSide } from './platelet-side.js';
 
 /** The model as safetensors bytes (tensors + JSON metadata). */
 export function encodePipeline(st: PipelineState): Uint8Array {
@@ -44,11 +45,15 @@ export function encodePipeline(st: PipelineState): Uint8Array {
     }
     if (levels.rotationA) tensors['stage2.levels.a_rotation'] = { shape: [levels.a.d, levels.a.d], data: Float32Array.from(levels.rotationA) };
   }
-  const sub = st.stage1.sub;
-  if (sub) {
-    tensors['stage1.sub.mu'] = { shape: [sub.mixture.k, sub.mixture.d], data: Float32Array.from(sub.mixture.mu) };
-    tensors['stage1.sub.log_var'] = { shape: [sub.mixture.k, sub.mixture.d], data: Float32Array.from(sub.mixture.logVar) };
-    tensors['stage1.sub.rho'] = { shape: [sub.mixture.k], data: Float32Array.from(sub.mixture.rho) };
+  const side = st.stage1.side;
+  if (side) {
+    const { k, d: w } = side.mixture;
+    tensors['stage1.side.mu'] = { shape: [k, w], data: Float32Array.from(side.mixture.mu) };
+    tensors['stage1.side.log_var'] = { shape: [k, w], data: Float32Array.from(side.mixture.logVar) };
+    tensors['stage1.side.rho'] = { shape: [2, k], data: Float32Array.from(side.mixture.rho) };
+    tensors['stage1.side.mean'] = { shape: [w], data: Float32Array.from(side.mean) };
+    tensors['stage1.side.std'] = { shape: [w], data: Float32Array.from(side.std) };
+    if (side.rotation) tensors['stage1.side.rotation'] = { shape: [w, w], data: Float32Array.from(side.rotation) };
   }
   if (st.pca) {
     tensors['pca.mean'] = { shape: [2 * d], data: st.pca.mean };
@@ -58,7 +63,8 @@ export function encodePipeline(st: PipelineState): Uint8Array {
     format: PIPELINE_FORMAT,
     version: LIBRARY_VERSION,
     meta: JSON.stringify(st.meta),
-    architecture: JSON.stringify({ dims: st.dims, layout: st.layout, domain: st.domain, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers, sub: sub ? { k: sub.mixture.k, members: sub.members, sse: sub.sse } : null },
+    architecture: JSON.stringify({ dims: st.dims, layout: st.layout, domain: st.domain, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers,
+      side: side ? { k: side.mixture.k, width: side.mixture.d, input: side.input, prior: side.prior, reestimate: side.reestimate, fit: side.fit, rotated: side.rotation !== null } : null },
       stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior, reticScale: st.stage2.reticScale,
         levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB, centred: levels.centred, rotated: levels.rotationA !== null } : null } }),
   });
@@ -79,7 +85,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   const roles = summaryRoles(layout);
   const P = roles.length;
 
-  const { k1, alpha, pltMembers, sub } = readStage1Fields(r, A, arch);
+  const { k1, alpha, pltMembers, sub, side } = readStage1Fields(r, A, arch, P);
   const { K, thetaPrior, reticScale, lv } = readStage2Fields(r, A, arch, layout.kind, roles);
   // The training-domain statistics exist only beside the levels (train.ts computes them together).
   if (present(r, arch, 'domain') && !lv) throw r.error(`${A} field 'domain': expected null in a model without stage 2's levels`);
@@ -94,6 +100,11 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   for (const s of ['stage1', 'stage2']) dims.forEach((out, l) => shapes.set(`${s}.encoder.${l}.weight`, [out, widths[l]!]).set(`${s}.encoder.${l}.bias`, [out]));
   shapes.set('stage1.cluster_centers', [k1, d]);
   if (sub) shapes.set('stage1.sub.mu', [sub.k, d]).set('stage1.sub.log_var', [sub.k, d]).set('stage1.sub.rho', [sub.k]);
+  if (side) {
+    shapes.set('stage1.side.mu', [side.k, side.width]).set('stage1.side.log_var', [side.k, side.width]).set('stage1.side.rho', [2, side.k]);
+    shapes.set('stage1.side.mean', [side.width]).set('stage1.side.std', [side.width]);
+    if (side.rotated) shapes.set('stage1.side.rotation', [side.width, side.width]);
+  }
   shapes.set('stage2.gmm.mu', [K, d]).set('stage2.gmm.log_var', [K, d]).set('stage2.gmm.rho', [RED_CLASSES.length, K]);
   if (lv) {
     shapes.set('stage2.pulse.mean', [P]).set('stage2.pulse.std', [P]);
@@ -122,10 +133,11 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
     dims,
     stage1: {
       encoder: encoder('stage1'), centers: data('stage1.cluster_centers'), k: k1, alpha, pltMembers,
-      sub: sub ? {
-        members: sub.members, sse: sub.sse,
-        mixture: { k: sub.k, d, classes: 1, mu: f64('stage1.sub.mu'), logVar: f64('stage1.sub.log_var'), rho: f64('stage1.sub.rho') },
-      } : null,
+      side: side ? {
+        mixture: { k: side.k, d: side.width, classes: 2, mu: f64('stage1.side.mu'), logVar: f64('stage1.side.log_var'), rho: f64('stage1.side.rho') },
+        prior: side.prior, input: side.input, mean: f64('stage1.side.mean'), std: f64('stage1.side.std'),
+        rotation: side.rotated ? f64('stage1.side.rotation') : null, reestimate: side.reestimate, fit: side.fit,
+      } : sub ? legacySide(sub, d, f64('stage1.sub.mu'), f64('stage1.sub.log_var'), f64('stage1.sub.rho')) : null,
     },
     stage2: {
       encoder: encoder('stage2'),
@@ -140,5 +152,23 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
     },
     domain,
     pca: hasPca ? { mean: data('pca.mean'), components: data('pca.components') } : null,
+  };
+}
+
+/** A file written before the platelet side's mixture: its sub-clusters with one fixed prior, read
+ *  as the same posterior (P(platelet) = Σ of the member sub-clusters' ρ N over all of them). */
+function legacySide(sub: { k: number; members: boolean[] }, d: number, mu: Float64Array, logVar: Float64Array, rho1: Float64Array): PlateletSide {
+  const { k, members } = sub;
+  const rho = new Float64Array(2 * k);
+  const prior = [0, 0];
+  for (let j = 0; j < k; j++) prior[members[j] ? 0 : 1] += rho1[j];
+  for (let j = 0; j < k; j++) {
+    const c = members[j] ? 0 : 1;
+    rho[c * k + j] = prior[c] > 0 ? rho1[j] / prior[c] : 0;
+  }
+  const total = prior[0] + prior[1] || 1;
+  return {
+    mixture: { k, d, classes: 2, mu, logVar, rho }, prior: prior.map((p) => p / total), input: 'embedding',
+    mean: new Float64Array(d), std: new Float64Array(d).fill(1), rotation: null, reestimate: false, fit: 0,
   };
 }

@@ -6,6 +6,7 @@ import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, toAsinhUnits } from './preprocess.js';
 import { columnSources, describeLayout, detectLayout, layoutWidth, type ChannelLayout } from './layout.js';
 import { trainStage1 } from './stage1.js';
+import type { PlateletSide } from './platelet-side.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR, type SampleVadeResult } from './sample-vade.js';
 import { nearestLogDensity } from './mixture.js';
 import { centreBySample, fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
@@ -46,14 +47,18 @@ export async function trainState(samples: SampleInput[], references: Map<string,
   // Stage 1.
   const k1 = opts.stage1Clusters ?? 4;
   const pretrainEpochs = opts.epochs ?? 12;
+  // The platelet side reads every channel's pulse summaries where the layout has them.
+  const P = summaryRoles(layout).length;
+  const sideInput = P > 0 ? { data: pulseSummaries(layout, units, features, Int32Array.from({ length: n }, (_, i) => i)), width: P, input: 'pulse' as const } : null;
   const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
     dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200, subclusters: opts.stage1Subclusters ?? 6,
+    sideInput, side: { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR },
     onProgress: (p) => progress(p.stage === 'pretrain'
       ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
       : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
   });
   try {
-    progress({ stage: 'stage1-map', message: stage1Message(s1.pltMembers, k1, s1.sse, s1.sub) });
+    progress({ stage: 'stage1-map', message: stage1Message(s1.pltMembers, k1, s1.sse, s1.side) });
 
     // Stage 2 on the events stage 1 calls red cells.
     const redRows: number[] = [];
@@ -98,7 +103,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
           clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 24 },
       },
       layout, pre, dims,
-      stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, sub: s1.sub },
+      stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, side: s1.side },
       stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior: [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length), pulse, levels, reticScale: 1 },
       pca: null, domain,
     };
@@ -194,8 +199,9 @@ function encoderTensors(state: Record<string, NamedTensor>, stage: string): Reco
   return out;
 }
 
-function stage1Message(pltMembers: boolean[], k1: number, sse: number, sub: { members: boolean[]; mixture: { k: number }; sse: number } | null): string {
+function stage1Message(pltMembers: boolean[], k1: number, sse: number, side: PlateletSide | null): string {
   const which = (m: boolean[]) => m.map((v, j) => (v ? j : -1)).filter((j) => j >= 0).join(',');
+  const plt = side ? Array.from({ length: side.mixture.k }, (_, j) => side.mixture.rho[j] > 0) : [];
   return `platelet clusters: [${which(pltMembers)}] of ${k1} (fit SSE ${sse.toExponential(2)})` +
-    (sub ? `; platelet-side sub-clusters kept: [${which(sub.members)}] of ${sub.mixture.k} (fit SSE ${sub.sse.toExponential(2)})` : '');
+    (side ? `; platelet side (${side.input}): platelet components [${which(plt)}] of ${side.mixture.k} (reference fit ${side.fit.toFixed(3)})` : '');
 }

@@ -3,7 +3,7 @@ import type { ComputeBackend } from '../backend.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import type { Preprocessor } from './preprocess.js';
 import type { ChannelLayout, ChannelMapping } from './layout.js';
-import type { PlateletSubclusters } from './stage1.js';
+import type { PlateletSide } from './platelet-side.js';
 import type { ClassMixture } from './mixture.js';
 import type { RedLevels } from './red-levels.js';
 import type { PulseScaler } from './pulse-features.js';
@@ -75,7 +75,7 @@ export interface TrainOptions {
   /** IDEC iterations at most (default 1200), clusters (default 4). */
   clusterIterations?: number;
   stage1Clusters?: number;
-  /** Components of the platelet side's sub-clustering that sets debris apart (default 6; 0: off). */
+  /** Components of the platelet side's platelet | other mixture that sets debris apart (default 6; 0: off). */
   stage1Subclusters?: number;
   /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 24). */
   stage2Epochs?: number;
@@ -111,7 +111,7 @@ export interface PipelineState {
   layout: ChannelLayout;
   pre: Preprocessor;
   dims: number[];
-  stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; sub: PlateletSubclusters | null };
+  stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; side: PlateletSide | null };
   /** mixture: VaDE's, over the embedding (the decision when the input has no channel blocks);
    *  levels: the decision over [embedding, pulse summaries] (red-levels.ts), with the pulse scaler. */
   stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[]; pulse: PulseScaler | null; levels: RedLevels | null;

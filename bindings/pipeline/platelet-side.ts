@@ -1,0 +1,163 @@
+// Stage 1's platelet side: platelet | other, a reference-constrained mixture (docs/method.md).
+//
+// Debris (cell fragments) lands with the platelets: IDEC's few clusters follow the bulk of the
+// data and never spend one on a population of a few per cent of events. So the events stage 1
+// puts on the platelet side are split once more, by the same mechanism as stage 2's decision: a
+// diagonal mixture with two classes whose per-sample proportions are fixed by the references
+// during training. A training sample's platelets are its reference share of ALL its events, so
+// the platelet class must take exactly that many of the sample's platelet-side events, and debris
+// (whose share does not follow the platelet share) is what is left. At inference each sample's
+// (platelet, other) proportions are re-estimated by EM on its own platelet-side events, as the
+// levels do for the red classes.
+//
+// The side reads the pulse summaries (heights and widths of every channel, pulse-features.ts),
+// standardised and turned to their principal axes (axes.ts) for the diagonal components; a plain
+// matrix layout has no summaries, so there it reads stage 1's embedding. The components start from
+// k-means, and the sub-clusters whose per-sample shares best follow the platelet share
+// (mapping.ts bestScaledSubset) are offered to fitClassMap as a candidate map beside its own.
+import type { ComputeBackend } from '../backend.js';
+import { kmeansOnBackend } from '../models/kmeans.js';
+import { uploadMatrix } from '../models/data.js';
+import { bestScaledSubset } from './mapping.js';
+import { classLogLikOnBackend, selectRows, type ClassMixture } from './mixture.js';
+import { fitClassMap, mStep } from './em-known.js';
+import { proportionsFromClassLogLik } from './proportions.js';
+import { principalAxes, rotateRows } from './axes.js';
+
+/** Which per-event vectors the side reads. */
+export type SideInput = 'pulse' | 'embedding';
+
+export interface PlateletSide {
+  /** Classes (platelet, other) over the standardised, rotated inputs. */
+  mixture: ClassMixture;
+  /** Mean training proportions (platelet, other): where each sample's EM starts. */
+  prior: number[];
+  input: SideInput;
+  mean: Float64Array;
+  std: Float64Array;
+  /** Axes the standardised inputs are read in (w × w); null: as they are. */
+  rotation: Float64Array | null;
+  /** Re-estimate each sample's proportions (false only for files written before: their platelet
+   *  sub-clusters were weighed by one fixed prior). */
+  reestimate: boolean;
+  /** How well the re-estimated training proportions follow the references (fitClassMap). */
+  fit: number;
+}
+
+export interface SideOptions {
+  /** Mixture components of the side. */
+  k: number;
+  seed: number;
+  emIterations: number;
+  smoothing: number;
+  floor: number;
+}
+
+/** A fixed platelet sub-cluster map may miss this fraction of a sample's platelets (those on the
+ *  red side) or count this much more, when choosing the candidate map (mapping.ts). */
+const SUBSET_SCALE: [number, number] = [0.8, 1.25];
+/** Fewer platelet-side training rows per component than this: no split (everything is platelet). */
+const MIN_ROWS_PER_COMPONENT = 20;
+const VAR_FLOOR = 1e-4;
+
+/** Rows of x [· × w] standardised with the side's scaler and turned to its axes. */
+export function sideRows(side: Pick<PlateletSide, 'mean' | 'std' | 'rotation'>, x: ArrayLike<number>, rows: ArrayLike<number> | null, n: number): Float64Array {
+  const w = side.mean.length;
+  const out = rows ? selectRows(x, w, rows) : Float64Array.from(x as ArrayLike<number>).subarray(0, n * w);
+  for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) out[i * w + j] = (out[i * w + j] - side.mean[j]) / side.std[j];
+  return side.rotation ? rotateRows(out, n, w, side.rotation) : out;
+}
+
+/**
+ * Fits the side on the training rows with pPlt ≥ 0.5. `x` [n × w]: every training row's inputs;
+ * pltShare[s]: sample s's reference platelet share of all its events. Null when the side is too
+ * small to split.
+ */
+export async function fitPlateletSide(be: ComputeBackend, x: ArrayLike<number>, w: number, input: SideInput, pPlt: ArrayLike<number>,
+  sampleOf: Int32Array, pltShare: number[], o: SideOptions): Promise<PlateletSide | null> {
+  const rows: number[] = [];
+  for (let i = 0; i < pPlt.length; i++) if (pPlt[i] >= 0.5) rows.push(i);
+  const { k } = o;
+  if (rows.length < MIN_ROWS_PER_COMPONENT * k) return null;
+  const S = pltShare.length;
+  const raw = selectRows(x, w, rows);
+  const mean = new Float64Array(w);
+  const std = new Float64Array(w);
+  for (let i = 0; i < rows.length; i++) for (let j = 0; j < w; j++) mean[j] += raw[i * w + j] / rows.length;
+  for (let i = 0; i < rows.length; i++) for (let j = 0; j < w; j++) std[j] += (raw[i * w + j] - mean[j]) ** 2 / rows.length;
+  for (let j = 0; j < w; j++) std[j] = Math.sqrt(std[j]) || 1;
+  const scaled = sideRows({ mean, std, rotation: null }, raw, null, rows.length);
+  const rotation = principalAxes(scaled, rows.length, w);
+  const z = rotateRows(scaled, rows.length, w, rotation);
+  const sOf = Int32Array.from(rows, (r) => sampleOf[r]);
+
+  // Per sample: its training rows, its platelet-side rows, and the platelet share of the side.
+  const total = new Float64Array(S);
+  const side = new Float64Array(S);
+  for (let i = 0; i < sampleOf.length; i++) total[sampleOf[i]]++;
+  for (const s of sOf) side[s]++;
+  const theta = pltShare.map((p, s) => {
+    const t = Math.min(Math.max((p * total[s]) / Math.max(side[s], 1), o.floor), 1 - o.floor);
+    return [t, 1 - t];
+  });
+
+  const { mixture, members } = await startingMixture(be, z, rows.length, w, sOf, S, total, pltShare, o);
+  const map = members.map((m) => (m ? 0 : 1));
+  const fit = fitClassMap(mixture, z, rows.length, sOf, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [map] });
+  const prior = [0, 1].map((c) => theta.reduce((a, t) => a + t[c], 0) / S);
+  return { mixture, prior, input, mean, std, rotation, reestimate: true, fit: fit.fit };
+}
+
+/** k-means components of the side's rows, and the sub-clusters whose per-sample shares (of all the
+ *  sample's events) best follow the platelet share; ρ of each class over its candidate members. */
+async function startingMixture(be: ComputeBackend, z: Float64Array, n: number, w: number, sOf: Int32Array, S: number, total: Float64Array,
+  pltShare: number[], o: SideOptions): Promise<{ mixture: ClassMixture; members: boolean[] }> {
+  const { k } = o;
+  const host = { rows: n, cols: w, data: Float32Array.from(z) };
+  const Z = uploadMatrix(be, host);
+  let labels: Int32Array;
+  try {
+    labels = (await kmeansOnBackend(be, Z, host, { k, nInit: 4, seed: o.seed })).labels;
+  } finally {
+    be.dispose(Z);
+  }
+  const mixture: ClassMixture = { k, d: w, classes: 2, mu: new Float64Array(k * w), logVar: new Float64Array(k * w), rho: new Float64Array(2 * k) };
+  const resp = new Float64Array(n * k);
+  const size = new Float64Array(k);
+  const shares = Array.from({ length: S }, () => new Array<number>(k).fill(0));
+  for (let i = 0; i < n; i++) {
+    resp[i * k + labels[i]] = 1;
+    size[labels[i]]++;
+    shares[sOf[i]][labels[i]] += 1 / total[sOf[i]];
+  }
+  mStep(mixture, z, n, resp, VAR_FLOOR);
+  const { members } = bestScaledSubset(shares, pltShare, SUBSET_SCALE[0], SUBSET_SCALE[1]);
+  for (let c = 0; c < 2; c++) {
+    let t = 0;
+    for (let j = 0; j < k; j++) t += (mixture.rho[c * k + j] = (members[j] === (c === 0) ? size[j] : 0) + 1e-6);
+    for (let j = 0; j < k; j++) mixture.rho[c * k + j] /= t;
+  }
+  return { mixture, members };
+}
+
+/**
+ * P(platelet) of each event from the side's class log-likelihoods L [n × 2]: the sample's
+ * (platelet, other) proportions re-estimated by EM on its platelet-side events (`sideEvents`), then
+ * every event's posterior under them.
+ */
+export function sideKeep(side: PlateletSide, L: ArrayLike<number>, n: number, sideEvents: ArrayLike<number>): Float32Array {
+  let theta: ArrayLike<number> = side.prior;
+  if (side.reestimate && sideEvents.length) {
+    theta = proportionsFromClassLogLik(2, selectRows(L, 2, sideEvents), sideEvents.length, { init: side.prior, accelerate: true }).theta;
+  }
+  const { post } = proportionsFromClassLogLik(2, L, n, { init: theta, iterations: 1 });
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = post[i * 2];
+  return out;
+}
+
+/** sideKeep at classify time: `x` [n × w] every event's side inputs; class log-likelihoods on the backend. */
+export async function sideKeepOnBackend(be: ComputeBackend, side: PlateletSide, x: ArrayLike<number>, n: number, sideEvents: ArrayLike<number>): Promise<Float32Array> {
+  const L = await classLogLikOnBackend(be, side.mixture, sideRows(side, x, null, n), n);
+  return sideKeep(side, L, n, sideEvents);
+}
