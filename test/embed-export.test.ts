@@ -121,6 +121,7 @@ describe('exported classifier: hand-made models of every layout', () => {
     st.stage2.levels = null;
     st.stage2.pulse = null;
     st.domain = null;
+    st.stage1.side = null;
     await expect(exportClassifier(encodePipeline(st), await readGenericModule('simd'), 'simd')).rejects.toThrow(/no channel roles/);
   });
 });

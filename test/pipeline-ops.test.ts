@@ -4,13 +4,13 @@
 //    relative, including rows where a class's components underflow the shared sum;
 //  - the backend's gmmLogResp (uniform π) as component log-densities: logGauss up to a per-row
 //    constant, so the EM on either gives the same θ and posteriors (to the op's f32 rounding);
-//  - subclusterKeep on the backend, and classify's level path (class log-likelihoods on the backend,
+//  - the platelet side's keep on the backend (sideKeepOnBackend), and classify's level path (class log-likelihoods on the backend,
 //    classifyRedFromClassLogLik), against their host versions.
 import { principalAxes } from '../bindings/pipeline/axes.js';
 import { describe, expect, it } from 'vitest';
 import { classLogLik, classLogLikOnBackend, componentLogDensities, estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
 import { classifyRed, classifyRedFromClassLogLik, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
-import { subclusterKeep, subclusterKeepOnBackend } from '../bindings/pipeline/stage1.js';
+import { sideKeep, sideKeepOnBackend, sideRows, type PlateletSide } from '../bindings/pipeline/platelet-side.js';
 import { opTestBackends } from './helpers/backends.js';
 import { f32Mixture, randomMixture } from './helpers/mixtures.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
@@ -147,13 +147,19 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
     expect(compared).toBeGreaterThanOrEqual(9);
   });
 
-  it('subclusterKeep and classifyRed match their host versions', async () => {
+  it('the platelet side\'s keep and classifyRed match their host versions', async () => {
     const rng = Rng.forCase(SEED, 'keep and levels');
     const n = 777;
     const d = 4;
-    const sub = { mixture: f32Mixture({ ...randomMixture(rng, 6, d, 1, false), rho: Float64Array.from([0.3, 0.2, 0.1, 0.25, 0.15, 0]) }), members: [true, false, true, true, false, true], sse: 0 };
-    const z = Float32Array.from({ length: n * d }, (_, i) => sub.mixture.mu[(i % 6) * d + (i % d)] + rng.normal());
-    const wantKeep = subclusterKeep(sub, z, n);
+    const side: PlateletSide = {
+      mixture: f32Mixture(randomMixture(rng, 6, d, 2, true)), prior: [0.8, 0.2], input: 'pulse', reestimate: true, fit: 0,
+      mean: rng.normals(d, 0.5), std: Float64Array.from(rng.normals(d, 0.3), (v) => 1 + Math.abs(v)),
+      rotation: principalAxes(rng.normals(400, 1).map((v, i) => v + (i % d) * v), 100, d),
+    };
+    const z = Float32Array.from({ length: n * d }, (_, i) => side.mixture.mu[(i % 6) * d + (i % d)] * 1.3 + rng.normal());
+    const sideEvents = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0);
+    const zs = sideRows(side, z, null, n);
+    const wantKeep = sideKeep(side, classLogLik(side.mixture, logGauss(side.mixture, zs, n), n), n, sideEvents);
     // Levels: embedding width 2, 8 pulse summaries; level A over 6 of them, level B over 2.
     const L: RedLevels = {
       embeddingDim: 2, roles: ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'],
@@ -166,7 +172,7 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
     const wantPost = classifyRed(L, zl, n)(red);
     for (const { name, be } of targets) {
       if (!be) continue;
-      const keep = await subclusterKeepOnBackend(be, sub, z, n);
+      const keep = await sideKeepOnBackend(be, side, z, n, sideEvents);
       for (let i = 0; i < n; i++) expect(Math.abs(keep[i] - wantKeep[i]), `${name} keep[${i}]; ${hint}`).toBeLessThanOrEqual(1e-5);
       const { zA, zB } = levelInputs(L, zl, n);
       // The classify path: class log-likelihoods on the backend, the EM on the host.

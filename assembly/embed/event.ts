@@ -4,12 +4,13 @@
 //   summaries   per channel asinh(peak) and area / max(peak, 1), or the scalar parameters
 //               (asinh, an area less its height)                              (pulse-features.ts)
 //   stage 1     t = (asinh(u) − mean) / std → encoder → Student-t soft assignment → P(platelet),
-//               and the platelet side's sub-cluster posterior P(keep)         (stage1.ts)
+//               and the platelet side's class log-likelihood difference (other − platelet) over
+//               its standardised inputs in its axes                          (stage1.ts, platelet-side.ts)
 //   levels      per level: x = log p(z | class 1) − log p(z | class 0) over its summary columns,
 //               z-scored                                                       (red-levels.ts, mixture.ts)
 // The encoder runs in f32 (SIMD128 in the SIMD build), everything after it in f64.
-import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SUB_MEMBERS, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SUB_MU, S_A_MU, S_B_MU, S_ROT_A } from './model';
-import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_KEEP, W_XA, W_XB, W_MIX_SUB, W_MIX_A, W_MIX_B, W_LD, W_ROW, W_ROW2, W_SHIFT } from './work';
+import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SIDE_INFO, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SIDE_MU, S_SIDE_MEAN, S_SIDE_STD, S_SIDE_ROT, S_A_MU, S_B_MU, S_ROT_A } from './model';
+import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_XS, W_XA, W_XB, W_MIX_SIDE, W_MIX_A, W_MIX_B, W_LD, W_ROW, W_ROW2, W_SHIFT } from './work';
 import { dot, dot4 } from './dot';
 
 /** dot4's 4 results (static: the classifier allocates nothing). */
@@ -73,7 +74,8 @@ function scalarSummaries(u: usize, out: usize, P: i32): void {
   }
 }
 
-/** Stage 1 on the rows' units: P(platelet) and P(keep) per row (W_PPLT, W_KEEP, both f32 as in classify). */
+/** Stage 1 on the rows' units: P(platelet) per row (W_PPLT, f32 as in classify) and the platelet
+ *  side's class log-likelihood difference (W_XS; 0 without a side). */
 export function stage1(rows: i32): void {
   const F = dim(0);
   const mean = slot(S_PRE_MEAN);
@@ -105,7 +107,7 @@ export function stage1(rows: i32): void {
       if (i32At(plt, j)) p += v;
     }
     store<f32>(W_PPLT + (<usize>r << 2), <f32>(p / sum));
-    store<f32>(W_KEEP + (<usize>r << 2), dim(5) > 0 ? <f32>keepOf(zr, d) : 1);
+    store<f64>(W_XS + (<usize>r << 3), dim(5) > 0 ? sideDiff(r, zr) : 0);
   }
 }
 
@@ -162,22 +164,31 @@ function encoder(rows: i32): usize {
   }
 }
 
-/** P(member sub-cluster | z) of the platelet side's mixture (stage1.ts subclusterKeep). */
-function keepOf(z: usize, d: i32): f64 {
-  const k = dim(5);
-  const lr = W_MIX_SUB + (<usize>(k * d + k) << 3);
-  logDensities<f32>(W_MIX_SUB, slot(S_SUB_MU), z, k, d);
-  let mx = -Infinity;
-  for (let j = 0; j < k; j++) mx = Math.max(mx, f64At(W_LD, j) + f64At(lr, j));
-  let s: f64 = 0;
-  let keep: f64 = 0;
-  const members = slot(S_SUB_MEMBERS);
-  for (let j = 0; j < k; j++) {
-    const e = Math.exp(f64At(W_LD, j) + f64At(lr, j) - mx);
-    s += e;
-    if (i32At(members, j)) keep += e;
+/** The platelet side's class log-likelihood difference of row r (platelet-side.ts sideRows, then
+ *  mixture.ts classLogLik): its inputs are the row's pulse summaries or its stage-1 embedding zr. */
+function sideDiff(r: i32, zr: usize): f64 {
+  const info = slot(S_SIDE_INFO);
+  const w = i32At(info, 0);
+  const fromPulse = i32At(info, 1) == 1;
+  const f = W_SUMM + (<usize>(r * dim(6)) << 3);
+  const mean = slot(S_SIDE_MEAN);
+  const std = slot(S_SIDE_STD);
+  for (let t = 0; t < w; t++) {
+    const v = fromPulse ? f64At(f, t) : <f64>f32At(zr, t);
+    store<f64>(W_ROW + (<usize>t << 3), (v - <f64>f32At(mean, t)) / <f64>f32At(std, t));
   }
-  return keep / s;
+  if (i32At(info, 2) != 0) rotateRow(slot(S_SIDE_ROT), w);
+  return mixtureDiff(W_MIX_SIDE, slot(S_SIDE_MU), dim(5), w);
+}
+
+/** W_ROW ← W_ROW · R (R: d × d, axes as columns). */
+function rotateRow(R: usize, d: i32): void {
+  for (let a = 0; a < d; a++) {
+    let v: f64 = 0;
+    for (let b = 0; b < d; b++) v += f64At(W_ROW, b) * <f64>f32At(R, b * d + a);
+    store<f64>(W_ROW2 + (<usize>a << 3), v);
+  }
+  memory.copy(W_ROW, W_ROW2, <usize>d << 3);
 }
 
 /** Both levels' class log-likelihood differences of the rows (W_XA, W_XB). */
@@ -203,19 +214,17 @@ export function levelRow(f: usize, colsSlot: i32, d: i32): void {
     const shift = isA ? f64At(W_SHIFT, c) : 0;
     store<f64>(W_ROW + (<usize>t << 3), (f64At(f, c) - shift - <f64>f32At(pm, c)) / <f64>f32At(ps, c));
   }
-  if (!isA || dim(12) == 0) return;
-  const R = slot(S_ROT_A);
-  for (let a = 0; a < d; a++) {
-    let v: f64 = 0;
-    for (let b = 0; b < d; b++) v += f64At(W_ROW, b) * <f64>f32At(R, b * d + a);
-    store<f64>(W_ROW2 + (<usize>a << 3), v);
-  }
-  memory.copy(W_ROW, W_ROW2, <usize>d << 3);
+  if (isA && dim(12) != 0) rotateRow(slot(S_ROT_A), d);
 }
 
 /** log Σ_k ρ_1k N_k − log Σ_k ρ_0k N_k over the level's z-scored summary columns. */
 function levelDiff(f: usize, colsSlot: i32, mix: usize, mu: usize, k: i32, d: i32): f64 {
   levelRow(f, colsSlot, d);
+  return mixtureDiff(mix, mu, k, d);
+}
+
+/** log Σ_k ρ_1k N_k − log Σ_k ρ_0k N_k of the row in W_ROW under a prepared two-class mixture. */
+function mixtureDiff(mix: usize, mu: usize, k: i32, d: i32): f64 {
   logDensities<f64>(mix, mu, W_ROW, k, d);
   const lr = mix + (<usize>(k * d + k) << 3);
   const l0 = classLogLik(lr, 0, k);

@@ -8,10 +8,11 @@
 // reticulocyte level's EM runs on the events the single | clumped level calls single under the
 // sample's own proportions. So pass 1 collects level A's histogram (em.ts), pass 2 level B's on the
 // events that are single under level A's proportions, pass 3 writes each event's probabilities and
-// counts them. What is kept between passes is bounded: two histograms and one bit per event (red
+// counts them; pass 1 also collects the platelet side's histogram (platelet-side.ts). What is kept
+// between passes is bounded: three histograms and one bit per event (red
 // cell or not, so pass 2 needs no encoder), up to MAX_EVENTS.
-import { blobBase, blobValid, dim, slot, slotLen, S_COLS_A, S_META, S_SCALARS } from './model';
-import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W_HIST_A, W_HIST_B, W_SUMMARY, W_BITMAP, W_PPLT, W_KEEP, W_XA, W_XB, W_SHIFT, W_SHIFT_HIST, W_SUMM, SHIFT_BINS, SHIFT_HI, SHIFT_LO, bitmapBytes, isRed, setRed } from './work';
+import { blobBase, blobValid, dim, slot, slotLen, S_COLS_A, S_META, S_SCALARS, S_SIDE_INFO } from './model';
+import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W_HIST_A, W_HIST_B, W_HIST_S, W_SUMMARY, W_BITMAP, W_PPLT, W_XS, W_XA, W_XB, W_SHIFT, W_SHIFT_HIST, W_SUMM, SHIFT_BINS, SHIFT_HI, SHIFT_LO, bitmapBytes, isRed, setRed } from './work';
 import { unitsAndSummaries, stage1, levels } from './event';
 import { histAdd, histClear, histCount, squarem, theta0, theta1, posterior, postA, postB } from './em';
 import { E_EMPTY, E_FEATURES, E_MEMORY, E_NO_MODEL, E_NOT_FINITE, E_POINTER, E_ROWS, E_STATE, E_STREAM, E_TOO_MANY, fail, lastError, msgBase, msgLen, ok, say, sayInt } from './errors';
@@ -30,7 +31,7 @@ let shiftEvents: i32 = 0; // red-cell events of the shift pass (the median's n)
 let maxEvents: i32 = MAX_EVENTS;
 let hash: u32 = 0;
 let hash1: u32 = 0;
-let thA0: f64 = 0, thA1: f64 = 0, thB0: f64 = 0, thB1: f64 = 0;
+let thA0: f64 = 0, thA1: f64 = 0, thB0: f64 = 0, thB1: f64 = 0, thS0: f64 = 1, thS1: f64 = 0;
 const counts: usize = memory.data(32); // f64 per class
 
 function init(): i32 {
@@ -85,6 +86,7 @@ export function hc_begin(): i32 {
   if (init() != 0) return lastError;
   histClear(W_HIST_A);
   histClear(W_HIST_B);
+  histClear(W_HIST_S);
   memory.fill(W_SHIFT, 0, <usize>max(dim(6), 1) << 3);
   if (dim(11) != 0) memory.fill(W_SHIFT_HIST, 0, <usize>(dim(8) * SHIFT_BINS) << 3);
   memory.fill(W_BITMAP, 0, bitmapBytes);
@@ -209,13 +211,14 @@ function endShiftPass(): void {
   }
 }
 
+/** Level A's histogram over the red-cell events, the platelet side's over the others. */
 function pass1(rows: i32): void {
   for (let r = 0; r < rows; r++) {
     if (load<f32>(W_PPLT + (<usize>r << 2)) < 0.5) {
       setRed(events + r);
       histAdd(W_HIST_A, load<f64>(W_XA + (<usize>r << 3)));
       redEvents++;
-    }
+    } else if (dim(5) > 0) histAdd(W_HIST_S, load<f64>(W_XS + (<usize>r << 3)));
   }
 }
 
@@ -232,7 +235,12 @@ function pass2(rows: i32): void {
 function pass3(rows: i32): void {
   for (let r = 0; r < rows; r++) {
     const p = <f64>load<f32>(W_PPLT + (<usize>r << 2));
-    const keep = <f64>load<f32>(W_KEEP + (<usize>r << 2));
+    let keep: f64 = 1;
+    if (dim(5) > 0) {
+      // P(platelet | platelet side) under the sample's (platelet, other) proportions.
+      posterior(load<f64>(W_XS + (<usize>r << 3)), thS0, thS1);
+      keep = postA;
+    }
     posterior(load<f64>(W_XA + (<usize>r << 3)), thA0, thA1);
     const a0 = postA, a1 = postB;
     posterior(load<f64>(W_XB + (<usize>r << 3)), thB0, thB1);
@@ -285,12 +293,26 @@ export function hc_end_pass(): i32 {
     squarem(W_HIST_A, load<f64>(sc, 16), load<f64>(sc, 24));
     thA0 = theta0;
     thA1 = theta1;
+    endSide();
   } else if (st == 2) endPass2();
   else summarize();
   pass++;
   events = 0;
   hash = 0x811c9dc5;
   return ok();
+}
+
+/** The sample's (platelet, other) proportions: EM on the platelet side's histogram, or the
+ *  model's prior (no platelet-side events, or a model whose side keeps one prior). */
+function endSide(): void {
+  const sc = slot(S_SCALARS);
+  thS0 = load<f64>(sc, 48);
+  thS1 = load<f64>(sc, 56);
+  if (dim(5) > 0 && load<i32>(slot(S_SIDE_INFO), 12) != 0 && histCount(W_HIST_S) > 0) {
+    squarem(W_HIST_S, thS0, thS1);
+    thS0 = theta0;
+    thS1 = theta1;
+  }
 }
 
 function endPass2(): void {

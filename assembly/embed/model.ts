@@ -7,13 +7,13 @@
 // element count), then the arrays. Slot numbers are shared with blob.ts (SLOT there).
 
 export const MAGIC: u32 = 0x42454348; // "HCEB" little-endian
-export const BLOB_VERSION: u32 = 2;
+export const BLOB_VERSION: u32 = 3;
 
 // i32 slots
-export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, subK, P, kA, dA, kB, dB, centred, rotated]
+export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, sideK (0: no platelet side), P, kA, dA, kB, dB, centred, rotated]
 export const S_WIDTHS = 1; // layer output widths
 export const S_PLT = 2; // per stage-1 cluster: 1 = platelet
-export const S_SUB_MEMBERS = 3; // per sub-cluster: 1 = platelet
+export const S_SIDE_INFO = 3; // the platelet side: [width, input (0 stage-1 embedding, 1 pulse summaries), rotated, re-estimated]
 export const S_WAVE = 4; // waveform: per channel [start, length]
 export const S_SCALAR = 5; // scalar: per summary column [param (0 H, 1 A, 2 W), its height column]
 export const S_COLS_A = 6; // level A's summary columns
@@ -25,9 +25,9 @@ export const S_PRE_MEAN = 10;
 export const S_PRE_STD = 11;
 export const S_WEIGHTS = 12; // every layer's W [out × in] then b [out], in order
 export const S_CENTERS = 13;
-export const S_SUB_MU = 14;
-export const S_SUB_LOGVAR = 15;
-export const S_SUB_RHO = 16;
+export const S_SIDE_MU = 14;
+export const S_SIDE_LOGVAR = 15;
+export const S_SIDE_RHO = 16;
 export const S_PULSE_MEAN = 17;
 export const S_PULSE_STD = 18;
 export const S_A_MU = 19;
@@ -37,13 +37,17 @@ export const S_B_MU = 22;
 export const S_B_LOGVAR = 23;
 export const S_B_RHO = 24;
 // f64 slots
-export const S_SCALARS = 25; // [alpha, reticScale, priorA0, priorA1, priorB0, priorB1]
+export const S_SCALARS = 25; // [alpha, reticScale, priorA0, priorA1, priorB0, priorB1, priorSide0, priorSide1]
 export const S_DOMAIN = 26; // quality flags: see quality.ts in this folder
 // u8 slot
 export const S_META = 27; // UTF-8 JSON (hc_meta)
 // f32 slot
 export const S_ROT_A = 28; // level A's axes [dA × dA] (red-levels.ts rotationA), empty when unrotated
-export const SLOTS = 29;
+// f32 slots: the platelet side's standardisation and axes (platelet-side.ts)
+export const S_SIDE_MEAN = 29;
+export const S_SIDE_STD = 30;
+export const S_SIDE_ROT = 31;
+export const SLOTS = 32;
 
 // @ts-ignore: decorator
 @inline export function blobBase(): usize {
@@ -76,7 +80,7 @@ export function blobValid(): bool {
 export function blobEnd(): usize {
   let end = blobBase() + 12 + (<usize>SLOTS << 3);
   for (let s = 0; s < SLOTS; s++) {
-    const size: usize = s == S_ROT_A ? 4 : s < S_PRE_OFFSET ? 4 : s < S_SCALARS ? 4 : s < S_META ? 8 : 1;
+    const size: usize = s == S_META ? 1 : s == S_SCALARS || s == S_DOMAIN ? 8 : 4;
     const e = slot(s) + <usize>slotLen(s) * size;
     if (e > end) end = e;
   }

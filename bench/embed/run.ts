@@ -46,7 +46,6 @@ function demoShape(): PipelineState {
   }
   const mix = (k: number, dd: number, classes: number) => ({ k, d: dd, classes, mu: Float64Array.from(rnd(k * dd, -1.5, 1.5)), logVar: Float64Array.from(rnd(k * dd, -1, 0.5)), rho: Float64Array.from({ length: classes * k }, () => 1 / k) });
   st.stage1.centers = rnd(4 * d, -1, 1);
-  st.stage1.sub = { members: [true, false, true, true, false, true], sse: 0.5, mixture: mix(6, d, 1) };
   st.stage2.mixture = mix(24, d, 3);
   const roles = st.stage2.levels!.roles;
   st.stage2.levels = { ...st.stage2.levels!, embeddingDim: d, a: mix(24, levelAColumns(d, roles).length, 2), b: mix(24, levelBColumns(d, roles).length, 2) };

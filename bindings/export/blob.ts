@@ -12,14 +12,14 @@ import type { ClassMixture } from '../pipeline/mixture.js';
 import type { PipelineState } from '../pipeline/types.js';
 
 export const BLOB_MAGIC = 0x42454348;
-export const BLOB_VERSION = 2;
+export const BLOB_VERSION = 3;
 export const SLOT = {
-  dims: 0, widths: 1, plt: 2, subMembers: 3, wave: 4, scalar: 5, colsA: 6, colsB: 7,
-  preOffset: 8, preScale: 9, preMean: 10, preStd: 11, weights: 12, centers: 13, subMu: 14, subLogVar: 15, subRho: 16,
+  dims: 0, widths: 1, plt: 2, sideInfo: 3, wave: 4, scalar: 5, colsA: 6, colsB: 7,
+  preOffset: 8, preScale: 9, preMean: 10, preStd: 11, weights: 12, centers: 13, sideMu: 14, sideLogVar: 15, sideRho: 16,
   pulseMean: 17, pulseStd: 18, aMu: 19, aLogVar: 20, aRho: 21, bMu: 22, bLogVar: 23, bRho: 24,
-  scalars: 25, domain: 26, meta: 27, rotA: 28,
+  scalars: 25, domain: 26, meta: 27, rotA: 28, sideMean: 29, sideStd: 30, sideRot: 31,
 } as const;
-const SLOTS = 29;
+const SLOTS = 32;
 
 export class ExportError extends Error {}
 
@@ -37,7 +37,7 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   const roles = summaryRoles(layout);
   const P = roles.length;
   if (levels.roles.length !== P) throw new ExportError(`stage 2 levels read ${levels.roles.length} pulse summaries, the layout gives ${P}`);
-  const sub = stage1.sub;
+  const side = stage1.side;
   const a = levels.a;
   const b = levels.b;
   if (a.classes !== 2 || b.classes !== 2) throw new ExportError(`stage 2 levels must have 2 classes each (found ${a.classes}, ${b.classes})`);
@@ -58,20 +58,24 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   });
   const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
   const mix = (m: ClassMixture | undefined) => (m ? [f32(m.mu), f32(m.logVar), f32(m.rho)] : [new Float32Array(0), new Float32Array(0), new Float32Array(0)]);
-  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, sub ? sub.mixture.k : 0, P, a.k, a.d, b.k, b.d, levels.centred ? 1 : 0, levels.rotationA ? 1 : 0];
+  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, side ? side.mixture.k : 0, P, a.k, a.d, b.k, b.d, levels.centred ? 1 : 0, levels.rotationA ? 1 : 0];
+  const sideW = side ? side.mixture.d : 0;
+  if (side && (side.mixture.classes !== 2 || side.mean.length !== sideW || side.std.length !== sideW || sideW !== (side.input === 'pulse' ? P : d))) throw new ExportError('the platelet side\'s mixture does not match its inputs');
+  if (side?.rotation && side.rotation.length !== sideW * sideW) throw new ExportError(`the platelet side's axes hold ${side.rotation.length} values for ${sideW} columns`);
   if (levels.rotationA && levels.rotationA.length !== a.d * a.d) throw new ExportError(`level A's axes hold ${levels.rotationA.length} values for ${a.d} columns`);
   const colsA = levelAColumns(d, roles).map((c) => c - d);
   const colsB = levelBColumns(d, roles).map((c) => c - d);
   if (colsA.length !== a.d || colsB.length !== b.d) throw new ExportError('stage 2 level widths do not match the layout\'s summary roles');
   return [
-    Int32Array.from(dims), Int32Array.from(st.dims), Int32Array.from(stage1.pltMembers, Number), Int32Array.from(sub ? sub.members : [], Number),
+    Int32Array.from(dims), Int32Array.from(st.dims), Int32Array.from(stage1.pltMembers, Number),
+    Int32Array.from(side ? [sideW, side.input === 'pulse' ? 1 : 0, side.rotation ? 1 : 0, side.reestimate ? 1 : 0] : [0, 0, 0, 0]),
     Int32Array.from(wave), Int32Array.from(scalar), Int32Array.from(colsA), Int32Array.from(colsB),
     f32(st.pre.offset), f32(st.pre.scale), f32(st.pre.mean), f32(st.pre.std), f32(weights), f32(stage1.centers),
-    ...mix(sub?.mixture), f32(pulse.mean), f32(pulse.std), ...mix(a), ...mix(b),
-    Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB]),
+    ...mix(side?.mixture), f32(pulse.mean), f32(pulse.std), ...mix(a), ...mix(b),
+    Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB, ...(side ? side.prior : [1, 0])]),
     Float64Array.from(domainArray(st, P)),
     meta,
-    f32(levels.rotationA ?? []),
+    f32(levels.rotationA ?? []), f32(side?.mean ?? []), f32(side?.std ?? []), f32(side?.rotation ?? []),
   ];
 }
 

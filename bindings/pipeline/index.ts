@@ -13,8 +13,8 @@
 // prior.
 //
 // Debris and coincidence events are no class of their own: every event gets probabilities over
-// the 4 classes. Debris (small fragments) falls on the platelet side of stage 1 but outside the
-// platelet sub-clusters chosen by the references (stage1.ts) and is reported with "rbc" (neither a
+// the 4 classes. Debris (small fragments) falls on the platelet side of stage 1, where the platelet
+// side's mixture calls it other (platelet-side.ts), and is reported with "rbc" (neither a
 // platelet nor a flagged red cell); coincidences (two cells in one event) mostly land in "rbc".
 // Percentages use the analyzer's denominators (sample.ts): plt % over all events, retic % and
 // clump % over the events classified as red cells (which therefore include debris).
@@ -234,8 +234,8 @@ export class BloodCellPipeline {
     const row = new Float64Array(4);
     for (let i = 0; i < n; i++) {
       const p = pPlt[i];
-      // Platelet-side events outside the platelet sub-clusters (debris) have no class of their own:
-      // they are reported with the rbc (neither platelet nor a flagged red-cell class).
+      // Platelet-side events the side calls other (debris) have no class of their own: they are
+      // reported with the rbc (neither platelet nor a flagged red-cell class).
       row[0] = p * keep[i];
       row[1] = (1 - p) * post[i * 3] + p * (1 - keep[i]);
       row[2] = (1 - p) * post[i * 3 + 1];

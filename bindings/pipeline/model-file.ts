@@ -157,7 +157,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
 
 /** A file written before the platelet side's mixture: its sub-clusters with one fixed prior, read
  *  as the same posterior (P(platelet) = Σ of the member sub-clusters' ρ N over all of them). */
-function legacySide(sub: { k: number; members: boolean[] }, d: number, mu: Float64Array, logVar: Float64Array, rho1: Float64Array): PlateletSide {
+export function legacySide(sub: { k: number; members: boolean[] }, d: number, mu: Float64Array, logVar: Float64Array, rho1: Float64Array): PlateletSide {
   const { k, members } = sub;
   const rho = new Float64Array(2 * k);
   const prior = [0, 0];

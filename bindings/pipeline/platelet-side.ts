@@ -15,6 +15,11 @@
 // matrix layout has no summaries, so there it reads stage 1's embedding. The components start from
 // k-means, and the sub-clusters whose per-sample shares best follow the platelet share
 // (mapping.ts bestScaledSubset) are offered to fitClassMap as a candidate map beside its own.
+// How many components: the references decide that too. The side is fitted with each count of
+// SIDE_COMPONENTS, and the one whose re-estimated training proportions follow the references best
+// (fitClassMap's reference fit: what inference does, on the training samples) is kept. Debris
+// and platelets overlap, and a split that gives "other" a component holding small platelets
+// drifts when each sample re-estimates its proportions; that shows as a poor reference fit.
 import type { ComputeBackend } from '../backend.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
@@ -44,9 +49,12 @@ export interface PlateletSide {
   fit: number;
 }
 
+/** The component counts tried (the best reference fit wins). */
+export const SIDE_COMPONENTS: readonly number[] = [4, 6, 8];
+
 export interface SideOptions {
-  /** Mixture components of the side. */
-  k: number;
+  /** Mixture component counts to try; the best reference fit wins. */
+  components: readonly number[];
   seed: number;
   emIterations: number;
   smoothing: number;
@@ -74,11 +82,11 @@ export function sideRows(side: Pick<PlateletSide, 'mean' | 'std' | 'rotation'>, 
  * small to split.
  */
 export async function fitPlateletSide(be: ComputeBackend, x: ArrayLike<number>, w: number, input: SideInput, pPlt: ArrayLike<number>,
-  sampleOf: Int32Array, pltShare: number[], o: SideOptions): Promise<PlateletSide | null> {
+  sampleOf: Int32Array, pltShare: number[], o: SideOptions, log?: (message: string) => void): Promise<PlateletSide | null> {
   const rows: number[] = [];
   for (let i = 0; i < pPlt.length; i++) if (pPlt[i] >= 0.5) rows.push(i);
-  const { k } = o;
-  if (rows.length < MIN_ROWS_PER_COMPONENT * k) return null;
+  const counts = o.components.filter((k) => k > 1 && rows.length >= MIN_ROWS_PER_COMPONENT * k);
+  if (!counts.length) return null;
   const S = pltShare.length;
   const raw = selectRows(x, w, rows);
   const mean = new Float64Array(w);
@@ -101,23 +109,27 @@ export async function fitPlateletSide(be: ComputeBackend, x: ArrayLike<number>, 
     return [t, 1 - t];
   });
 
-  const { mixture, members } = await startingMixture(be, z, rows.length, w, sOf, S, total, pltShare, o);
-  const map = members.map((m) => (m ? 0 : 1));
-  const fit = fitClassMap(mixture, z, rows.length, sOf, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [map] });
+  let best: { mixture: ClassMixture; fit: number } | null = null;
+  for (const k of counts) {
+    const { mixture, members } = await startingMixture(be, z, rows.length, w, sOf, S, total, pltShare, k, o.seed);
+    const map = members.map((m) => (m ? 0 : 1));
+    const { fit } = fitClassMap(mixture, z, rows.length, sOf, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [map] });
+    log?.(`platelet side with ${k} components: reference fit ${fit.toFixed(3)}`);
+    if (!best || fit < best.fit) best = { mixture, fit };
+  }
   const prior = [0, 1].map((c) => theta.reduce((a, t) => a + t[c], 0) / S);
-  return { mixture, prior, input, mean, std, rotation, reestimate: true, fit: fit.fit };
+  return { mixture: best!.mixture, prior, input, mean, std, rotation, reestimate: true, fit: best!.fit };
 }
 
 /** k-means components of the side's rows, and the sub-clusters whose per-sample shares (of all the
  *  sample's events) best follow the platelet share; ρ of each class over its candidate members. */
 async function startingMixture(be: ComputeBackend, z: Float64Array, n: number, w: number, sOf: Int32Array, S: number, total: Float64Array,
-  pltShare: number[], o: SideOptions): Promise<{ mixture: ClassMixture; members: boolean[] }> {
-  const { k } = o;
+  pltShare: number[], k: number, seed: number): Promise<{ mixture: ClassMixture; members: boolean[] }> {
   const host = { rows: n, cols: w, data: Float32Array.from(z) };
   const Z = uploadMatrix(be, host);
   let labels: Int32Array;
   try {
-    labels = (await kmeansOnBackend(be, Z, host, { k, nInit: 4, seed: o.seed })).labels;
+    labels = (await kmeansOnBackend(be, Z, host, { k, nInit: 4, seed })).labels;
   } finally {
     be.dispose(Z);
   }

@@ -19,13 +19,14 @@ export interface Stage1Options {
   pretrainEpochs: number;
   batchSize: number;
   maxIterations: number;
-  /** Components of the platelet side's platelet | other mixture (0 or 1: no split). */
-  subclusters: number;
+  /** Component counts of the platelet side's platelet | other mixture to try (none: no split). */
+  sideComponents: readonly number[];
   /** The platelet side's inputs for every row [rows × width] (the pulse summaries), or null: it
    *  reads stage 1's embedding. */
   sideInput: { data: ArrayLike<number>; width: number; input: SideInput } | null;
-  side: Omit<SideOptions, 'k' | 'seed'>;
+  side: Omit<SideOptions, 'components' | 'seed'>;
   onProgress?: (p: Progress) => void;
+  onMessage?: (message: string) => void;
 }
 
 export interface Stage1Result {
@@ -70,9 +71,10 @@ export async function trainStage1(be: ComputeBackend, x: Matrix, sampleOf: Int32
       pPlt[i] = p;
     }
     let side: PlateletSide | null = null;
-    if (o.subclusters > 1) {
+    if (o.sideComponents.some((k) => k > 1)) {
       const inp = o.sideInput ?? { data: await idec.transform(x), width: o.dims[o.dims.length - 1], input: 'embedding' as const };
-      side = await fitPlateletSide(be, inp.data, inp.width, inp.input, pPlt, sampleOf, pltShare, { ...o.side, k: o.subclusters, seed: o.seed });
+      side = await fitPlateletSide(be, inp.data, inp.width, inp.input, pPlt, sampleOf, pltShare, { ...o.side, components: o.sideComponents, seed: o.seed },
+        o.onMessage);
     }
     return { idec, pltMembers: members, pPlt, shares, sse, side };
   } finally {

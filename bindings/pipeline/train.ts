@@ -6,7 +6,7 @@ import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, toAsinhUnits } from './preprocess.js';
 import { columnSources, describeLayout, detectLayout, layoutWidth, type ChannelLayout } from './layout.js';
 import { trainStage1 } from './stage1.js';
-import type { PlateletSide } from './platelet-side.js';
+import { SIDE_COMPONENTS, type PlateletSide } from './platelet-side.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR, type SampleVadeResult } from './sample-vade.js';
 import { nearestLogDensity } from './mixture.js';
 import { centreBySample, fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
@@ -51,8 +51,10 @@ export async function trainState(samples: SampleInput[], references: Map<string,
   const P = summaryRoles(layout).length;
   const sideInput = P > 0 ? { data: pulseSummaries(layout, units, features, Int32Array.from({ length: n }, (_, i) => i)), width: P, input: 'pulse' as const } : null;
   const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
-    dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200, subclusters: opts.stage1Subclusters ?? 6,
+    dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200,
+    sideComponents: opts.stage1Subclusters !== undefined ? [opts.stage1Subclusters] : SIDE_COMPONENTS,
     sideInput, side: { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR },
+    onMessage: (message) => progress({ stage: 'stage1-map', message }),
     onProgress: (p) => progress(p.stage === 'pretrain'
       ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
       : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
@@ -99,7 +101,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
       meta: {
         name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
         createdAt: new Date().toISOString(), version: LIBRARY_VERSION, trainedOn: { samples: samples.length, cells: n },
-        options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: opts.stage1Subclusters ?? 6,
+        options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: s1.side?.mixture.k ?? 0,
           clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 24 },
       },
       layout, pre, dims,

@@ -75,7 +75,8 @@ export interface TrainOptions {
   /** IDEC iterations at most (default 1200), clusters (default 4). */
   clusterIterations?: number;
   stage1Clusters?: number;
-  /** Components of the platelet side's platelet | other mixture that sets debris apart (default 6; 0: off). */
+  /** Components of the platelet side's platelet | other mixture that sets debris apart (default: 4, 6
+   *  or 8, whichever follows the references best; 0: no split). */
   stage1Subclusters?: number;
   /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 24). */
   stage2Epochs?: number;

@@ -52,13 +52,29 @@ export function handState(kind: HandLayout, seed = 1): PipelineState {
   const mix = (k: number, dd: number, classes: number) => ({ k, d: dd, classes, mu: Float64Array.from(u(k * dd, -1.5, 1.5)), logVar: Float64Array.from(u(k * dd, -1, 0.5)), rho: rhoRows(classes, k) });
   const roles = summaryRoles(layout);
   const P = roles.length;
+  // Two classes, each with components of its own (ρ zero off the map, as fitClassMap leaves it).
+  const hardMix = (k: number, dd: number) => {
+    const m = mix(k, dd, 2);
+    for (let j = 0; j < k; j++) m.rho[(j % 2 === 0 ? 1 : 0) * k + j] = 0;
+    for (let c = 0; c < 2; c++) {
+      let t = 0;
+      for (let j = 0; j < k; j++) t += m.rho[c * k + j];
+      for (let j = 0; j < k; j++) m.rho[c * k + j] /= t;
+    }
+    return m;
+  };
   const dA = levelAColumns(d, roles).length;
   return {
     meta: { name: `hand-made ${kind}`, features: F, classes: [...CLASSES], createdAt: '2026-12-07T00:00:00Z', version: 'test' },
     layout,
     pre: { offset: u(F, -0.1, 0.1), scale: u(F, 0.2, 0.6), mean: u(F, 0.5, 1.5), std: u(F, 0.5, 1.5) },
     dims,
-    stage1: { encoder: enc('stage1'), centers: u(4 * d, -1, 1), k: 4, alpha: 1, pltMembers: [true, false, false, true], sub: { members: [true, false, true], sse: 0.5, mixture: mix(3, d, 1) } },
+    stage1: { encoder: enc('stage1'), centers: u(4 * d, -1, 1), k: 4, alpha: 1, pltMembers: [true, false, false, true],
+      // The scalar model's platelet side reads the embedding without axes or re-estimation (as files
+      // with platelet sub-clusters are read); the others read the pulse summaries in their axes.
+      side: kind === 'scalar'
+        ? { mixture: hardMix(3, d), prior: [0.7, 0.3], input: 'embedding', mean: new Float64Array(d), std: new Float64Array(d).fill(1), rotation: null, reestimate: false, fit: 0 }
+        : { mixture: hardMix(3, P), prior: [0.85, 0.15], input: 'pulse', mean: Float64Array.from(u(P, 0, 1)), std: Float64Array.from(u(P, 0.5, 1.5)), rotation: principalAxes(u(P * 60, -1, 1).map((v, i) => v + (i % P) * v), 60, P), reestimate: true, fit: 0 } },
     stage2: { encoder: enc('stage2'), mixture: mix(4, d, 3), thetaPrior: [0.9, 0.05, 0.05], reticScale: 1.1, pulse: { mean: u(P, 0, 1), std: u(P, 0.5, 1.5) },
       levels: { embeddingDim: d, roles, a: mix(5, dA, 2), b: mix(4, levelBColumns(d, roles).length, 2), priorA: [0.97, 0.03], priorB: [0.96, 0.04],
         // The scalar model stays as files before per-sample centring were (3 passes, no axes).
