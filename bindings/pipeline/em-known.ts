@@ -20,109 +20,18 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
   opts: { floor?: number; varFloor?: number; rhoFloor?: number; fixRho?: boolean; matchProportions?: boolean } = {}): number {
   const { k, classes: C } = m;
   const floor = opts.floor ?? 1e-3;
-  const varFloor = opts.varFloor ?? 1e-4;
-  const rhoFloor = opts.rhoFloor ?? 1e-6;
-  const match = opts.matchProportions ?? true;
-  const S = theta.length;
-  // Work arrays, reused across iterations.
-  const E = new Float64Array(n * k); // exp(ld_ij − rowMax_i): each row's exponentials, taken once
-  const sum = new Float64Array(n * C); // Σ_j ρ_cj E_ij (0 only where the class underflowed: see below)
-  const L = new Float64Array(n * C);
-  const e = new Float64Array(n * C); // exp(L_ic − max_c L_ic)
-  const rowL = new Float64Array(n);
-  const q = new Float64Array(n * C);
-  const r = new Float64Array(n * k);
+  const w = emWork(n, k, C);
   const logT = theta.map((t) => t.map((v) => Math.log(Math.max(v, floor))));
-  const rowsOf = new Float64Array(S);
+  const rowsOf = new Float64Array(theta.length);
   for (let i = 0; i < n; i++) rowsOf[sampleOf[i]]++;
   let ll = 0;
   for (let it = 0; it < iterations; it++) {
-    const ld = logGauss(m, z, n);
-    const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
-    // log p(z_i | c) = log Σ_j ρ_cj N_ij. A component no class uses cannot set the row's scale.
-    const live = Array.from({ length: k }, (_, j) => {
-      for (let c = 0; c < C; c++) if (m.rho[c * k + j] > 0) return true;
-      return false;
-    });
-    for (let i = 0; i < n; i++) {
-      let mx = -Infinity;
-      for (let j = 0; j < k; j++) if (live[j] && ld[i * k + j] > mx) mx = ld[i * k + j];
-      for (let j = 0; j < k; j++) E[i * k + j] = live[j] ? Math.exp(ld[i * k + j] - mx) : 0;
-      let best = -Infinity;
-      for (let c = 0; c < C; c++) {
-        let t = 0;
-        for (let j = 0; j < k; j++) t += m.rho[c * k + j] * E[i * k + j];
-        sum[i * C + c] = t;
-        // A class whose every component underflowed against the row's best: its log-sum-exp the
-        // direct way (finite, so the balancing below can still weigh it).
-        const v = t > 0 ? mx + Math.log(t) : logSumExpClass(ld, logRho, i, c, k);
-        L[i * C + c] = v;
-        if (v > best) best = v;
-      }
-      rowL[i] = best;
-      for (let c = 0; c < C; c++) e[i * C + c] = Math.exp(L[i * C + c] - best);
-    }
-    // Class posteriors under θ_s, balanced (Sinkhorn) to the sample's class totals: each round
-    // only rescales the classes of a sample, so it multiplies e_ic by per-(sample, class) weights.
-    const offset = Array.from({ length: S }, () => new Float64Array(C));
-    const rounds = match ? 30 : 1;
-    ll = 0;
-    for (let round = 0; round < rounds; round++) {
-      const w = Array.from({ length: S }, (_, s) => {
-        let top = -Infinity;
-        for (let c = 0; c < C; c++) top = Math.max(top, logT[s][c] + offset[s][c]);
-        return { top, w: Float64Array.from({ length: C }, (_, c) => Math.exp(logT[s][c] + offset[s][c] - top)) };
-      });
-      const colSum = Array.from({ length: S }, () => new Float64Array(C));
-      let sumLl = 0;
-      for (let i = 0; i < n; i++) {
-        const s = sampleOf[i];
-        const ws = w[s].w;
-        let t = 0;
-        for (let c = 0; c < C; c++) t += (q[i * C + c] = e[i * C + c] * ws[c]);
-        if (!(t > 0)) {
-          t = balancedRowDirect(q, L, logT[s], offset[s], i, C);
-          if (round === 0) sumLl += t;
-        } else {
-          for (let c = 0; c < C; c++) q[i * C + c] /= t;
-          if (round === 0) sumLl += rowL[i] + w[s].top + Math.log(t);
-        }
-        for (let c = 0; c < C; c++) colSum[s][c] += q[i * C + c];
-      }
-      if (round === 0) ll = sumLl / n;
-      if (!match) break;
-      let worst = 0;
-      for (let s = 0; s < S; s++) {
-        let tot = 0;
-        for (let c = 0; c < C; c++) tot += Math.max(theta[s][c], floor);
-        for (let c = 0; c < C; c++) {
-          const want = (rowsOf[s] * Math.max(theta[s][c], floor)) / tot;
-          const step = Math.log(want / Math.max(colSum[s][c], 1e-12));
-          worst = Math.max(worst, Math.abs(step));
-          offset[s][c] += step;
-        }
-      }
-      if (worst < 1e-3) break;
-    }
-    // Component responsibilities r_ij = Σ_c q_ic ρ_cj N_ij / p(z_i|c) = Σ_c q_ic ρ_cj E_ij / sum_ic,
-    // and the per-class accumulators of ρ.
-    r.fill(0);
-    const acc = new Float64Array(C * k);
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < C; c++) {
-        const qc = q[i * C + c];
-        if (qc < 1e-12) continue;
-        const t = sum[i * C + c];
-        for (let j = 0; j < k; j++) {
-          if (m.rho[c * k + j] === 0) continue;
-          const g = t > 0 ? (qc * m.rho[c * k + j] * E[i * k + j]) / t : qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
-          r[i * k + j] += g;
-          acc[c * k + j] += g;
-        }
-      }
-    }
-    mStep(m, z, n, r, varFloor);
+    const { ld, logRho } = classLikelihoods(m, z, n, w);
+    ll = balancedPosteriors(w, n, C, sampleOf, theta, logT, rowsOf, floor, opts.matchProportions ?? true);
+    const acc = responsibilities(m, w, ld, logRho, n);
+    mStep(m, z, n, w.r, opts.varFloor ?? 1e-4);
     if (!opts.fixRho) {
+      const rhoFloor = opts.rhoFloor ?? 1e-6;
       for (let c = 0; c < C; c++) {
         let s = 0;
         // A weight that is exactly zero stays zero (a hard class map); others get the floor.
@@ -132,6 +41,132 @@ export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: num
     }
   }
   return ll;
+}
+
+/** emKnownProportions' per-row work arrays, reused across iterations. */
+interface EmWork {
+  /** exp(ld_ij − rowMax_i): each row's exponentials, taken once [n × k]. */
+  E: Float64Array;
+  /** Σ_j ρ_cj E_ij (0 only where the class underflowed) [n × C]. */
+  sum: Float64Array;
+  /** log p(z_i | c) [n × C]. */
+  L: Float64Array;
+  /** exp(L_ic − max_c L_ic) [n × C]. */
+  e: Float64Array;
+  rowL: Float64Array;
+  /** Class posteriors [n × C]. */
+  q: Float64Array;
+  /** Component responsibilities [n × k]. */
+  r: Float64Array;
+}
+
+function emWork(n: number, k: number, C: number): EmWork {
+  return { E: new Float64Array(n * k), sum: new Float64Array(n * C), L: new Float64Array(n * C), e: new Float64Array(n * C), rowL: new Float64Array(n), q: new Float64Array(n * C), r: new Float64Array(n * k) };
+}
+
+/** Every row's class log-likelihoods log p(z_i | c) = log Σ_j ρ_cj N_ij and their exponentials. */
+function classLikelihoods(m: ClassMixture, z: ArrayLike<number>, n: number, w: EmWork): { ld: Float64Array; logRho: Float64Array } {
+  const { k, classes: C } = m;
+  const { E, sum, L, e, rowL } = w;
+  const ld = logGauss(m, z, n);
+  const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
+  // A component no class uses cannot set the row's scale.
+  const live = Array.from({ length: k }, (_, j) => {
+    for (let c = 0; c < C; c++) if (m.rho[c * k + j] > 0) return true;
+    return false;
+  });
+  for (let i = 0; i < n; i++) {
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) if (live[j] && ld[i * k + j] > mx) mx = ld[i * k + j];
+    for (let j = 0; j < k; j++) E[i * k + j] = live[j] ? Math.exp(ld[i * k + j] - mx) : 0;
+    let best = -Infinity;
+    for (let c = 0; c < C; c++) {
+      let t = 0;
+      for (let j = 0; j < k; j++) t += m.rho[c * k + j] * E[i * k + j];
+      sum[i * C + c] = t;
+      // A class whose every component underflowed against the row's best: its log-sum-exp the
+      // direct way (finite, so the balancing below can still weigh it).
+      const v = t > 0 ? mx + Math.log(t) : logSumExpClass(ld, logRho, i, c, k);
+      L[i * C + c] = v;
+      if (v > best) best = v;
+    }
+    rowL[i] = best;
+    for (let c = 0; c < C; c++) e[i * C + c] = Math.exp(L[i * C + c] - best);
+  }
+  return { ld, logRho };
+}
+
+/** Class posteriors q under θ_s, balanced (Sinkhorn) to the sample's class totals when `match`:
+ *  each round only rescales the classes of a sample, so it multiplies e_ic by per-(sample, class)
+ *  weights. Returns the mean log-likelihood per row under θ (the first round). */
+function balancedPosteriors(w: EmWork, n: number, C: number, sampleOf: ArrayLike<number>, theta: number[][], logT: number[][],
+  rowsOf: Float64Array, floor: number, match: boolean): number {
+  const { q, L, e, rowL } = w;
+  const S = theta.length;
+  const offset = Array.from({ length: S }, () => new Float64Array(C));
+  const rounds = match ? 30 : 1;
+  let ll = 0;
+  for (let round = 0; round < rounds; round++) {
+    const ws = Array.from({ length: S }, (_, s) => {
+      let top = -Infinity;
+      for (let c = 0; c < C; c++) top = Math.max(top, logT[s][c] + offset[s][c]);
+      return { top, w: Float64Array.from({ length: C }, (_, c) => Math.exp(logT[s][c] + offset[s][c] - top)) };
+    });
+    const colSum = Array.from({ length: S }, () => new Float64Array(C));
+    let sumLl = 0;
+    for (let i = 0; i < n; i++) {
+      const s = sampleOf[i];
+      const wt = ws[s].w;
+      let t = 0;
+      for (let c = 0; c < C; c++) t += (q[i * C + c] = e[i * C + c] * wt[c]);
+      if (!(t > 0)) {
+        t = balancedRowDirect(q, L, logT[s], offset[s], i, C);
+        if (round === 0) sumLl += t;
+      } else {
+        for (let c = 0; c < C; c++) q[i * C + c] /= t;
+        if (round === 0) sumLl += rowL[i] + ws[s].top + Math.log(t);
+      }
+      for (let c = 0; c < C; c++) colSum[s][c] += q[i * C + c];
+    }
+    if (round === 0) ll = sumLl / n;
+    if (!match) break;
+    let worst = 0;
+    for (let s = 0; s < S; s++) {
+      let tot = 0;
+      for (let c = 0; c < C; c++) tot += Math.max(theta[s][c], floor);
+      for (let c = 0; c < C; c++) {
+        const want = (rowsOf[s] * Math.max(theta[s][c], floor)) / tot;
+        const step = Math.log(want / Math.max(colSum[s][c], 1e-12));
+        worst = Math.max(worst, Math.abs(step));
+        offset[s][c] += step;
+      }
+    }
+    if (worst < 1e-3) break;
+  }
+  return ll;
+}
+
+/** Component responsibilities r_ij = Σ_c q_ic ρ_cj N_ij / p(z_i|c) = Σ_c q_ic ρ_cj E_ij / sum_ic into
+ *  w.r; returns the per-class accumulators of ρ [C × k]. */
+function responsibilities(m: ClassMixture, w: EmWork, ld: Float64Array, logRho: Float64Array, n: number): Float64Array {
+  const { k, classes: C } = m;
+  const { q, sum, E, L, r } = w;
+  r.fill(0);
+  const acc = new Float64Array(C * k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < C; c++) {
+      const qc = q[i * C + c];
+      if (qc < 1e-12) continue;
+      const t = sum[i * C + c];
+      for (let j = 0; j < k; j++) {
+        if (m.rho[c * k + j] === 0) continue;
+        const g = t > 0 ? (qc * m.rho[c * k + j] * E[i * k + j]) / t : qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
+        r[i * k + j] += g;
+        acc[c * k + j] += g;
+      }
+    }
+  }
+  return acc;
 }
 
 /** log Σ_j ρ_cj exp(ld_ij) with its own maximum (a class underflowed against the row's best). */

@@ -133,11 +133,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
     dims,
     stage1: {
       encoder: encoder('stage1'), centers: data('stage1.cluster_centers'), k: k1, alpha, pltMembers,
-      side: side ? {
-        mixture: { k: side.k, d: side.width, classes: 2, mu: f64('stage1.side.mu'), logVar: f64('stage1.side.log_var'), rho: f64('stage1.side.rho') },
-        prior: side.prior, input: side.input, mean: f64('stage1.side.mean'), std: f64('stage1.side.std'),
-        rotation: side.rotated ? f64('stage1.side.rotation') : null, reestimate: side.reestimate, fit: side.fit,
-      } : sub ? legacySide(sub, d, f64('stage1.sub.mu'), f64('stage1.sub.log_var'), f64('stage1.sub.rho')) : null,
+      side: side ? sideFromFile(side, f64) : sub ? legacySide(sub, d, f64('stage1.sub.mu'), f64('stage1.sub.log_var'), f64('stage1.sub.rho')) : null,
     },
     stage2: {
       encoder: encoder('stage2'),
@@ -152,6 +148,16 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
     },
     domain,
     pca: hasPca ? { mean: data('pca.mean'), components: data('pca.components') } : null,
+  };
+}
+
+/** The platelet side from its checked metadata fields and tensors. */
+function sideFromFile(side: { k: number; width: number; input: PlateletSide['input']; prior: number[]; reestimate: boolean; fit: number; rotated: boolean },
+  f64: (name: string) => Float64Array): PlateletSide {
+  return {
+    mixture: { k: side.k, d: side.width, classes: 2, mu: f64('stage1.side.mu'), logVar: f64('stage1.side.log_var'), rho: f64('stage1.side.rho') },
+    prior: side.prior, input: side.input, mean: f64('stage1.side.mean'), std: f64('stage1.side.std'),
+    rotation: side.rotated ? f64('stage1.side.rotation') : null, reestimate: side.reestimate, fit: side.fit,
   };
 }
 

@@ -44,17 +44,11 @@ export async function trainState(samples: SampleInput[], references: Map<string,
   const units = toAsinhUnits(pre, raw, n, features); // in place: raw is in asinh units from here on
   const x = { rows: n, cols: features, data: applyPreprocessor(pre, units, n, features) };
 
-  // Stage 1.
-  const k1 = opts.stage1Clusters ?? 4;
-  const pretrainEpochs = opts.epochs ?? 12;
-  // The platelet side reads every channel's pulse summaries where the layout has them.
-  const P = summaryRoles(layout).length;
-  const sideInput = P > 0 ? { data: pulseSummaries(layout, units, features, Int32Array.from({ length: n }, (_, i) => i)), width: P, input: 'pulse' as const } : null;
+  // Stage 1: clusters, autoencoder epochs.
+  const [k1, pretrainEpochs] = [opts.stage1Clusters ?? 4, opts.epochs ?? 12];
   const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
     dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200,
-    sideComponents: opts.stage1Subclusters !== undefined ? [opts.stage1Subclusters] : SIDE_COMPONENTS,
-    sideInput, side: { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR },
-    onMessage: (message) => progress({ stage: 'stage1-map', message }),
+    ...plateletSideOptions(layout, units, n, features, opts.stage1Subclusters), onMessage: (message) => progress({ stage: 'stage1-map', message }),
     onProgress: (p) => progress(p.stage === 'pretrain'
       ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
       : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
@@ -138,6 +132,17 @@ function checkedInputs(samples: SampleInput[], references: Map<string, Reference
   }
 
   return { layout, features, sources, refs };
+}
+
+/** Stage 1's platelet side: it reads every channel's pulse summaries where the layout has them
+ *  (else stage 1's embedding); its component count is the option's, or chosen by the references. */
+function plateletSideOptions(layout: ChannelLayout, units: Float32Array, n: number, features: number, components: number | undefined) {
+  const P = summaryRoles(layout).length;
+  return {
+    sideInput: P > 0 ? { data: pulseSummaries(layout, units, features, Int32Array.from({ length: n }, (_, i) => i)), width: P, input: 'pulse' as const } : null,
+    sideComponents: components !== undefined ? [components] : SIDE_COMPONENTS,
+    side: { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR },
+  };
 }
 
 /** A seeded subsample of each sample's events, in the pipeline's column order: rows and their sample. */
