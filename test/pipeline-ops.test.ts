@@ -10,7 +10,7 @@ import { principalAxes } from '../bindings/pipeline/axes.js';
 import { describe, expect, it } from 'vitest';
 import { classLogLik, classLogLikOnBackend, componentLogDensities, estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
 import { classifyRed, classifyRedFromClassLogLik, levelInputs, type RedLevels } from '../bindings/pipeline/red-levels.js';
-import { sideKeep, sideKeepOnBackend, sideRows, type PlateletSide } from '../bindings/pipeline/platelet-side.js';
+import { sideKeep, sideKeepOnBackend, sideRows, type PlateletSplit } from '../bindings/pipeline/platelet-side.js';
 import { opTestBackends } from './helpers/backends.js';
 import { f32Mixture, randomMixture } from './helpers/mixtures.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
@@ -151,7 +151,7 @@ describe('component densities on the backend (gmmLogResp with uniform π)', () =
     const rng = Rng.forCase(SEED, 'keep and levels');
     const n = 777;
     const d = 4;
-    const side: PlateletSide = {
+    const side: PlateletSplit = {
       mixture: f32Mixture(randomMixture(rng, 6, d, 2, true)), prior: [0.8, 0.2], input: 'pulse', reestimate: true, fit: 0,
       mean: rng.normals(d, 0.5), std: Float64Array.from(rng.normals(d, 0.3), (v) => 1 + Math.abs(v)),
       rotation: principalAxes(rng.normals(400, 1).map((v, i) => v + (i % d) * v), 100, d),

@@ -7,7 +7,7 @@
 //    used to give: Σ over member sub-clusters of ρN over Σ of all.
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../bindings/backends/index.js';
-import { fitPlateletSide, sideKeep, sideRows } from '../bindings/pipeline/platelet-side.js';
+import { fitPlateletSplit, sideKeep, sideRows } from '../bindings/pipeline/platelet-side.js';
 import { legacySide } from '../bindings/pipeline/model-file.js';
 import { classLogLik, logGauss } from '../bindings/pipeline/mixture.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
@@ -51,7 +51,8 @@ describe('platelet side', () => {
       at += s.n;
     });
     const refs = train.map((s) => s.truth.reduce((a, v) => a + v, 0) / s.n);
-    const side = await fitPlateletSide(be, x, 3, 'pulse', pPlt, sampleOf, refs, { components: [4, 6], seed: 3, emIterations: 60, smoothing: 0.05, floor: 1e-3 });
+    const rows = Array.from({ length: n }, (_, i) => i).filter((i) => pPlt[i] >= 0.5);
+    const side = await fitPlateletSplit(be, x, 3, 'pulse', rows, sampleOf, refs, { components: [4, 6], seed: 3, emIterations: 60, smoothing: 0.05, floor: 1e-3 });
     expect(side, hint).not.toBeNull();
     for (const s of Array.from({ length: 4 }, draw)) {
       const sideEvents = Array.from({ length: s.n }, (_, i) => i).filter((i) => s.pPlt[i] >= 0.5);

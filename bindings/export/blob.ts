@@ -38,6 +38,7 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   const P = roles.length;
   if (levels.roles.length !== P) throw new ExportError(`stage 2 levels read ${levels.roles.length} pulse summaries, the layout gives ${P}`);
   const side = stage1.side;
+  if (stage1.redSide) throw new ExportError('this model finds platelets on stage 1\'s red side (docs/method.md §2), which the embedded module does not run yet');
   const a = levels.a;
   const b = levels.b;
   if (a.classes !== 2 || b.classes !== 2) throw new ExportError(`stage 2 levels must have 2 classes each (found ${a.classes}, ${b.classes})`);

@@ -56,12 +56,12 @@ export class BloodCellPipeline {
     // The host mixtures are kept at f32 precision, exactly what the model file stores, so a trained
     // pipeline and its saved-and-loaded copy give bit-identical results.
     const levels = state.stage2.levels;
-    const side = state.stage1.side;
-    const mixtures = [state.stage2.mixture, ...(levels ? [levels.a, levels.b] : []), ...(side ? [side.mixture] : [])];
+    const splits = [state.stage1.side, state.stage1.redSide].filter((x) => x !== null);
+    const mixtures = [state.stage2.mixture, ...(levels ? [levels.a, levels.b] : []), ...splits.map((x) => x.mixture)];
     const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
     for (const mix of mixtures) for (const key of ['mu', 'logVar', 'rho'] as const) mix[key] = f32(mix[key]);
     if (levels?.rotationA) levels.rotationA = f32(levels.rotationA);
-    if (side) Object.assign(side, { mean: f32(side.mean), std: f32(side.std), rotation: side.rotation && f32(side.rotation) });
+    for (const x of splits) Object.assign(x, { mean: f32(x.mean), std: f32(x.std), rotation: x.rotation && f32(x.rotation) });
     const layers = encoderLayers(resolvedConfig(state.meta.features, state.dims));
     this.enc1 = new Mlp(be, 'stage1.encoder', layers);
     this.enc1.importState(state.stage1.encoder, 'stage 1');
@@ -213,19 +213,7 @@ export class BloodCellPipeline {
     opts.onProgress?.({ stage: 'classify', message: `${sample.id}: ${sample.rows} events` });
     const n = sample.rows;
     const { q, redPosterior, joint, jointDim, emb1, summaries } = await this.infer(sample);
-    const k1 = st.stage1.k;
-    const pPlt = new Float32Array(n);
-    const redIdx: number[] = [];
-    const sideIdx: number[] = [];
-    for (let i = 0; i < n; i++) {
-      let p = 0;
-      for (let j = 0; j < k1; j++) if (st.stage1.pltMembers[j]) p += q[i * k1 + j];
-      pPlt[i] = p;
-      (p < 0.5 ? redIdx : sideIdx).push(i);
-    }
-    // P(platelet | platelet side) under this sample's (platelet, other) proportions (platelet-side.ts).
-    const side = st.stage1.side;
-    const keep = side ? await sideKeepOnBackend(this.backend, side, side.input === 'pulse' ? summaries : emb1, n, sideIdx) : new Float32Array(n).fill(1);
+    const { pPlt, keep, redKeep, redIdx } = await this.stage1Split(q, summaries, emb1, n);
     // Stage 2: this sample's red-cell proportions by EM over its red-cell events, then posteriors.
     const { post, zA } = await redPosterior(redIdx);
     const probabilities = new Float32Array(n * 4);
@@ -236,10 +224,11 @@ export class BloodCellPipeline {
       const p = pPlt[i];
       // Platelet-side events the side calls other (debris) have no class of their own: they are
       // reported with the rbc (neither platelet nor a flagged red-cell class).
-      row[0] = p * keep[i];
-      row[1] = (1 - p) * post[i * 3] + p * (1 - keep[i]);
-      row[2] = (1 - p) * post[i * 3 + 1];
-      row[3] = (1 - p) * post[i * 3 + 2];
+      const r = redKeep ? redKeep[i] : 0;
+      row[0] = p * keep[i] + (1 - p) * r;
+      row[1] = (1 - p) * (1 - r) * post[i * 3] + p * (1 - keep[i]);
+      row[2] = (1 - p) * (1 - r) * post[i * 3 + 1];
+      row[3] = (1 - p) * (1 - r) * post[i * 3 + 2];
       let best = 0;
       for (let c = 0; c < 4; c++) {
         probabilities[i * 4 + c] = row[c];
@@ -253,6 +242,30 @@ export class BloodCellPipeline {
     if (st.domain && st.stage2.levels && zA) summary.quality = this.sampleQuality(summary, redIdx, summaries, zA);
     const embedding2d = st.pca ? project2(st.pca, joint, n, jointDim) : undefined;
     return { summary, probabilities, embedding2d };
+  }
+
+  /**
+   * Stage 1's decision for one sample: P(platelet side) per event from the platelet clusters;
+   * P(platelet | platelet side) and, when the model has one, P(platelet | red side), each under this
+   * sample's own proportions (platelet-side.ts, red-side.ts); and the red-cell events stage 2 reads.
+   */
+  private async stage1Split(q: Float32Array, summaries: Float32Array, emb1: Float32Array, n: number) {
+    const st = this.state;
+    const k1 = st.stage1.k;
+    const pPlt = new Float32Array(n);
+    const redSide: number[] = [];
+    const sideIdx: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let p = 0;
+      for (let j = 0; j < k1; j++) if (st.stage1.pltMembers[j]) p += q[i * k1 + j];
+      pPlt[i] = p;
+      (p < 0.5 ? redSide : sideIdx).push(i);
+    }
+    const { side, redSide: red } = st.stage1;
+    const keep = side ? await sideKeepOnBackend(this.backend, side, side.input === 'pulse' ? summaries : emb1, n, sideIdx) : new Float32Array(n).fill(1);
+    const redKeep = red ? await sideKeepOnBackend(this.backend, red, summaries, n, redSide) : null;
+    const redIdx = redKeep ? redSide.filter((i) => redKeep[i] < 0.5) : redSide;
+    return { pPlt, keep, redKeep, redIdx };
   }
 
   /** The sample against what training saw (quality.ts), over its red-cell events. */

@@ -16,7 +16,7 @@ import { onlyKeys, PIPELINE_LIMITS, present, readDomain, readLayout, readMeta, r
 import { levelAColumns, levelBColumns } from './red-levels.js';
 import { summaryRoles } from './pulse-features.js';
 import { PIPELINE_FORMAT, RED_CLASSES, type PipelineState } from './types.js';
-import type { PlateletSide } from './platelet-side.js';
+import type { PlateletSplit } from './platelet-side.js';
 
 /** The model as safetensors bytes (tensors + JSON metadata). */
 export function encodePipeline(st: PipelineState): Uint8Array {
@@ -45,16 +45,9 @@ export function encodePipeline(st: PipelineState): Uint8Array {
     }
     if (levels.rotationA) tensors['stage2.levels.a_rotation'] = { shape: [levels.a.d, levels.a.d], data: Float32Array.from(levels.rotationA) };
   }
-  const side = st.stage1.side;
-  if (side) {
-    const { k, d: w } = side.mixture;
-    tensors['stage1.side.mu'] = { shape: [k, w], data: Float32Array.from(side.mixture.mu) };
-    tensors['stage1.side.log_var'] = { shape: [k, w], data: Float32Array.from(side.mixture.logVar) };
-    tensors['stage1.side.rho'] = { shape: [2, k], data: Float32Array.from(side.mixture.rho) };
-    tensors['stage1.side.mean'] = { shape: [w], data: Float32Array.from(side.mean) };
-    tensors['stage1.side.std'] = { shape: [w], data: Float32Array.from(side.std) };
-    if (side.rotation) tensors['stage1.side.rotation'] = { shape: [w, w], data: Float32Array.from(side.rotation) };
-  }
+  const { side, redSide } = st.stage1;
+  splitTensors(tensors, SPLIT_TENSORS.side, side);
+  splitTensors(tensors, SPLIT_TENSORS.redSide, redSide);
   if (st.pca) {
     tensors['pca.mean'] = { shape: [2 * d], data: st.pca.mean };
     tensors['pca.components'] = { shape: [2, 2 * d], data: st.pca.components };
@@ -64,7 +57,7 @@ export function encodePipeline(st: PipelineState): Uint8Array {
     version: LIBRARY_VERSION,
     meta: JSON.stringify(st.meta),
     architecture: JSON.stringify({ dims: st.dims, layout: st.layout, domain: st.domain, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers,
-      side: side ? { k: side.mixture.k, width: side.mixture.d, input: side.input, prior: side.prior, reestimate: side.reestimate, fit: side.fit, rotated: side.rotation !== null } : null },
+      side: splitArch(side), redSide: splitArch(redSide) },
       stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior, reticScale: st.stage2.reticScale,
         levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB, centred: levels.centred, rotated: levels.rotationA !== null } : null } }),
   });
@@ -85,7 +78,7 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   const roles = summaryRoles(layout);
   const P = roles.length;
 
-  const { k1, alpha, pltMembers, sub, side } = readStage1Fields(r, A, arch, P);
+  const { k1, alpha, pltMembers, sub, side, redSide } = readStage1Fields(r, A, arch, P);
   const { K, thetaPrior, reticScale, lv } = readStage2Fields(r, A, arch, layout.kind, roles);
   // The training-domain statistics exist only beside the levels (train.ts computes them together).
   if (present(r, arch, 'domain') && !lv) throw r.error(`${A} field 'domain': expected null in a model without stage 2's levels`);
@@ -100,11 +93,8 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   for (const s of ['stage1', 'stage2']) dims.forEach((out, l) => shapes.set(`${s}.encoder.${l}.weight`, [out, widths[l]!]).set(`${s}.encoder.${l}.bias`, [out]));
   shapes.set('stage1.cluster_centers', [k1, d]);
   if (sub) shapes.set('stage1.sub.mu', [sub.k, d]).set('stage1.sub.log_var', [sub.k, d]).set('stage1.sub.rho', [sub.k]);
-  if (side) {
-    shapes.set('stage1.side.mu', [side.k, side.width]).set('stage1.side.log_var', [side.k, side.width]).set('stage1.side.rho', [2, side.k]);
-    shapes.set('stage1.side.mean', [side.width]).set('stage1.side.std', [side.width]);
-    if (side.rotated) shapes.set('stage1.side.rotation', [side.width, side.width]);
-  }
+  splitShapes(shapes, SPLIT_TENSORS.side, side);
+  splitShapes(shapes, SPLIT_TENSORS.redSide, redSide);
   shapes.set('stage2.gmm.mu', [K, d]).set('stage2.gmm.log_var', [K, d]).set('stage2.gmm.rho', [RED_CLASSES.length, K]);
   if (lv) {
     shapes.set('stage2.pulse.mean', [P]).set('stage2.pulse.std', [P]);
@@ -133,7 +123,8 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
     dims,
     stage1: {
       encoder: encoder('stage1'), centers: data('stage1.cluster_centers'), k: k1, alpha, pltMembers,
-      side: side ? sideFromFile(side, f64) : sub ? legacySide(sub, d, f64('stage1.sub.mu'), f64('stage1.sub.log_var'), f64('stage1.sub.rho')) : null,
+      redSide: redSide && splitFromFile(redSide, f64, SPLIT_TENSORS.redSide),
+      side: side ? splitFromFile(side, f64, SPLIT_TENSORS.side) : sub ? legacySide(sub, d, f64('stage1.sub.mu'), f64('stage1.sub.log_var'), f64('stage1.sub.rho')) : null,
     },
     stage2: {
       encoder: encoder('stage2'),
@@ -151,19 +142,45 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   };
 }
 
-/** The platelet side from its checked metadata fields and tensors. */
-function sideFromFile(side: { k: number; width: number; input: PlateletSide['input']; prior: number[]; reestimate: boolean; fit: number; rotated: boolean },
-  f64: (name: string) => Float64Array): PlateletSide {
+/** The tensor-name prefix of each split of stage 1 (platelet-side.ts, red-side.ts). */
+const SPLIT_TENSORS = { side: 'stage1.side', redSide: 'stage1.red_side' } as const;
+
+type SplitFields = { k: number; width: number; input: PlateletSplit['input']; prior: number[]; reestimate: boolean; fit: number; rotated: boolean };
+
+function splitTensors(tensors: Record<string, NamedTensor>, prefix: string, split: PlateletSplit | null): void {
+  if (!split) return;
+  const { k, d: w } = split.mixture;
+  tensors[`${prefix}.mu`] = { shape: [k, w], data: Float32Array.from(split.mixture.mu) };
+  tensors[`${prefix}.log_var`] = { shape: [k, w], data: Float32Array.from(split.mixture.logVar) };
+  tensors[`${prefix}.rho`] = { shape: [2, k], data: Float32Array.from(split.mixture.rho) };
+  tensors[`${prefix}.mean`] = { shape: [w], data: Float32Array.from(split.mean) };
+  tensors[`${prefix}.std`] = { shape: [w], data: Float32Array.from(split.std) };
+  if (split.rotation) tensors[`${prefix}.rotation`] = { shape: [w, w], data: Float32Array.from(split.rotation) };
+}
+
+function splitArch(split: PlateletSplit | null): SplitFields | null {
+  return split && { k: split.mixture.k, width: split.mixture.d, input: split.input, prior: split.prior, reestimate: split.reestimate, fit: split.fit, rotated: split.rotation !== null };
+}
+
+function splitShapes(shapes: Map<string, number[]>, prefix: string, f: SplitFields | null): void {
+  if (!f) return;
+  shapes.set(`${prefix}.mu`, [f.k, f.width]).set(`${prefix}.log_var`, [f.k, f.width]).set(`${prefix}.rho`, [2, f.k]);
+  shapes.set(`${prefix}.mean`, [f.width]).set(`${prefix}.std`, [f.width]);
+  if (f.rotated) shapes.set(`${prefix}.rotation`, [f.width, f.width]);
+}
+
+/** A split from its checked metadata fields and tensors. */
+function splitFromFile(f: SplitFields, f64: (name: string) => Float64Array, prefix: string): PlateletSplit {
   return {
-    mixture: { k: side.k, d: side.width, classes: 2, mu: f64('stage1.side.mu'), logVar: f64('stage1.side.log_var'), rho: f64('stage1.side.rho') },
-    prior: side.prior, input: side.input, mean: f64('stage1.side.mean'), std: f64('stage1.side.std'),
-    rotation: side.rotated ? f64('stage1.side.rotation') : null, reestimate: side.reestimate, fit: side.fit,
+    mixture: { k: f.k, d: f.width, classes: 2, mu: f64(`${prefix}.mu`), logVar: f64(`${prefix}.log_var`), rho: f64(`${prefix}.rho`) },
+    prior: f.prior, input: f.input, mean: f64(`${prefix}.mean`), std: f64(`${prefix}.std`),
+    rotation: f.rotated ? f64(`${prefix}.rotation`) : null, reestimate: f.reestimate, fit: f.fit,
   };
 }
 
 /** A file written before the platelet side's mixture: its sub-clusters with one fixed prior, read
  *  as the same posterior (P(platelet) = Σ of the member sub-clusters' ρ N over all of them). */
-export function legacySide(sub: { k: number; members: boolean[] }, d: number, mu: Float64Array, logVar: Float64Array, rho1: Float64Array): PlateletSide {
+export function legacySide(sub: { k: number; members: boolean[] }, d: number, mu: Float64Array, logVar: Float64Array, rho1: Float64Array): PlateletSplit {
   const { k, members } = sub;
   const rho = new Float64Array(2 * k);
   const prior = [0, 0];

@@ -179,11 +179,12 @@ export function readDomain(r: ModelFileReader, A: string, arch: unknown, P: numb
 }
 
 /** stage1's fields: clusters, Student-t α, which clusters are platelets, and the platelet side's
- *  mixture (`side`; null when the side was not split). Files written before it hold `sub`, its
- *  sub-clusters (model-file.ts reads them as a side). `P`: the layout's pulse-summary columns. */
+ *  and the red side's platelet splits (`side`, `redSide`; null when absent). Files written before
+ *  the platelet side's split hold `sub`, its sub-clusters (model-file.ts reads them as a split).
+ *  `P`: the layout's pulse-summary columns. */
 export function readStage1Fields(r: ModelFileReader, A: string, arch: unknown, P: number) {
   const L = PIPELINE_LIMITS;
-  onlyKeys(r, A, arch, 'stage1', ['k', 'alpha', 'pltMembers', 'sub', 'side']);
+  onlyKeys(r, A, arch, 'stage1', ['k', 'alpha', 'pltMembers', 'sub', 'side', 'redSide']);
   const k1 = r.int(A, arch, 'stage1.k', 1, L.stage1K);
   const alpha = r.num(A, arch, 'stage1.alpha', 0, 1e6, true);
   const pltMembers = r.boolArray(A, arch, 'stage1.pltMembers', k1).slice();
@@ -193,21 +194,26 @@ export function readStage1Fields(r: ModelFileReader, A: string, arch: unknown, P
     const k = r.int(A, arch, 'stage1.sub.k', 1, L.subK);
     sub = { k, members: r.boolArray(A, arch, 'stage1.sub.members', k).slice(), sse: r.num(A, arch, 'stage1.sub.sse', 0) };
   }
-  let side: { k: number; width: number; input: 'pulse' | 'embedding'; prior: number[]; reestimate: boolean; fit: number; rotated: boolean } | null = null;
-  if (present(r, arch, 'stage1.side')) {
-    if (sub) throw r.error(`${A} fields 'stage1.sub' and 'stage1.side': expected one of them`);
-    onlyKeys(r, A, arch, 'stage1.side', ['k', 'width', 'input', 'prior', 'reestimate', 'fit', 'rotated']);
-    const input = r.at(arch, 'stage1.side.input');
-    if (input !== 'pulse' && input !== 'embedding') throw r.error(`${A} field 'stage1.side.input': expected "pulse" or "embedding"`);
-    if (input === 'pulse' && P === 0) throw r.error(`${A} field 'stage1.side.input': the layout has no pulse summaries to read`);
-    const width = input === 'pulse' ? r.int(A, arch, 'stage1.side.width', P, P) : r.int(A, arch, 'stage1.side.width', 1, L.width);
-    side = {
-      k: r.int(A, arch, 'stage1.side.k', 1, L.subK), width, input,
-      prior: r.numArray(A, arch, 'stage1.side.prior', { minLength: 2, maxLength: 2, min: 0, max: 1 }).slice(),
-      reestimate: r.bool(A, arch, 'stage1.side.reestimate'), fit: r.num(A, arch, 'stage1.side.fit', 0), rotated: r.bool(A, arch, 'stage1.side.rotated'),
-    };
-  }
-  return { k1, alpha, pltMembers, sub, side };
+  if (sub && present(r, arch, 'stage1.side')) throw r.error(`${A} fields 'stage1.sub' and 'stage1.side': expected one of them`);
+  const side = readSplitFields(r, A, arch, 'stage1.side', P);
+  const redSide = readSplitFields(r, A, arch, 'stage1.redSide', P);
+  if (redSide && redSide.input !== 'pulse') throw r.error(`${A} field 'stage1.redSide.input': expected "pulse"`);
+  return { k1, alpha, pltMembers, sub, side, redSide };
+}
+
+/** A platelet split's fields (platelet-side.ts), or null when the field is absent or null. */
+function readSplitFields(r: ModelFileReader, A: string, arch: unknown, key: string, P: number) {
+  if (!present(r, arch, key)) return null;
+  onlyKeys(r, A, arch, key, ['k', 'width', 'input', 'prior', 'reestimate', 'fit', 'rotated']);
+  const input = r.at(arch, `${key}.input`);
+  if (input !== 'pulse' && input !== 'embedding') throw r.error(`${A} field '${key}.input': expected "pulse" or "embedding"`);
+  if (input === 'pulse' && P === 0) throw r.error(`${A} field '${key}.input': the layout has no pulse summaries to read`);
+  const width = input === 'pulse' ? r.int(A, arch, `${key}.width`, P, P) : r.int(A, arch, `${key}.width`, 1, PIPELINE_LIMITS.width);
+  return {
+    k: r.int(A, arch, `${key}.k`, 1, PIPELINE_LIMITS.subK), width, input: input as 'pulse' | 'embedding',
+    prior: r.numArray(A, arch, `${key}.prior`, { minLength: 2, maxLength: 2, min: 0, max: 1 }).slice(),
+    reestimate: r.bool(A, arch, `${key}.reestimate`), fit: r.num(A, arch, `${key}.fit`, 0), rotated: r.bool(A, arch, `${key}.rotated`),
+  };
 }
 
 /** stage2's fields: VaDE components, class priors, the retic count scale and the two levels'

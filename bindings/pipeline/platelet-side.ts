@@ -24,7 +24,7 @@ import type { ComputeBackend } from '../backend.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
 import { bestScaledSubset } from './mapping.js';
-import { classLogLikOnBackend, selectRows, type ClassMixture } from './mixture.js';
+import { classLogLik, classLogLikOnBackend, logGauss, selectRows, type ClassMixture } from './mixture.js';
 import { fitClassMap, mStep } from './em-known.js';
 import { proportionsFromClassLogLik } from './proportions.js';
 import { principalAxes, rotateRows } from './axes.js';
@@ -32,7 +32,7 @@ import { principalAxes, rotateRows } from './axes.js';
 /** Which per-event vectors the side reads. */
 export type SideInput = 'pulse' | 'embedding';
 
-export interface PlateletSide {
+export interface PlateletSplit {
   /** Classes (platelet, other) over the standardised, rotated inputs. */
   mixture: ClassMixture;
   /** Mean training proportions (platelet, other): where each sample's EM starts. */
@@ -69,7 +69,7 @@ const MIN_ROWS_PER_COMPONENT = 20;
 const VAR_FLOOR = 1e-4;
 
 /** Rows of x [· × w] standardised with the side's scaler and turned to its axes. */
-export function sideRows(side: Pick<PlateletSide, 'mean' | 'std' | 'rotation'>, x: ArrayLike<number>, rows: ArrayLike<number> | null, n: number): Float64Array {
+export function sideRows(side: Pick<PlateletSplit, 'mean' | 'std' | 'rotation'>, x: ArrayLike<number>, rows: ArrayLike<number> | null, n: number): Float64Array {
   const w = side.mean.length;
   const out = rows ? selectRows(x, w, rows) : Float64Array.from(x as ArrayLike<number>).subarray(0, n * w);
   for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) out[i * w + j] = (out[i * w + j] - side.mean[j]) / side.std[j];
@@ -77,14 +77,13 @@ export function sideRows(side: Pick<PlateletSide, 'mean' | 'std' | 'rotation'>, 
 }
 
 /**
- * Fits the side on the training rows with pPlt ≥ 0.5. `x` [n × w]: every training row's inputs;
- * pltShare[s]: sample s's reference platelet share of all its events. Null when the side is too
- * small to split.
+ * Fits a split of the training `rows` (one side of stage 1) into platelet | the rest. `x` [n × w]:
+ * every training row's inputs; pltShare[s]: the share of ALL sample s's training rows that are
+ * platelets among `rows` (the reference platelet share, for the platelet side). Null when there
+ * are too few rows to split.
  */
-export async function fitPlateletSide(be: ComputeBackend, x: ArrayLike<number>, w: number, input: SideInput, pPlt: ArrayLike<number>,
-  sampleOf: Int32Array, pltShare: number[], o: SideOptions, log?: (message: string) => void): Promise<PlateletSide | null> {
-  const rows: number[] = [];
-  for (let i = 0; i < pPlt.length; i++) if (pPlt[i] >= 0.5) rows.push(i);
+export async function fitPlateletSplit(be: ComputeBackend, x: ArrayLike<number>, w: number, input: SideInput, rows: ArrayLike<number>,
+  sampleOf: Int32Array, pltShare: number[], o: SideOptions, log?: (message: string) => void): Promise<PlateletSplit | null> {
   const counts = o.components.filter((k) => k > 1 && rows.length >= MIN_ROWS_PER_COMPONENT * k);
   if (!counts.length) return null;
   const S = pltShare.length;
@@ -99,7 +98,7 @@ export async function fitPlateletSide(be: ComputeBackend, x: ArrayLike<number>, 
   const z = rotateRows(scaled, rows.length, w, rotation);
   const sOf = Int32Array.from(rows, (r) => sampleOf[r]);
 
-  // Per sample: its training rows, its platelet-side rows, and the platelet share of the side.
+  // Per sample: its training rows, its rows on this side, and the platelet share of the side.
   const total = new Float64Array(S);
   const side = new Float64Array(S);
   for (let i = 0; i < sampleOf.length; i++) total[sampleOf[i]]++;
@@ -114,7 +113,7 @@ export async function fitPlateletSide(be: ComputeBackend, x: ArrayLike<number>, 
     const { mixture, members } = await startingMixture(be, z, rows.length, w, sOf, S, total, pltShare, k, o.seed);
     const map = members.map((m) => (m ? 0 : 1));
     const { fit } = fitClassMap(mixture, z, rows.length, sOf, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [map] });
-    log?.(`platelet side with ${k} components: reference fit ${fit.toFixed(3)}`);
+    log?.(`${k} components: reference fit ${fit.toFixed(3)}`);
     if (!best || fit < best.fit) best = { mixture, fit };
   }
   const prior = [0, 1].map((c) => theta.reduce((a, t) => a + t[c], 0) / S);
@@ -157,7 +156,7 @@ async function startingMixture(be: ComputeBackend, z: Float64Array, n: number, w
  * (platelet, other) proportions re-estimated by EM on its platelet-side events (`sideEvents`), then
  * every event's posterior under them.
  */
-export function sideKeep(side: PlateletSide, L: ArrayLike<number>, n: number, sideEvents: ArrayLike<number>): Float32Array {
+export function sideKeep(side: PlateletSplit, L: ArrayLike<number>, n: number, sideEvents: ArrayLike<number>): Float32Array {
   let theta: ArrayLike<number> = side.prior;
   if (side.reestimate && sideEvents.length) {
     theta = proportionsFromClassLogLik(2, selectRows(L, 2, sideEvents), sideEvents.length, { init: side.prior, accelerate: true }).theta;
@@ -169,7 +168,25 @@ export function sideKeep(side: PlateletSide, L: ArrayLike<number>, n: number, si
 }
 
 /** sideKeep at classify time: `x` [n × w] every event's side inputs; class log-likelihoods on the backend. */
-export async function sideKeepOnBackend(be: ComputeBackend, side: PlateletSide, x: ArrayLike<number>, n: number, sideEvents: ArrayLike<number>): Promise<Float32Array> {
+export async function sideKeepOnBackend(be: ComputeBackend, side: PlateletSplit, x: ArrayLike<number>, n: number, sideEvents: ArrayLike<number>): Promise<Float32Array> {
   const L = await classLogLikOnBackend(be, side.mixture, sideRows(side, x, null, n), n);
   return sideKeep(side, L, n, sideEvents);
+}
+
+/** Each row's P(platelet) under a split, with its sample's proportions re-estimated on the
+ *  sample's rows of that side (`onSide`), as classify does sample by sample. */
+export function perSampleKeep(split: PlateletSplit, x: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, S: number,
+  onSide: (i: number) => boolean): Float32Array {
+  const L = classLogLik(split.mixture, logGauss(split.mixture, sideRows(split, x, null, n), n), n);
+  const out = new Float32Array(n);
+  const rowsOf: number[][] = Array.from({ length: S }, () => []);
+  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
+  for (const rows of rowsOf) {
+    if (!rows.length) continue;
+    const Ls = selectRows(L, 2, rows);
+    const side = rows.flatMap((r, j) => (onSide(r) ? [j] : []));
+    const keep = sideKeep(split, Ls, rows.length, side);
+    rows.forEach((r, j) => (out[r] = keep[j]));
+  }
+  return out;
 }

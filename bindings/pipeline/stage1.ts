@@ -10,7 +10,8 @@ import { IDEC } from '../models/dec.js';
 import type { Progress } from '../models/types.js';
 import type { Matrix } from '../models/types.js';
 import { bestSubset, clusterShares } from './mapping.js';
-import { fitPlateletSide, type PlateletSide, type SideInput, type SideOptions } from './platelet-side.js';
+import { fitPlateletSplit, perSampleKeep, type PlateletSplit, type SideInput, type SideOptions } from './platelet-side.js';
+import { fitRedSide } from './red-side.js';
 
 export interface Stage1Options {
   dims: number[];
@@ -19,8 +20,10 @@ export interface Stage1Options {
   pretrainEpochs: number;
   batchSize: number;
   maxIterations: number;
-  /** Component counts of the platelet side's platelet | other mixture to try (none: no split). */
+  /** Component counts of the platelet side's platelet | other mixture to try (none: no split),
+   *  and of the red side's platelet | red mixture (none: no red-side split). */
   sideComponents: readonly number[];
+  redSideComponents: readonly number[];
   /** The platelet side's inputs for every row [rows × width] (the pulse summaries), or null: it
    *  reads stage 1's embedding. */
   sideInput: { data: ArrayLike<number>; width: number; input: SideInput } | null;
@@ -39,7 +42,29 @@ export interface Stage1Result {
   shares: number[][];
   sse: number;
   /** The platelet side's platelet | other mixture (null: not split, all platelet). */
-  side: PlateletSide | null;
+  side: PlateletSplit | null;
+  /** The red side's platelet | red mixture (red-side.ts; null: none) and each training row's
+   *  P(platelet | red side) under it. */
+  redSide: PlateletSplit | null;
+  redKeep: Float32Array | null;
+}
+
+/** The platelet side's split (platelet | other) and, where the references ask for it, the red
+ *  side's (platelet | red): platelet-side.ts, red-side.ts. */
+async function splitSides(be: ComputeBackend, x: Matrix, emb: Float32Array, pPlt: Float32Array, sampleOf: Int32Array, pltShare: number[], o: Stage1Options) {
+  let side: PlateletSplit | null = null;
+  const S = pltShare.length;
+  const inp = o.sideInput ?? { data: emb, width: o.dims[o.dims.length - 1], input: 'embedding' as const };
+  if (o.sideComponents.some((k) => k > 1)) {
+    const rows: number[] = [];
+    for (let i = 0; i < x.rows; i++) if (pPlt[i] >= 0.5) rows.push(i);
+    side = await fitPlateletSplit(be, inp.data, inp.width, inp.input, rows, sampleOf, pltShare, { ...o.side, components: o.sideComponents, seed: o.seed },
+      (m) => o.onMessage?.(`platelet side, ${m}`));
+  }
+  if (!o.sideInput || !o.redSideComponents.length) return { side, red: null };
+  const keep = side ? perSampleKeep(side, inp.data, x.rows, sampleOf, S, (i) => pPlt[i] >= 0.5) : new Float32Array(x.rows).fill(1);
+  const red = await fitRedSide(be, o.sideInput.data, o.sideInput.width, pPlt, keep, sampleOf, pltShare, { ...o.side, components: o.redSideComponents, seed: o.seed }, o.onMessage);
+  return { side, red };
 }
 
 export function aeConfig(dims: number[], seed: number): AutoencoderConfig {
@@ -70,13 +95,8 @@ export async function trainStage1(be: ComputeBackend, x: Matrix, sampleOf: Int32
       for (let j = 0; j < o.k; j++) if (members[j]) p += q[i * o.k + j];
       pPlt[i] = p;
     }
-    let side: PlateletSide | null = null;
-    if (o.sideComponents.some((k) => k > 1)) {
-      const inp = o.sideInput ?? { data: await idec.transform(x), width: o.dims[o.dims.length - 1], input: 'embedding' as const };
-      side = await fitPlateletSide(be, inp.data, inp.width, inp.input, pPlt, sampleOf, pltShare, { ...o.side, components: o.sideComponents, seed: o.seed },
-        o.onMessage);
-    }
-    return { idec, pltMembers: members, pPlt, shares, sse, side };
+    const { side, red } = await splitSides(be, x, await idec.transform(x), pPlt, sampleOf, pltShare, o);
+    return { idec, pltMembers: members, pPlt, shares, sse, side, redSide: red?.split ?? null, redKeep: red?.keep ?? null };
   } finally {
     ae.dispose();
   }

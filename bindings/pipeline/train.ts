@@ -6,7 +6,8 @@ import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, toAsinhUnits } from './preprocess.js';
 import { columnSources, describeLayout, detectLayout, layoutWidth, type ChannelLayout } from './layout.js';
 import { trainStage1 } from './stage1.js';
-import { SIDE_COMPONENTS, type PlateletSide } from './platelet-side.js';
+import { SIDE_COMPONENTS, type PlateletSplit } from './platelet-side.js';
+import { RED_SIDE_COMPONENTS } from './red-side.js';
 import { trainSampleVade, subsample, RHO_SMOOTHING, THETA_FLOOR, type SampleVadeResult } from './sample-vade.js';
 import { nearestLogDensity } from './mixture.js';
 import { centreBySample, fitRedLevels, levelInputs, type RedLevels } from './red-levels.js';
@@ -48,17 +49,17 @@ export async function trainState(samples: SampleInput[], references: Map<string,
   const [k1, pretrainEpochs] = [opts.stage1Clusters ?? 4, opts.epochs ?? 12];
   const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
     dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200,
-    ...plateletSideOptions(layout, units, n, features, opts.stage1Subclusters), onMessage: (message) => progress({ stage: 'stage1-map', message }),
+    ...plateletSideOptions(layout, units, n, features, opts), onMessage: (message) => progress({ stage: 'stage1-map', message }),
     onProgress: (p) => progress(p.stage === 'pretrain'
       ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
       : { stage: `stage1-${p.stage === 'cluster' ? 'idec' : p.stage}`, epoch: p.epoch, losses: p.losses }),
   });
   try {
-    progress({ stage: 'stage1-map', message: stage1Message(s1.pltMembers, k1, s1.sse, s1.side) });
+    progress({ stage: 'stage1-map', message: stage1Message(s1.pltMembers, k1, s1.sse, s1.side, s1.redSide) });
 
     // Stage 2 on the events stage 1 calls red cells.
     const redRows: number[] = [];
-    for (let i = 0; i < n; i++) if (s1.pPlt[i] < 0.5) redRows.push(i);
+    for (let i = 0; i < n; i++) if (s1.pPlt[i] < 0.5 && !(s1.redKeep && s1.redKeep[i] >= 0.5)) redRows.push(i);
     if (redRows.length < 50) throw new Error(`train: stage 1 left only ${redRows.length} red-cell events`);
     const x2 = new Float32Array(redRows.length * features);
     const sampleOf2 = new Int32Array(redRows.length);
@@ -95,11 +96,11 @@ export async function trainState(samples: SampleInput[], references: Map<string,
       meta: {
         name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
         createdAt: new Date().toISOString(), version: LIBRARY_VERSION, trainedOn: { samples: samples.length, cells: n },
-        options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: s1.side?.mixture.k ?? 0,
+        options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: s1.side?.mixture.k ?? 0, stage1RedSide: s1.redSide !== null,
           clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 24 },
       },
       layout, pre, dims,
-      stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, side: s1.side },
+      stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, side: s1.side, redSide: s1.redSide },
       stage2: { encoder: stage2Encoder, mixture: vade.mixture, thetaPrior: [0, 1, 2].map((c) => theta.reduce((a, t) => a + t[c], 0) / theta.length), pulse, levels, reticScale: 1 },
       pca: null, domain,
     };
@@ -134,13 +135,16 @@ function checkedInputs(samples: SampleInput[], references: Map<string, Reference
   return { layout, features, sources, refs };
 }
 
-/** Stage 1's platelet side: it reads every channel's pulse summaries where the layout has them
- *  (else stage 1's embedding); its component count is the option's, or chosen by the references. */
-function plateletSideOptions(layout: ChannelLayout, units: Float32Array, n: number, features: number, components: number | undefined) {
+/** Stage 1's splits: the platelet side reads every channel's pulse summaries where the layout has
+ *  them (else stage 1's embedding), its component count the option's or chosen by the references;
+ *  the red side's split needs the summaries and can be turned off (stage1RedSide). */
+function plateletSideOptions(layout: ChannelLayout, units: Float32Array, n: number, features: number, opts: TrainOptions) {
+  const components = opts.stage1Subclusters;
   const P = summaryRoles(layout).length;
   return {
     sideInput: P > 0 ? { data: pulseSummaries(layout, units, features, Int32Array.from({ length: n }, (_, i) => i)), width: P, input: 'pulse' as const } : null,
     sideComponents: components !== undefined ? [components] : SIDE_COMPONENTS,
+    redSideComponents: P > 0 && opts.stage1RedSide !== false ? RED_SIDE_COMPONENTS : [],
     side: { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR },
   };
 }
@@ -206,9 +210,10 @@ function encoderTensors(state: Record<string, NamedTensor>, stage: string): Reco
   return out;
 }
 
-function stage1Message(pltMembers: boolean[], k1: number, sse: number, side: PlateletSide | null): string {
+function stage1Message(pltMembers: boolean[], k1: number, sse: number, side: PlateletSplit | null, red: PlateletSplit | null): string {
   const which = (m: boolean[]) => m.map((v, j) => (v ? j : -1)).filter((j) => j >= 0).join(',');
   const plt = side ? Array.from({ length: side.mixture.k }, (_, j) => side.mixture.rho[j] > 0) : [];
   return `platelet clusters: [${which(pltMembers)}] of ${k1} (fit SSE ${sse.toExponential(2)})` +
-    (side ? `; platelet side (${side.input}): platelet components [${which(plt)}] of ${side.mixture.k} (reference fit ${side.fit.toFixed(3)})` : '');
+    (side ? `; platelet side (${side.input}): platelet components [${which(plt)}] of ${side.mixture.k} (reference fit ${side.fit.toFixed(3)})` : '') +
+    (red ? `; red side: a platelet | red split of ${red.mixture.k} components` : '');
 }

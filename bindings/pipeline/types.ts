@@ -3,7 +3,7 @@ import type { ComputeBackend } from '../backend.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import type { Preprocessor } from './preprocess.js';
 import type { ChannelLayout, ChannelMapping } from './layout.js';
-import type { PlateletSide } from './platelet-side.js';
+import type { PlateletSplit } from './platelet-side.js';
 import type { ClassMixture } from './mixture.js';
 import type { RedLevels } from './red-levels.js';
 import type { PulseScaler } from './pulse-features.js';
@@ -78,6 +78,9 @@ export interface TrainOptions {
   /** Components of the platelet side's platelet | other mixture that sets debris apart (default: 4, 6
    *  or 8, whichever follows the references best; 0: no split). */
   stage1Subclusters?: number;
+  /** Look for platelets on stage 1's red side where the references ask for it (red-side.ts;
+   *  default true). The embedded module (hemaclust export) does not run that split yet. */
+  stage1RedSide?: boolean;
   /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 24). */
   stage2Epochs?: number;
   stage2Components?: number;
@@ -112,7 +115,9 @@ export interface PipelineState {
   layout: ChannelLayout;
   pre: Preprocessor;
   dims: number[];
-  stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; side: PlateletSide | null };
+  stage1: { encoder: Record<string, NamedTensor>; centers: Float32Array; k: number; alpha: number; pltMembers: boolean[]; side: PlateletSplit | null;
+    /** Platelets on the red side (red-side.ts); null when the references did not ask for them. */
+    redSide: PlateletSplit | null };
   /** mixture: VaDE's, over the embedding (the decision when the input has no channel blocks);
    *  levels: the decision over [embedding, pulse summaries] (red-levels.ts), with the pulse scaler. */
   stage2: { encoder: Record<string, NamedTensor>; mixture: ClassMixture; thetaPrior: number[]; pulse: PulseScaler | null; levels: RedLevels | null;

@@ -74,7 +74,8 @@ export function handState(kind: HandLayout, seed = 1): PipelineState {
       // with platelet sub-clusters are read); the others read the pulse summaries in their axes.
       side: kind === 'scalar'
         ? { mixture: hardMix(3, d), prior: [0.7, 0.3], input: 'embedding', mean: new Float64Array(d), std: new Float64Array(d).fill(1), rotation: null, reestimate: false, fit: 0 }
-        : { mixture: hardMix(3, P), prior: [0.85, 0.15], input: 'pulse', mean: Float64Array.from(u(P, 0, 1)), std: Float64Array.from(u(P, 0.5, 1.5)), rotation: principalAxes(u(P * 60, -1, 1).map((v, i) => v + (i % P) * v), 60, P), reestimate: true, fit: 0 } },
+        : { mixture: hardMix(3, P), prior: [0.85, 0.15], input: 'pulse', mean: Float64Array.from(u(P, 0, 1)), std: Float64Array.from(u(P, 0.5, 1.5)), rotation: principalAxes(u(P * 60, -1, 1).map((v, i) => v + (i % P) * v), 60, P), reestimate: true, fit: 0 },
+      redSide: null },
     stage2: { encoder: enc('stage2'), mixture: mix(4, d, 3), thetaPrior: [0.9, 0.05, 0.05], reticScale: 1.1, pulse: { mean: u(P, 0, 1), std: u(P, 0.5, 1.5) },
       levels: { embeddingDim: d, roles, a: mix(5, dA, 2), b: mix(4, levelBColumns(d, roles).length, 2), priorA: [0.97, 0.03], priorB: [0.96, 0.04],
         // The scalar model stays as files before per-sample centring were (3 passes, no axes).
