@@ -105,7 +105,7 @@ describe('pipeline model file: decodePipeline refuses malformed metadata with a 
     ['ka beyond its tensors', mutate('architecture', (a) => { a.stage2.levels.ka = 3; }), /stage2\.a\.mu/],
     ['rotated as a string', mutate('architecture', (a) => { a.stage2.levels.rotated = 'yes'; }), /stage2\.levels\.rotated/],
     ['rotated without its tensor', mutate('architecture', (a) => { a.stage2.levels.rotated = false; }), /stage2\.levels\.a_rotation/],
-    ['levels on a layout without channels', mutate('architecture', (a) => { a.layout = { kind: 'matrix', points: 0, groups: [], featureNames: null, inputColumns: F }; a.stage1.side = null; }), /stage2\.levels': a matrix layout/],
+    ['levels on a layout without channels', mutate('architecture', (a) => { a.layout = { kind: 'matrix', points: 0, groups: [], featureNames: null, inputColumns: F }; a.stage1.side = null; a.stage1.redSide = null; }), /stage2\.levels': a matrix layout/],
     ['a platelet side reading summaries a matrix layout has not', mutate('architecture', (a) => { a.layout = { kind: 'matrix', points: 0, groups: [], featureNames: null, inputColumns: F }; }), /stage1\.side\.input': the layout has no pulse summaries/],
     ['a layout group of the wrong role', mutate('architecture', (a) => { a.layout.groups[1].role = 'FSC'; }), /layout\.groups\.1\.role/],
     ['a waveform channel of 3 samples', mutate('architecture', (a) => { a.layout.groups[0].columns.pop(); a.layout.points = 0; }), /layout\.groups\.0\.columns/],

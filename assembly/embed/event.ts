@@ -9,8 +9,8 @@
 //   levels      per level: x = log p(z | class 1) − log p(z | class 0) over its summary columns,
 //               z-scored                                                       (red-levels.ts, mixture.ts)
 // The encoder runs in f32 (SIMD128 in the SIMD build), everything after it in f64.
-import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SIDE_INFO, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SIDE_MU, S_SIDE_MEAN, S_SIDE_STD, S_SIDE_ROT, S_A_MU, S_B_MU, S_ROT_A } from './model';
-import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_XS, W_XA, W_XB, W_MIX_SIDE, W_MIX_A, W_MIX_B, W_LD, W_ROW, W_ROW2, W_SHIFT } from './work';
+import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SIDE_INFO, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SIDE_MU, S_SIDE_MEAN, S_SIDE_STD, S_SIDE_ROT, S_RED_INFO, S_RED_MU, S_RED_MEAN, S_RED_STD, S_RED_ROT, S_A_MU, S_B_MU, S_ROT_A } from './model';
+import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_XS, W_XR, W_XA, W_XB, W_MIX_SIDE, W_MIX_RED, W_MIX_A, W_MIX_B, W_LD, W_ROW, W_ROW2, W_SHIFT } from './work';
 import { dot, dot4 } from './dot';
 
 /** dot4's 4 results (static: the classifier allocates nothing). */
@@ -74,8 +74,9 @@ function scalarSummaries(u: usize, out: usize, P: i32): void {
   }
 }
 
-/** Stage 1 on the rows' units: P(platelet) per row (W_PPLT, f32 as in classify) and the platelet
- *  side's class log-likelihood difference (W_XS; 0 without a side). */
+/** Stage 1 on the rows' units: P(platelet) per row (W_PPLT, f32 as in classify) and the class
+ *  log-likelihood differences of the platelet side's split (W_XS) and the red side's (W_XR; 0
+ *  without them). */
 export function stage1(rows: i32): void {
   const F = dim(0);
   const mean = slot(S_PRE_MEAN);
@@ -107,7 +108,8 @@ export function stage1(rows: i32): void {
       if (i32At(plt, j)) p += v;
     }
     store<f32>(W_PPLT + (<usize>r << 2), <f32>(p / sum));
-    store<f64>(W_XS + (<usize>r << 3), dim(5) > 0 ? sideDiff(r, zr) : 0);
+    store<f64>(W_XS + (<usize>r << 3), dim(5) > 0 ? splitDiff(S_SIDE_INFO, S_SIDE_MEAN, S_SIDE_STD, S_SIDE_ROT, W_MIX_SIDE, S_SIDE_MU, dim(5), r, zr) : 0);
+    store<f64>(W_XR + (<usize>r << 3), dim(13) > 0 ? splitDiff(S_RED_INFO, S_RED_MEAN, S_RED_STD, S_RED_ROT, W_MIX_RED, S_RED_MU, dim(13), r, zr) : 0);
   }
 }
 
@@ -164,21 +166,21 @@ function encoder(rows: i32): usize {
   }
 }
 
-/** The platelet side's class log-likelihood difference of row r (platelet-side.ts sideRows, then
+/** A stage-1 split's class log-likelihood difference of row r (platelet-side.ts sideRows, then
  *  mixture.ts classLogLik): its inputs are the row's pulse summaries or its stage-1 embedding zr. */
-function sideDiff(r: i32, zr: usize): f64 {
-  const info = slot(S_SIDE_INFO);
+function splitDiff(infoSlot: i32, meanSlot: i32, stdSlot: i32, rotSlot: i32, mix: usize, muSlot: i32, k: i32, r: i32, zr: usize): f64 {
+  const info = slot(infoSlot);
   const w = i32At(info, 0);
   const fromPulse = i32At(info, 1) == 1;
   const f = W_SUMM + (<usize>(r * dim(6)) << 3);
-  const mean = slot(S_SIDE_MEAN);
-  const std = slot(S_SIDE_STD);
+  const mean = slot(meanSlot);
+  const std = slot(stdSlot);
   for (let t = 0; t < w; t++) {
     const v = fromPulse ? f64At(f, t) : <f64>f32At(zr, t);
     store<f64>(W_ROW + (<usize>t << 3), (v - <f64>f32At(mean, t)) / <f64>f32At(std, t));
   }
-  if (i32At(info, 2) != 0) rotateRow(slot(S_SIDE_ROT), w);
-  return mixtureDiff(W_MIX_SIDE, slot(S_SIDE_MU), dim(5), w);
+  if (i32At(info, 2) != 0) rotateRow(slot(rotSlot), w);
+  return mixtureDiff(mix, slot(muSlot), k, w);
 }
 
 /** W_ROW ← W_ROW · R (R: d × d, axes as columns). */

@@ -11,16 +11,18 @@
 // counts them; pass 1 also collects the platelet side's histogram (platelet-side.ts). What is kept
 // between passes is bounded: three histograms and one bit per event (red
 // cell or not, so pass 2 needs no encoder), up to MAX_EVENTS.
-import { blobBase, blobValid, dim, slot, slotLen, S_COLS_A, S_META, S_SCALARS, S_SIDE_INFO } from './model';
-import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W_HIST_A, W_HIST_B, W_HIST_S, W_SUMMARY, W_BITMAP, W_PPLT, W_XS, W_XA, W_XB, W_SHIFT, W_SHIFT_HIST, W_SUMM, SHIFT_BINS, SHIFT_HI, SHIFT_LO, bitmapBytes, isRed, setRed } from './work';
+import { blobBase, blobValid, dim, slot, slotLen, S_COLS_A, S_META, S_SCALARS, S_SIDE_INFO, S_RED_INFO } from './model';
+import { CAP, MAX_EVENTS, SUMMARY_F64, initWork, ensureBitmap, W_INPUT, W_OUT, W_HIST_A, W_HIST_B, W_HIST_S, W_HIST_R, W_SUMMARY, W_BITMAP, W_PPLT, W_XS, W_XR, W_XA, W_XB, W_SHIFT, W_SHIFT_HIST, W_SUMM, SHIFT_BINS, SHIFT_HI, SHIFT_LO, bitmapBytes, isRed, setRed } from './work';
 import { unitsAndSummaries, stage1, levels } from './event';
 import { histAdd, histClear, histCount, squarem, theta0, theta1, posterior, postA, postB } from './em';
 import { E_EMPTY, E_FEATURES, E_MEMORY, E_NO_MODEL, E_NOT_FINITE, E_POINTER, E_ROWS, E_STATE, E_STREAM, E_TOO_MANY, fail, lastError, msgBase, msgLen, ok, say, sayInt } from './errors';
 import { qualityBegin, qualityPass2, qualityEnd } from './quality';
 
 const ABI_VERSION = 1;
-/** 3, or 4 with the sample-shift pass first (set at init from the model). */
+/** 3, plus the red side's pass and the sample-shift pass first where the model has them (init). */
 let passes: i32 = 3;
+/** The red side's pass (its proportions: which red-side events are platelets). */
+const STEP_RED: i32 = -1;
 
 let ready: i32 = 0; // 0 not tried, 1 ready, < 0 the init error
 let pass: i32 = 0; // 0 idle, 1..3 the pass expected, 4 done
@@ -31,7 +33,7 @@ let shiftEvents: i32 = 0; // red-cell events of the shift pass (the median's n)
 let maxEvents: i32 = MAX_EVENTS;
 let hash: u32 = 0;
 let hash1: u32 = 0;
-let thA0: f64 = 0, thA1: f64 = 0, thB0: f64 = 0, thB1: f64 = 0, thS0: f64 = 1, thS1: f64 = 0;
+let thA0: f64 = 0, thA1: f64 = 0, thB0: f64 = 0, thB1: f64 = 0, thS0: f64 = 1, thS1: f64 = 0, thR0: f64 = 0, thR1: f64 = 1;
 const counts: usize = memory.data(32); // f64 per class
 
 function init(): i32 {
@@ -44,14 +46,25 @@ function init(): i32 {
     ready = -E_MEMORY;
     return fail(E_MEMORY, 'the work area does not fit: memory cannot grow');
   }
-  passes = dim(11) != 0 ? 4 : 3;
+  passes = 3 + (dim(11) != 0 ? 1 : 0) + (dim(13) > 0 ? 1 : 0);
   ready = 1;
   return ok();
 }
 
-/** What the current pass does: 0 the sample shift, 1 level A's histogram, 2 level B's, 3 the output. */
+/** What the current pass does: STEP_RED the red side's histogram, 0 the sample shift, 1 level A's
+ *  histogram, 2 level B's, 3 the output (the first passes are there only when the model needs them). */
 function step(): i32 {
-  return pass - (passes - 3);
+  const s = pass - (passes - 3);
+  if (s > 0) return s;
+  return dim(13) > 0 && pass == 1 ? STEP_RED : 0;
+}
+
+/** A red cell for stage 2: stage 1's red side, less what the red side's split calls platelet. */
+function isRedCell(r: i32): bool {
+  if (load<f32>(W_PPLT + (<usize>r << 2)) >= 0.5) return false;
+  if (dim(13) == 0) return true;
+  posterior(load<f64>(W_XR + (<usize>r << 3)), thR0, thR1);
+  return postA < 0.5;
 }
 
 export function hc_abi_version(): i32 { return ABI_VERSION; }
@@ -87,6 +100,7 @@ export function hc_begin(): i32 {
   histClear(W_HIST_A);
   histClear(W_HIST_B);
   histClear(W_HIST_S);
+  histClear(W_HIST_R);
   memory.fill(W_SHIFT, 0, <usize>max(dim(6), 1) << 3);
   if (dim(11) != 0) memory.fill(W_SHIFT_HIST, 0, <usize>(dim(8) * SHIFT_BINS) << 3);
   memory.fill(W_BITMAP, 0, bitmapBytes);
@@ -153,7 +167,8 @@ export function hc_push(ptr: usize, rows: i32, cols: i32): i32 {
   unitsAndSummaries(ptr, rows);
   const st = step();
   if (st != 2) stage1(rows);
-  if (st == 0) shiftPass(rows);
+  if (st == STEP_RED) redPass(rows);
+  else if (st == 0) shiftPass(rows);
   else {
     levels(rows);
     if (st == 1) pass1(rows);
@@ -164,15 +179,20 @@ export function hc_push(ptr: usize, rows: i32, cols: i32): i32 {
   return ok();
 }
 
+/** The red side's histogram over stage 1's red-side events. */
+function redPass(rows: i32): void {
+  for (let r = 0; r < rows; r++) if (load<f32>(W_PPLT + (<usize>r << 2)) < 0.5) histAdd(W_HIST_R, load<f64>(W_XR + (<usize>r << 3)));
+}
+
 /** Each level-A summary of the red-cell rows onto its grid (red-levels.ts addLinear). */
 function shiftPass(rows: i32): void {
   const P = dim(6);
-  for (let r = 0; r < rows; r++) if (load<f32>(W_PPLT + (<usize>r << 2)) < 0.5) shiftEvents++;
+  for (let r = 0; r < rows; r++) if (isRedCell(r)) shiftEvents++;
   const dA = dim(8);
   const cols = slot(S_COLS_A);
   const step = (SHIFT_HI - SHIFT_LO) / <f64>(SHIFT_BINS - 1);
   for (let r = 0; r < rows; r++) {
-    if (load<f32>(W_PPLT + (<usize>r << 2)) >= 0.5) continue;
+    if (!isRedCell(r)) continue;
     for (let t = 0; t < dA; t++) {
       const v = load<f64>(W_SUMM + (<usize>(r * P + load<i32>(cols + (<usize>t << 2))) << 3));
       const x = (Math.min(Math.max(v, SHIFT_LO), SHIFT_HI) - SHIFT_LO) / step;
@@ -214,11 +234,11 @@ function endShiftPass(): void {
 /** Level A's histogram over the red-cell events, the platelet side's over the others. */
 function pass1(rows: i32): void {
   for (let r = 0; r < rows; r++) {
-    if (load<f32>(W_PPLT + (<usize>r << 2)) < 0.5) {
+    if (isRedCell(r)) {
       setRed(events + r);
       histAdd(W_HIST_A, load<f64>(W_XA + (<usize>r << 3)));
       redEvents++;
-    } else if (dim(5) > 0) histAdd(W_HIST_S, load<f64>(W_XS + (<usize>r << 3)));
+    } else if (dim(5) > 0 && load<f32>(W_PPLT + (<usize>r << 2)) >= 0.5) histAdd(W_HIST_S, load<f64>(W_XS + (<usize>r << 3)));
   }
 }
 
@@ -243,11 +263,16 @@ function pass3(rows: i32): void {
     }
     posterior(load<f64>(W_XA + (<usize>r << 3)), thA0, thA1);
     const a0 = postA, a1 = postB;
+    let rk: f64 = 0;
+    if (dim(13) > 0) {
+      posterior(load<f64>(W_XR + (<usize>r << 3)), thR0, thR1);
+      rk = postA;
+    }
     posterior(load<f64>(W_XB + (<usize>r << 3)), thB0, thB1);
-    const v0 = p * keep;
-    const v1 = (1 - p) * (a0 * postA) + p * (1 - keep);
-    const v2 = (1 - p) * (a0 * postB);
-    const v3 = (1 - p) * a1;
+    const v0 = p * keep + (1 - p) * rk;
+    const v1 = (1 - p) * (1 - rk) * (a0 * postA) + p * (1 - keep);
+    const v2 = (1 - p) * (1 - rk) * (a0 * postB);
+    const v3 = (1 - p) * (1 - rk) * a1;
     const o = W_OUT + (<usize>(r * 4) << 2);
     store<f32>(o, <f32>v0);
     store<f32>(o, <f32>v1, 4);
@@ -287,7 +312,8 @@ export function hc_end_pass(): i32 {
     return say(': every pass must stream the same events in the same order; start again with hc_begin');
   }
   const st = step();
-  if (st == 0) endShiftPass();
+  if (st == STEP_RED) endRed();
+  else if (st == 0) endShiftPass();
   else if (st == 1) {
     const sc = slot(S_SCALARS);
     squarem(W_HIST_A, load<f64>(sc, 16), load<f64>(sc, 24));
@@ -300,6 +326,18 @@ export function hc_end_pass(): i32 {
   events = 0;
   hash = 0x811c9dc5;
   return ok();
+}
+
+/** The sample's (platelet, red) proportions on stage 1's red side (red-side.ts). */
+function endRed(): void {
+  const sc = slot(S_SCALARS);
+  thR0 = load<f64>(sc, 64);
+  thR1 = load<f64>(sc, 72);
+  if (load<i32>(slot(S_RED_INFO), 12) != 0 && histCount(W_HIST_R) > 0) {
+    squarem(W_HIST_R, thR0, thR1);
+    thR0 = theta0;
+    thR1 = theta1;
+  }
 }
 
 /** The sample's (platelet, other) proportions: EM on the platelet side's histogram, or the

@@ -10,7 +10,7 @@ export const MAGIC: u32 = 0x42454348; // "HCEB" little-endian
 export const BLOB_VERSION: u32 = 3;
 
 // i32 slots
-export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, sideK (0: no platelet side), P, kA, dA, kB, dB, centred, rotated]
+export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, sideK (0: no platelet side), P, kA, dA, kB, dB, centred, rotated, redK (0: no red-side split)]
 export const S_WIDTHS = 1; // layer output widths
 export const S_PLT = 2; // per stage-1 cluster: 1 = platelet
 export const S_SIDE_INFO = 3; // the platelet side: [width, input (0 stage-1 embedding, 1 pulse summaries), rotated, re-estimated]
@@ -37,7 +37,7 @@ export const S_B_MU = 22;
 export const S_B_LOGVAR = 23;
 export const S_B_RHO = 24;
 // f64 slots
-export const S_SCALARS = 25; // [alpha, reticScale, priorA0, priorA1, priorB0, priorB1, priorSide0, priorSide1]
+export const S_SCALARS = 25; // [alpha, reticScale, priorA0, priorA1, priorB0, priorB1, priorSide0, priorSide1, priorRed0, priorRed1]
 export const S_DOMAIN = 26; // quality flags: see quality.ts in this folder
 // u8 slot
 export const S_META = 27; // UTF-8 JSON (hc_meta)
@@ -47,7 +47,15 @@ export const S_ROT_A = 28; // level A's axes [dA × dA] (red-levels.ts rotationA
 export const S_SIDE_MEAN = 29;
 export const S_SIDE_STD = 30;
 export const S_SIDE_ROT = 31;
-export const SLOTS = 32;
+// the red side's platelet | red split (red-side.ts): i32 info as S_SIDE_INFO, then f32 as the side's
+export const S_RED_INFO = 32;
+export const S_RED_MU = 33;
+export const S_RED_LOGVAR = 34;
+export const S_RED_RHO = 35;
+export const S_RED_MEAN = 36;
+export const S_RED_STD = 37;
+export const S_RED_ROT = 38;
+export const SLOTS = 39;
 
 // @ts-ignore: decorator
 @inline export function blobBase(): usize {

@@ -1,6 +1,6 @@
 // The exported classifier's work area: fixed buffers after the model blob, sized from the model
 // once (initWork), then only the red-cell bitmap grows (1 bit per event, up to MAX_EVENTS).
-import { blobEnd, dim, slot, slotLen, S_WIDTHS, S_SIDE_INFO, S_SIDE_LOGVAR, S_SIDE_RHO, S_A_LOGVAR, S_A_RHO, S_B_LOGVAR, S_B_RHO } from './model';
+import { blobEnd, dim, slot, slotLen, S_WIDTHS, S_SIDE_INFO, S_SIDE_LOGVAR, S_SIDE_RHO, S_RED_INFO, S_RED_LOGVAR, S_RED_RHO, S_A_LOGVAR, S_A_RHO, S_B_LOGVAR, S_B_RHO } from './model';
 import { HIST_F64 } from './em';
 
 /** Rows per hc_push. */
@@ -17,16 +17,19 @@ export let W_PONG: usize = 0;
 export let W_SUMM: usize = 0; // CAP × P f64: pulse summaries
 export let W_PPLT: usize = 0; // CAP f32
 export let W_XS: usize = 0; // CAP f64: the platelet side's class log-likelihood difference (other − platelet)
+export let W_XR: usize = 0; // CAP f64: the red side's (red − platelet)
 export let W_XA: usize = 0; // CAP f64: level A's class log-likelihood difference
 export let W_XB: usize = 0;
 export let W_OUT: usize = 0; // CAP × 4 f32: probabilities of the last push (last pass)
 export let W_HIST_A: usize = 0;
 export let W_HIST_B: usize = 0;
 export let W_HIST_S: usize = 0; // the platelet side's
+export let W_HIST_R: usize = 0; // the red side's
 export let W_MSG: usize = 0;
 export let W_SUMMARY: usize = 0;
 export let W_MEDIAN: usize = 0; // quality: P × MEDIAN_BINS f64 counts
 export let W_MIX_SIDE: usize = 0; // derived mixtures (mixPrepare)
+export let W_MIX_RED: usize = 0;
 export let W_MIX_A: usize = 0;
 export let W_MIX_B: usize = 0;
 export let W_LD: usize = 0; // f64 per component of the largest mixture
@@ -59,7 +62,8 @@ export function initWork(): bool {
   const L = dim(2);
   const P = dim(6);
   const sideW = load<i32>(slot(S_SIDE_INFO));
-  const rowW = max(max(P, sideW), 1);
+  const redW = load<i32>(slot(S_RED_INFO));
+  const rowW = max(max(P, sideW), max(redW, 1));
   maxWidth = F;
   for (let l = 0; l < L; l++) maxWidth = max(maxWidth, load<i32>(slot(S_WIDTHS) + (<usize>l << 2)));
   let p = align(blobEnd());
@@ -70,19 +74,22 @@ export function initWork(): bool {
   W_SUMM = p; p = align(p + (<usize>(CAP * max(P, 1)) << 3));
   W_PPLT = p; p = align(p + (<usize>CAP << 2));
   W_XS = p; p = align(p + (<usize>CAP << 3));
+  W_XR = p; p = align(p + (<usize>CAP << 3));
   W_XA = p; p = align(p + (<usize>CAP << 3));
   W_XB = p; p = align(p + (<usize>CAP << 3));
   W_OUT = p; p = align(p + (<usize>(CAP * 4) << 2));
   W_HIST_A = p; p = align(p + (<usize>HIST_F64 << 3));
   W_HIST_B = p; p = align(p + (<usize>HIST_F64 << 3));
   W_HIST_S = p; p = align(p + (<usize>HIST_F64 << 3));
+  W_HIST_R = p; p = align(p + (<usize>HIST_F64 << 3));
   W_MSG = p; p = align(p + <usize>MSG_BYTES);
   W_SUMMARY = p; p = align(p + (<usize>SUMMARY_F64 << 3));
   W_MEDIAN = p; p = align(p + (<usize>(max(P, 1) * MEDIAN_BINS) << 3));
   W_MIX_SIDE = p; p = align(p + mixBytes(dim(5), sideW, 2));
+  W_MIX_RED = p; p = align(p + mixBytes(dim(13), redW, 2));
   W_MIX_A = p; p = align(p + mixBytes(dim(7), dim(8), 2));
   W_MIX_B = p; p = align(p + mixBytes(dim(9), dim(10), 2));
-  W_LD = p; p = align(p + (<usize>max(max(dim(5), dim(7)), max(dim(9), 1)) << 3));
+  W_LD = p; p = align(p + (<usize>max(max(max(dim(5), dim(13)), dim(7)), max(dim(9), 1)) << 3));
   W_ROW = p; p = align(p + (<usize>rowW << 3));
   W_ROW2 = p; p = align(p + (<usize>rowW << 3));
   W_SHIFT = p; p = align(p + (<usize>max(P, 1) << 3));
@@ -91,6 +98,7 @@ export function initWork(): bool {
   bitmapBytes = 0;
   if (!ensure(p)) return false;
   mixPrepare(W_MIX_SIDE, slot(S_SIDE_LOGVAR), slot(S_SIDE_RHO), dim(5), sideW, 2);
+  mixPrepare(W_MIX_RED, slot(S_RED_LOGVAR), slot(S_RED_RHO), dim(13), redW, 2);
   mixPrepare(W_MIX_A, slot(S_A_LOGVAR), slot(S_A_RHO), dim(7), dim(8), 2);
   mixPrepare(W_MIX_B, slot(S_B_LOGVAR), slot(S_B_RHO), dim(9), dim(10), 2);
   return slotLen(S_WIDTHS) == L;

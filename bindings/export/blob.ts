@@ -10,6 +10,7 @@ import { summaryRoles } from '../pipeline/pulse-features.js';
 import { levelAColumns, levelBColumns } from '../pipeline/red-levels.js';
 import type { ClassMixture } from '../pipeline/mixture.js';
 import type { PipelineState } from '../pipeline/types.js';
+import type { PlateletSplit } from '../pipeline/platelet-side.js';
 
 export const BLOB_MAGIC = 0x42454348;
 export const BLOB_VERSION = 3;
@@ -18,8 +19,9 @@ export const SLOT = {
   preOffset: 8, preScale: 9, preMean: 10, preStd: 11, weights: 12, centers: 13, sideMu: 14, sideLogVar: 15, sideRho: 16,
   pulseMean: 17, pulseStd: 18, aMu: 19, aLogVar: 20, aRho: 21, bMu: 22, bLogVar: 23, bRho: 24,
   scalars: 25, domain: 26, meta: 27, rotA: 28, sideMean: 29, sideStd: 30, sideRot: 31,
+  redInfo: 32, redMu: 33, redLogVar: 34, redRho: 35, redMean: 36, redStd: 37, redRot: 38,
 } as const;
-const SLOTS = 32;
+const SLOTS = 39;
 
 export class ExportError extends Error {}
 
@@ -38,7 +40,7 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   const P = roles.length;
   if (levels.roles.length !== P) throw new ExportError(`stage 2 levels read ${levels.roles.length} pulse summaries, the layout gives ${P}`);
   const side = stage1.side;
-  if (stage1.redSide) throw new ExportError('this model finds platelets on stage 1\'s red side (docs/method.md §2), which the embedded module does not run yet');
+  const red = stage1.redSide;
   const a = levels.a;
   const b = levels.b;
   if (a.classes !== 2 || b.classes !== 2) throw new ExportError(`stage 2 levels must have 2 classes each (found ${a.classes}, ${b.classes})`);
@@ -59,25 +61,37 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   });
   const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
   const mix = (m: ClassMixture | undefined) => (m ? [f32(m.mu), f32(m.logVar), f32(m.rho)] : [new Float32Array(0), new Float32Array(0), new Float32Array(0)]);
-  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, side ? side.mixture.k : 0, P, a.k, a.d, b.k, b.d, levels.centred ? 1 : 0, levels.rotationA ? 1 : 0];
-  const sideW = side ? side.mixture.d : 0;
-  if (side && (side.mixture.classes !== 2 || side.mean.length !== sideW || side.std.length !== sideW || sideW !== (side.input === 'pulse' ? P : d))) throw new ExportError('the platelet side\'s mixture does not match its inputs');
-  if (side?.rotation && side.rotation.length !== sideW * sideW) throw new ExportError(`the platelet side's axes hold ${side.rotation.length} values for ${sideW} columns`);
+  const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, side ? side.mixture.k : 0, P, a.k, a.d, b.k, b.d, levels.centred ? 1 : 0, levels.rotationA ? 1 : 0, red ? red.mixture.k : 0];
+  checkSplit(side, 'the platelet side', P, d);
+  checkSplit(red, 'the red side', P, d);
   if (levels.rotationA && levels.rotationA.length !== a.d * a.d) throw new ExportError(`level A's axes hold ${levels.rotationA.length} values for ${a.d} columns`);
   const colsA = levelAColumns(d, roles).map((c) => c - d);
   const colsB = levelBColumns(d, roles).map((c) => c - d);
   if (colsA.length !== a.d || colsB.length !== b.d) throw new ExportError('stage 2 level widths do not match the layout\'s summary roles');
   return [
     Int32Array.from(dims), Int32Array.from(st.dims), Int32Array.from(stage1.pltMembers, Number),
-    Int32Array.from(side ? [sideW, side.input === 'pulse' ? 1 : 0, side.rotation ? 1 : 0, side.reestimate ? 1 : 0] : [0, 0, 0, 0]),
+    splitInfo(side),
     Int32Array.from(wave), Int32Array.from(scalar), Int32Array.from(colsA), Int32Array.from(colsB),
     f32(st.pre.offset), f32(st.pre.scale), f32(st.pre.mean), f32(st.pre.std), f32(weights), f32(stage1.centers),
     ...mix(side?.mixture), f32(pulse.mean), f32(pulse.std), ...mix(a), ...mix(b),
-    Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB, ...(side ? side.prior : [1, 0])]),
+    Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB, ...(side ? side.prior : [1, 0]), ...(red ? red.prior : [0, 1])]),
     Float64Array.from(domainArray(st, P)),
     meta,
     f32(levels.rotationA ?? []), f32(side?.mean ?? []), f32(side?.std ?? []), f32(side?.rotation ?? []),
+    splitInfo(red), ...mix(red?.mixture), f32(red?.mean ?? []), f32(red?.std ?? []), f32(red?.rotation ?? []),
   ];
+}
+
+/** A stage-1 split's [width, input (0 embedding, 1 pulse summaries), rotated, re-estimated]. */
+function splitInfo(x: PlateletSplit | null): Int32Array {
+  return Int32Array.from(x ? [x.mixture.d, x.input === 'pulse' ? 1 : 0, x.rotation ? 1 : 0, x.reestimate ? 1 : 0] : [0, 0, 0, 0]);
+}
+
+function checkSplit(x: PlateletSplit | null, what: string, P: number, d: number): void {
+  if (!x) return;
+  const w = x.mixture.d;
+  if (x.mixture.classes !== 2 || x.mean.length !== w || x.std.length !== w || w !== (x.input === 'pulse' ? P : d)) throw new ExportError(`${what}'s mixture does not match its inputs`);
+  if (x.rotation && x.rotation.length !== w * w) throw new ExportError(`${what}'s axes hold ${x.rotation.length} values for ${w} columns`);
 }
 
 /** [present, refMin ×3, refMax ×3, eventsMedian, logDensityCut, summaryMedian ×P, summarySpread ×P]. */
