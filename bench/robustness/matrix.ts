@@ -44,6 +44,8 @@ export interface MatrixRow {
   /** Ablation of the reticulocyte count scale (retic-count.ts): the largest held-out retic %
    *  error when reticulocytes are counted by each event's most probable class, as the labels say. */
   reticArgmaxMaxError?: number;
+  /** Whether training kept a platelet | red split of stage 1's red side (red-side.ts). */
+  redSide?: boolean;
 }
 
 function samplesOf(domain: Domain, seed: number, count: number, cells: number) {
@@ -63,10 +65,11 @@ export async function runMatrixCell(be: ComputeBackend, domainName: string, seed
     backend: be, seed, force: true, ...o.trainOptions,
     onProgress: (p) => {
       if (p.stage === 'quality' && p.message?.startsWith('WARNING')) gatePassed = false;
-      if (p.message && (p.stage === 'quality' || p.stage === 'prepare')) o.onProgress?.(`  ${domainName} seed ${seed}: ${p.message}`);
+      if (p.message && (p.stage === 'quality' || p.stage === 'prepare' || p.stage === 'stage1-map')) o.onProgress?.(`  ${domainName} seed ${seed}: ${p.message}`);
     },
   });
   const trainSeconds = (performance.now() - t0) / 1000;
+  const redSide = pipe.meta.options?.stage1RedSide === true;
   const items = [];
   for (let i = o.train; i < sims.length; i++) items.push({ result: await pipe.classify(inputs[i]), truth: sims[i].truth, reference: refs.get(inputs[i].id)! });
   pipe.dispose();
@@ -77,7 +80,7 @@ export async function runMatrixCell(be: ComputeBackend, domainName: string, seed
   return {
     domain: domainName, seed, layout: domain.layout, macroF1: ev.macroF1!, perClassF1: ev.perClassF1 as Record<string, number | null>,
     maxAbsError: ev.maxAbsErrorVsTruth!, trainSeconds, gatePassed, flagged, flags: [...new Set(flags.map((f) => f.replace(/[0-9.]+/g, '#')))],
-    bound: supervisedBound(inputs, sims.map((s) => s.truth), o.train), reticArgmaxMaxError,
+    bound: supervisedBound(inputs, sims.map((s) => s.truth), o.train), reticArgmaxMaxError, redSide,
   };
 }
 
@@ -152,14 +155,14 @@ export function meetsBars(r: MatrixRow): boolean {
 export function formatMatrix(rows: MatrixRow[]): string {
   const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '–' : v.toFixed(d));
   const lines = [
-    '| domain | seed | layout | macro-F1 | plt F1 | rbc F1 | retic F1 | clump F1 | max err plt / retic / clump (pp) | retic err, argmax count (pp) | supervised bound (QDA) | train s | gate | flagged held-out | bars |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| domain | seed | layout | macro-F1 | plt F1 | rbc F1 | retic F1 | clump F1 | max err plt / retic / clump (pp) | retic err, argmax count (pp) | supervised bound (QDA) | train s | gate | red-side split | flagged held-out | bars |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const p = r.perClassF1;
     lines.push(`| ${r.domain} | ${r.seed} | ${r.layout} | ${f(r.macroF1)} | ${f(p.platelet)} | ${f(p.rbc)} | ${f(p.reticulocyte)} | ${f(p.clumped_rbc)} | ` +
       `${f(r.maxAbsError.plt_pct, 2)} / ${f(r.maxAbsError.retic_pct, 2)} / ${f(r.maxAbsError.clump_pct, 2)} | ${f(r.reticArgmaxMaxError, 2)} | ${f(r.bound.macroF1)} | ${r.trainSeconds.toFixed(0)} | ` +
-      `${r.gatePassed ? 'pass' : 'FAIL'} | ${r.flagged} | ${meetsBars(r) ? 'met' : 'missed'} |`);
+      `${r.gatePassed ? 'pass' : 'FAIL'} | ${r.redSide === undefined ? '–' : r.redSide ? 'kept' : 'no'} | ${r.flagged} | ${meetsBars(r) ? 'met' : 'missed'} |`);
   }
   return lines.join('\n');
 }
