@@ -95,11 +95,16 @@ describe('BloodCellPipeline', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    // The platelet-side sub-clusters (debris rejection) travel with the model.
+    // The platelet side's platelet | other mixture (debris rejection) travels with the model, over
+    // the 8 pulse summaries; both classes own components.
     const arch = JSON.parse(decodeSafetensors(bytes, 'model').metadata.architecture);
-    expect(arch.stage1.sub.members.length).toBe(arch.stage1.sub.k);
-    expect(arch.stage1.sub.members.some(Boolean)).toBe(true);
-    expect(decodeSafetensors(bytes, 'model').tensors['stage1.sub.mu'].shape).toEqual([arch.stage1.sub.k, 8]);
+    expect(arch.stage1.side.input).toBe('pulse');
+    expect(arch.stage1.side.width).toBe(8);
+    const sideRho = decodeSafetensors(bytes, 'model').tensors['stage1.side.rho'];
+    expect(sideRho.shape).toEqual([2, arch.stage1.side.k]);
+    const k = arch.stage1.side.k;
+    const owns = (c: number) => Array.from({ length: k }, (_, j) => sideRho.data[c * k + j] > 0).some(Boolean);
+    expect(owns(0) && owns(1)).toBe(true);
     expect(decodeSafetensors(bytes, 'model').tensors['stage2.gmm.rho'].shape).toEqual([3, QUICK.stage2Components]);
     // Stage 2's two-level decision over the pulse summaries travels with it too (format /3).
     const t = decodeSafetensors(bytes, 'model').tensors;
