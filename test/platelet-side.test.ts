@@ -11,6 +11,7 @@ import { fitPlateletSplit, sideKeep, sideRows } from '../bindings/pipeline/plate
 import { legacySide } from '../bindings/pipeline/model-file.js';
 import { classLogLik, logGauss } from '../bindings/pipeline/mixture.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
+import { stackSamples } from './helpers/split-samples.js';
 
 const SEED = testSeed();
 const hint = reproduceHint(SEED, 'test/platelet-side.test.ts');
@@ -39,17 +40,7 @@ describe('platelet side', () => {
     const be = await createBackend('reference');
     const draw = () => sample(rng, 3000, 0.01 + 0.08 * rng.uniform(), 0.03 * rng.uniform());
     const train = Array.from({ length: 10 }, draw);
-    const n = train.reduce((a, s) => a + s.n, 0);
-    const x = new Float64Array(n * 3);
-    const pPlt = new Float32Array(n);
-    const sampleOf = new Int32Array(n);
-    let at = 0;
-    train.forEach((s, si) => {
-      x.set(s.x, at * 3);
-      pPlt.set(s.pPlt, at);
-      sampleOf.fill(si, at, at + s.n);
-      at += s.n;
-    });
+    const { x, pPlt, sampleOf, n } = stackSamples(train);
     const refs = train.map((s) => s.truth.reduce((a, v) => a + v, 0) / s.n);
     const rows = Array.from({ length: n }, (_, i) => i).filter((i) => pPlt[i] >= 0.5);
     const side = await fitPlateletSplit(be, x, 3, 'pulse', rows, sampleOf, refs, { components: [4, 6], seed: 3, emIterations: 60, smoothing: 0.05, floor: 1e-3 });

@@ -8,6 +8,7 @@ import { fitRedSide } from '../bindings/pipeline/red-side.js';
 import { sideKeep, sideRows } from '../bindings/pipeline/platelet-side.js';
 import { classLogLik, logGauss } from '../bindings/pipeline/mixture.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
+import { stackSamples } from './helpers/split-samples.js';
 
 const SEED = testSeed();
 const hint = reproduceHint(SEED, 'test/red-side.test.ts');
@@ -34,17 +35,7 @@ function sample(rng: Rng, n: number, plt: number, large: number) {
 async function fit(large: number, rng: Rng) {
   const be = await createBackend('reference');
   const train = Array.from({ length: 10 }, () => sample(rng, 3000, 0.02 + 0.08 * rng.uniform(), large));
-  const n = train.reduce((a, s) => a + s.n, 0);
-  const x = new Float64Array(n * 3);
-  const pPlt = new Float32Array(n);
-  const sampleOf = new Int32Array(n);
-  let at = 0;
-  train.forEach((s, si) => {
-    x.set(s.x, at * 3);
-    pPlt.set(s.pPlt, at);
-    sampleOf.fill(si, at, at + s.n);
-    at += s.n;
-  });
+  const { x, pPlt, sampleOf, n } = stackSamples(train);
   // References as an analyzer reports them: to 0.1 pp, with a little measurement noise.
   const refs = train.map((s) => Math.round(1000 * (s.truth.reduce((a, v) => a + v, 0) / s.n + 0.001 * rng.normal())) / 1000);
   return fitRedSide(be, x, 3, pPlt, new Float32Array(n).fill(1), sampleOf, refs, { components: [4, 6], seed: 5, emIterations: 60, smoothing: 0.05, floor: 1e-3 });
