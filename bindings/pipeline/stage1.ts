@@ -51,10 +51,11 @@ export interface Stage1Result {
 
 /** The platelet side's split (platelet | other) and, where the references ask for it, the red
  *  side's (platelet | red): platelet-side.ts, red-side.ts. */
-async function splitSides(be: ComputeBackend, x: Matrix, emb: Float32Array, pPlt: Float32Array, sampleOf: Int32Array, pltShare: number[], o: Stage1Options) {
+async function splitSides(be: ComputeBackend, x: Matrix, embed: () => Promise<Float32Array>, pPlt: Float32Array, sampleOf: Int32Array, pltShare: number[], o: Stage1Options) {
   let side: PlateletSplit | null = null;
   const S = pltShare.length;
-  const inp = o.sideInput ?? { data: emb, width: o.dims[o.dims.length - 1], input: 'embedding' as const };
+  // Stage 1's embedding only where the layout has no pulse summaries to read.
+  const inp = o.sideInput ?? { data: await embed(), width: o.dims[o.dims.length - 1], input: 'embedding' as const };
   if (o.sideComponents.some((k) => k > 1)) {
     const rows: number[] = [];
     for (let i = 0; i < x.rows; i++) if (pPlt[i] >= 0.5) rows.push(i);
@@ -95,7 +96,7 @@ export async function trainStage1(be: ComputeBackend, x: Matrix, sampleOf: Int32
       for (let j = 0; j < o.k; j++) if (members[j]) p += q[i * o.k + j];
       pPlt[i] = p;
     }
-    const { side, red } = await splitSides(be, x, await idec.transform(x), pPlt, sampleOf, pltShare, o);
+    const { side, red } = await splitSides(be, x, () => idec.transform(x), pPlt, sampleOf, pltShare, o);
     return { idec, pltMembers: members, pPlt, shares, sse, side, redSide: red?.split ?? null, redKeep: red?.keep ?? null };
   } finally {
     ae.dispose();
