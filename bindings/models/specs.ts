@@ -121,16 +121,34 @@ export const KMEANS_SPEC = {
   },
 };
 
-/** VaDE's tensors (its hyperparameters are declared in vade.ts itself). */
+/** The names of VaDE's mixture tensors (its networks' follow `linearNames`). */
 export const VADE_TENSORS = {
   piLogits: 'gmm.pi_logits',
   mu: 'gmm.mu',
   logVar: 'gmm.log_var',
 } as const;
 
+/** VaDE: Jiang et al.'s settings (IJCAI 2017) unless said otherwise; the collapse guard is ours
+ *  (vade-recovery.ts says why it is built as it is). */
 export const VADE_SPEC = {
   tensors: (a: LayoutArchitecture): TensorLayout => networkTensors(a, true)
     .set(VADE_TENSORS.piLogits, [a.k!]).set(VADE_TENSORS.mu, [a.k!, embeddingDim(a)]).set(VADE_TENSORS.logVar, [a.k!, embeddingDim(a)]),
+  hyperparameters: {
+    epochs: hp(100, 'ELBO training epochs'),
+    batchSize: hp(256, 'minibatch size'),
+    lr: hp(2e-3, 'Adam learning rate of the networks and of π, μ_c, log σ²_c'),
+    // step: ×0.9 every 10 epochs, the decay of Jiang et al.'s code (types.ts learningRate).
+    schedule: hp('step' as const, 'learning-rate schedule'),
+    gmmIterations: hp(30, 'EM iterations of the GMM initialisation'),
+    // No component may become narrower than 1e-2 in sd: a component collapsing onto a point drives
+    // the KL term to −∞.
+    minLogVar: hp(Math.log(1e-4), 'floor of the mixture log-variances'),
+    // Effective components (exp of the entropy of an epoch's responsibility mass) below this share
+    // of their value at the GMM initialisation is a collapse; 0 turns the check and recovery off.
+    collapseRatio: hp(0.6, 'the mixture has collapsed below this share of its initial effective components'),
+    collapseRetries: hp(3, 'rollbacks to the last healthy epoch before a collapse is an error'),
+    collapseLrFactor: hp(0.25, 'learning-rate factor per rollback'),
+  },
 };
 
 /** The tensor layout of a model kind. */

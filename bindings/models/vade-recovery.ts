@@ -38,6 +38,7 @@
 import type { ComputeBackend } from '../backend.js';
 import type { Param } from './mlp.js';
 import type { Adam, AdamState } from './optim.js';
+import { VADE_DEFAULTS } from './vade-config.js';
 
 export interface CollapseOptions {
   /** Collapse when effective components < ratio × their value at the GMM initialisation (0: off). */
@@ -48,9 +49,10 @@ export interface CollapseOptions {
   lrFactor: number;
 }
 
-/** The options with their defaults, checked (a model calls this before any training work). */
+/** The options with their defaults (specs.ts VADE_SPEC), checked (a model calls this before any training work). */
 export function collapseOptions(o: { collapseRatio?: number; collapseRetries?: number; collapseLrFactor?: number }): CollapseOptions {
-  const r = { ratio: o.collapseRatio ?? 0.6, retries: o.collapseRetries ?? 3, lrFactor: o.collapseLrFactor ?? 0.25 };
+  const d = VADE_DEFAULTS;
+  const r = { ratio: o.collapseRatio ?? d.collapseRatio, retries: o.collapseRetries ?? d.collapseRetries, lrFactor: o.collapseLrFactor ?? d.collapseLrFactor };
   if (!(r.ratio >= 0 && r.ratio < 1)) throw new RangeError(`collapseRatio must be in [0, 1) (got ${r.ratio})`);
   if (!(Number.isInteger(r.retries) && r.retries >= 0)) throw new RangeError(`collapseRetries must be a whole number ≥ 0 (got ${r.retries})`);
   if (!(r.lrFactor > 0 && r.lrFactor < 1)) throw new RangeError(`collapseLrFactor must be in (0, 1) (got ${r.lrFactor})`);

@@ -14,7 +14,7 @@
 import { readModelFile, requireKind, writeModelFile, type Architecture, type ModelFile, type SaveOptions } from './model-file.js';
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { clusteringScores } from '../metrics/index.js';
-import { Autoencoder, reconLoss, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
+import { Autoencoder, type ResolvedAeConfig, encoderLayers, decoderLayers } from './autoencoder.js';
 import { BatchLoader, Batcher, forEachChunk, uploadMatrix } from './data.js';
 import { argmaxRows } from './dec.js';
 import { fitDiagonalGmm, type GmmParams } from './gmm.js';
@@ -23,11 +23,14 @@ import { applyNormalization } from './normalize.js';
 import { imageAffine } from './augment.js';
 import { Adam, LossMeter } from './optim.js';
 import { CollapseGuard, collapseOptions, effectiveComponents, softmaxHost } from './vade-recovery.js';
-import { DEFAULT_BATCH, DEFAULT_EPOCHS, DEFAULT_LR, GMM_INIT_ITERATIONS, MIN_LOG_VAR, type VadeConfig, type VadeFitOptions, type VadeWorkspace } from './vade-config.js';
+import { MIN_LOG_VAR, VADE_DEFAULTS, type VadeConfig, type VadeFitOptions } from './vade-config.js';
+import { elboStep, encode, vadeWorkspace, type VadeWorkspace } from './vade-elbo.js';
 import { HostRng, STREAM } from './rng.js';
+import { linearNames, VADE_TENSORS } from './specs.js';
 import { asMatrix, checkLosses, checkMetricsEvery, learningRate, scoresEpoch, type FitOptions, type Matrix } from './types.js';
 
-export type { VadeConfig, VadeFitOptions, VadeWorkspace } from './vade-config.js';
+export type { VadeConfig, VadeFitOptions } from './vade-config.js';
+export type { VadeWorkspace } from './vade-elbo.js';
 
 export class VaDE {
   config: ResolvedAeConfig | null = null;
@@ -69,12 +72,10 @@ export class VaDE {
   /** Copies a pretrained autoencoder's weights into the VaDE networks. */
   async adoptAutoencoder(ae: Autoencoder): Promise<void> {
     const state = await ae.exportState();
-    const L = ae.config!.dims.length;
+    const last = linearNames('encoder', ae.config!.dims.length - 1);
+    const head = linearNames('encoder_mu', 0);
     this.trunk?.importState(state);
-    this.muHead!.importState({
-      'encoder_mu.0.weight': state[`encoder.${L - 1}.weight`],
-      'encoder_mu.0.bias': state[`encoder.${L - 1}.bias`],
-    });
+    this.muHead!.importState({ [head.weight]: state[last.weight], [head.bias]: state[last.bias] });
     this.decoder!.importState(state);
   }
 
@@ -82,13 +83,6 @@ export class VaDE {
     const { config: c, muHead, logVarHead, decoder, piLogits, muC, logVarC } = this;
     if (!c || !muHead || !logVarHead || !decoder || !piLogits || !muC || !logVarC) throw new Error('VaDE: not fitted (call fit or load first)');
     return { c, trunk: this.trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC };
-  }
-
-  /** μ̃ and log σ̃² of a batch (buffers owned by the heads). */
-  private encode(x: Tensor): { h: Tensor; mu: Tensor; logVar: Tensor } {
-    const { trunk, muHead, logVarHead } = this.ready();
-    const h = trunk ? trunk.forward(x) : x;
-    return { h, mu: muHead.forward(h), logVar: logVarHead.forward(h) };
   }
 
   async fit(xRaw: Matrix, opts: VadeFitOptions = {}): Promise<this> {
@@ -127,11 +121,11 @@ export class VaDE {
     const Zall = uploadMatrix(be, zHost);
     let gmm: GmmParams;
     try {
-      gmm = await fitDiagonalGmm(be, Zall, zHost, { k: this.k, seed: c.seed, iterations: o.gmmIterations ?? GMM_INIT_ITERATIONS });
+      gmm = await fitDiagonalGmm(be, Zall, zHost, { k: this.k, seed: c.seed, iterations: o.gmmIterations ?? VADE_DEFAULTS.gmmIterations });
     } finally {
       be.dispose(Zall);
     }
-    const minLogVar = o.minLogVar ?? MIN_LOG_VAR;
+    const minLogVar = o.minLogVar ?? VADE_DEFAULTS.minLogVar;
     for (let i = 0; i < gmm.logVar.length; i++) gmm.logVar[i] = Math.max(gmm.logVar[i], minLogVar);
     this.initPrior(gmm.mu, gmm.logVar, gmm.piLogits);
     return effectiveComponents(softmaxHost(gmm.piLogits));
@@ -141,10 +135,11 @@ export class VaDE {
   private async trainElbo(xRaw: Matrix, opts: VadeFitOptions, run: CollapseGuardOptions, augment: FitOptions['augment']): Promise<void> {
     const be = this.backend;
     const o = this.options;
+    const d = VADE_DEFAULTS;
     const c = this.ready().c;
     const x = applyNormalization(xRaw, c.normalization, c.inputDim);
     const X = uploadMatrix(be, x);
-    const batcher = new Batcher(be, x.rows, o.batchSize ?? DEFAULT_BATCH, new HostRng(c.seed, STREAM.shuffle));
+    const batcher = new Batcher(be, x.rows, o.batchSize ?? d.batchSize, new HostRng(c.seed, STREAM.shuffle));
     const ws = this.workspace(batcher.batchSize);
     const loader = new BatchLoader(be, batcher, X, x, augment, c.seed);
     const isGmm = new Set(ws.gmmParams.map((p) => p.value));
@@ -153,8 +148,8 @@ export class VaDE {
     // γ mass per component over each epoch: the collapse detector's signal.
     const usage = be.create([this.k]);
     be.fill(usage, 0);
-    const epochs = o.epochs ?? DEFAULT_EPOCHS;
-    const baseLr = o.lr ?? DEFAULT_LR;
+    const epochs = o.epochs ?? d.epochs;
+    const baseLr = o.lr ?? d.lr;
     const gmmLr = o.gmmLr ?? baseLr;
     const guard = new CollapseGuard(be, opt.params, opt, run.initComponents, run.collapse);
     let noiseOffset = 0;
@@ -162,8 +157,8 @@ export class VaDE {
       await guard.save(0, run.initComponents);
       for (let epoch = 1; epoch <= epochs; epoch++) {
         // After a rollback the schedule resumes at the restored epoch, scaled down (guard.lrScale).
-        const lr = guard.lrScale * learningRate(baseLr, o.schedule ?? 'step', epoch, epochs);
-        const lrG = guard.lrScale * learningRate(gmmLr, o.schedule ?? 'step', epoch, epochs);
+        const lr = guard.lrScale * learningRate(baseLr, o.schedule ?? d.schedule, epoch, epochs);
+        const lrG = guard.lrScale * learningRate(gmmLr, o.schedule ?? d.schedule, epoch, epochs);
         batcher.restart();
         for (let b = 0; b < batcher.batchesPerEpoch; b++) {
           loader.next(ws.xb);
@@ -194,7 +189,7 @@ export class VaDE {
     const losses = await e.meter.read();
     checkLosses(this.modelName, e.epoch, losses);
     losses.elbo = -(losses.recon + losses.kl);
-    await this.clampLogVar(this.options.minLogVar ?? MIN_LOG_VAR);
+    await this.clampLogVar(this.options.minLogVar ?? VADE_DEFAULTS.minLogVar);
     const mass = Float64Array.from((await this.backend.download(e.usage)) as Float32Array);
     this.backend.fill(e.usage, 0);
     const components = effectiveComponents(mass);
@@ -242,7 +237,7 @@ export class VaDE {
    *  are given per minibatch, as stage 2 of the blood pipeline does, keeps them fixed). */
   trainableParams(ws: VadeWorkspace, learnPi: boolean): Param[] {
     const { trunk, muHead, logVarHead, decoder } = this.ready();
-    const gmm = learnPi ? ws.gmmParams : ws.gmmParams.filter((p) => p.name !== 'gmm.pi_logits');
+    const gmm = learnPi ? ws.gmmParams : ws.gmmParams.filter((p) => p.name !== VADE_TENSORS.piLogits);
     return [...(trunk?.params() ?? []), ...muHead.params(), ...logVarHead.params(), ...decoder.params(), ...gmm];
   }
 
@@ -252,72 +247,22 @@ export class VaDE {
     const { c, trunk, muHead } = this.ready();
     const state = { ...(trunk ? await trunk.exportState() : {}) };
     const head = await muHead.exportState();
-    const L = c.dims.length;
-    state[`encoder.${L - 1}.weight`] = head['encoder_mu.0.weight'];
-    state[`encoder.${L - 1}.bias`] = head['encoder_mu.0.bias'];
+    const last = linearNames('encoder', c.dims.length - 1);
+    const mu = linearNames('encoder_mu', 0);
+    state[last.weight] = head[mu.weight];
+    state[last.bias] = head[mu.bias];
     return state;
   }
 
-  /** Buffers for one ELBO step on batches of B rows (xb and eps are the step's inputs). */
+  /** Buffers for one ELBO step on batches of B rows (vade-elbo.ts). */
   workspace(B: number): VadeWorkspace {
-    const { c, trunk, muHead, piLogits, muC, logVarC } = this.ready();
-    const be = this.backend;
-    const d = muHead.outputDim;
-    const k = this.k;
-    const f = (shape: number[]) => be.create(shape);
-    const dPi = f([k]);
-    const dMuC = f([k, d]);
-    const dLvC = f([k, d]);
-    const ws = {
-      B, xb: f([B, c.inputDim]), eps: f([B, d]), z: f([B, d]), dz: f([B, d]), dMu: f([B, d]), dLv: f([B, d]),
-      dh: trunk ? f([B, trunk.outputDim]) : null, logResp: f([B, k]), gamma: f([B, k]), dPi, dMuC, dLvC,
-      lossR: f([1]), lossKl: f([1]),
-      // Gaussian likelihood for real-valued data: −log p(x|z) = ½ Σ_d (x_d − x̂_d)² + const = D/2 · MSE.
-      reconScale: c.loss === 'mse' ? c.inputDim / 2 : 1,
-      gmmParams: [
-        { name: 'gmm.pi_logits', value: piLogits, grad: dPi },
-        { name: 'gmm.mu', value: muC, grad: dMuC },
-        { name: 'gmm.log_var', value: logVarC, grad: dLvC },
-      ] as Param[],
-      dispose: () => {
-        for (const t of Object.values(ws)) if (t && typeof t === 'object' && 'shape' in t) be.dispose(t as Tensor);
-      },
-    };
-    return ws;
+    return vadeWorkspace(this.backend, this.ready(), this.k, B);
   }
 
-  /**
-   * One forward/backward of the negative ELBO on ws.xb with noise ws.eps: losses into ws.lossR
-   * (unscaled reconstruction; the loss term is reconScale × it) and ws.lossKl; gradients into every
-   * parameter's grad tensor. γ is computed from the sampled z unless `fixedGamma` is true, in which
-   * case ws.gamma is used as it is (for gradient checks: the op contract treats γ as a constant).
-   */
+  /** One forward/backward of the negative ELBO on ws.xb with noise ws.eps (vade-elbo.ts elboStep;
+   *  `fixedGamma`: ws.gamma as it is, for gradient checks). */
   elboStep(ws: VadeWorkspace, fixedGamma = false): void {
-    const { c, trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC } = this.ready();
-    const be = this.backend;
-    const { mu, logVar } = this.encode(ws.xb);
-    be.reparameterize(mu, logVar, ws.eps, ws.z);
-    const out = decoder.forward(ws.z);
-    const dOut = decoder.outputGrad(ws.B);
-    reconLoss(be, c.loss, out, ws.xb, ws.lossR, dOut, ws.reconScale);
-    if (!fixedGamma) {
-      // γ = p(c|z) at the sampled z (eq. 16), constant in the gradient.
-      be.gmmLogResp(ws.z, piLogits, muC, logVarC, ws.logResp);
-      be.softmax(ws.logResp, ws.gamma);
-    }
-    be.vadeKlLoss(mu, logVar, ws.gamma, piLogits, muC, logVarC, ws.lossKl);
-    be.vadeKlLossBackward(mu, logVar, ws.gamma, piLogits, muC, logVarC, ws.dMu, ws.dLv, ws.dPi, ws.dMuC, ws.dLvC);
-    // Reconstruction path: decoder → z → (μ̃, log σ̃²) through z = μ̃ + exp(½ log σ̃²)·ε.
-    decoder.backward(dOut, ws.dz);
-    be.reparameterizeBackward(ws.dz, logVar, ws.eps, ws.dMu, ws.dLv, { accumulate: true });
-    if (ws.dh && trunk) {
-      muHead.backward(ws.dMu, ws.dh);
-      logVarHead.backward(ws.dLv, ws.dh, true);
-      trunk.backward(ws.dh);
-    } else {
-      muHead.backward(ws.dMu);
-      logVarHead.backward(ws.dLv);
-    }
+    elboStep(this.backend, this.ready(), ws, fixedGamma);
   }
 
   /** γ at the encoder mean: p(c | μ̃(x)), [rows × k] row-major — deterministic. */
@@ -332,7 +277,7 @@ export class VaDE {
       await forEachChunk(be, x, async (t, start, rows) => {
         let b = bufs.get(rows);
         if (!b) bufs.set(rows, (b = [be.create([rows, k]), be.create([rows, k])]));
-        const { mu } = this.encode(t);
+        const { mu } = encode(this.ready(), t);
         be.gmmLogResp(mu, piLogits, muC, logVarC, b[0]);
         be.softmax(b[0], b[1]);
         out.set((await be.download(b[1])) as Float32Array, start * k);
@@ -357,12 +302,12 @@ export class VaDE {
     const d = muHead.outputDim;
     const out = new Float32Array(x.rows * d);
     await forEachChunk(this.backend, x, async (t, start) => {
-      out.set((await this.backend.download(this.encode(t).mu)) as Float32Array, start * d);
+      out.set((await this.backend.download(encode(this.ready(), t).mu)) as Float32Array, start * d);
     });
     return out;
   }
 
-  /** Writes the model as safetensors (see serialize.ts for the tensor names). */
+  /** Writes the model as safetensors (specs.ts VADE_SPEC declares its tensors). */
   async save(path: string, opts: SaveOptions = {}): Promise<void> {
     const { trunk, muHead, logVarHead, decoder, piLogits, muC, logVarC, config: c } = this;
     if (!c || !muHead || !logVarHead || !decoder || !piLogits || !muC || !logVarC) throw new Error('VaDE: not fitted, nothing to save');
@@ -375,9 +320,9 @@ export class VaDE {
         ...(await muHead.exportState()),
         ...(await logVarHead.exportState()),
         ...(await decoder.exportState()),
-        'gmm.pi_logits': { shape: [this.k], data: await dl(piLogits) },
-        'gmm.mu': { shape: [this.k, d], data: await dl(muC) },
-        'gmm.log_var': { shape: [this.k, d], data: await dl(logVarC) },
+        [VADE_TENSORS.piLogits]: { shape: [this.k], data: await dl(piLogits) },
+        [VADE_TENSORS.mu]: { shape: [this.k, d], data: await dl(muC) },
+        [VADE_TENSORS.logVar]: { shape: [this.k, d], data: await dl(logVarC) },
       },
       arch: { model: 'vade', ...rest, k: this.k },
       normalization,
@@ -396,9 +341,9 @@ export class VaDE {
     m.muHead!.importState(f.tensors, f.source);
     m.logVarHead!.importState(f.tensors, f.source);
     m.decoder!.importState(f.tensors, f.source);
-    backend.upload(m.piLogits!, f.tensors['gmm.pi_logits']!.data);
-    backend.upload(m.muC!, f.tensors['gmm.mu']!.data);
-    backend.upload(m.logVarC!, f.tensors['gmm.log_var']!.data);
+    backend.upload(m.piLogits!, f.tensors[VADE_TENSORS.piLogits]!.data);
+    backend.upload(m.muC!, f.tensors[VADE_TENSORS.mu]!.data);
+    backend.upload(m.logVarC!, f.tensors[VADE_TENSORS.logVar]!.data);
     return m;
   }
 

@@ -4,7 +4,7 @@
 import { UsageError } from '../command.js';
 import { intOpt, numOpt } from '../args.js';
 import { DEC_DIMS, type DecConfig, type ImageAffineOptions, type KMeansConfig, type VadeConfig } from '../../models/index.js';
-import { AUTOENCODER_SPEC, DEC_SPEC, KMEANS_SPEC, type Hyperparameter } from '../../models/specs.js';
+import { AUTOENCODER_SPEC, DEC_SPEC, KMEANS_SPEC, VADE_SPEC, type Hyperparameter } from '../../models/specs.js';
 import type { PretrainOptions } from '../../models/autoencoder.js';
 
 export const TRAINING_FLAGS = {
@@ -40,12 +40,14 @@ const AE = AUTOENCODER_SPEC.hyperparameters;
 const PRE = AUTOENCODER_SPEC.pretrain;
 const DECH = DEC_SPEC.hyperparameters;
 const KMH = KMEANS_SPEC.hyperparameters;
+const VH = VADE_SPEC.hyperparameters;
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 /** One help line: the flag padded to the description column, the declaration's help and default. */
 const line = (flag: string, h: Hyperparameter<unknown>, extra = '', prefix = '') =>
   `\n  ${flag.length < 18 ? flag.padEnd(18) : `${flag} `} ${prefix}${h.help} (default ${show(h.default)}${extra})`;
+/** A default declared as a log (the floor of log σ²_c), shown as ln of its value: a user thinks in variances. */
+const ln = (v: number) => `ln ${Number(Math.exp(v).toPrecision(6)).toExponential()}`;
 
-// VaDE's defaults live in vade.ts (being rewritten elsewhere), so its lines state them as text.
 export const TRAINING_HELP = `
   --seed S           integer seed (default ${CLUSTER_DEFAULTS.seed}): same seed + same backend → same model`
   + line('--dims LIST', AE.dims)
@@ -58,9 +60,9 @@ export const TRAINING_HELP = `
   + `\n  --normalization N  ${AE.normalization.help}: auto | none | standard (default ${AE.normalization.default})`
   + `\n  --activation A     ${AE.hiddenActivation.help}: relu | tanh | sigmoid | identity (default ${AE.hiddenActivation.default})`
   + `\n  --embedding-activation A  ${AE.embeddingActivation.help}: identity | relu | tanh | sigmoid (default ${AE.embeddingActivation.default})`
-  + `\n  --cluster-epochs M DEC/IDEC: at most M passes over the data (default ${CLUSTER_DEFAULTS.clusterEpochs}); VaDE: ELBO epochs (default 100)`
+  + `\n  --cluster-epochs M DEC/IDEC: at most M passes over the data (default ${CLUSTER_DEFAULTS.clusterEpochs}); VaDE: ${VH.epochs.help} (default ${CLUSTER_DEFAULTS.clusterEpochs})`
   + line('--batch-size B', PRE.batchSize, '; --batch B is the same flag')
-  + `\n  --lr LR            ${DECH.lr.help} (defaults: IDEC ${DECH.lr.default.adam} Adam, DEC ${DECH.lr.default.sgd} SGD, VaDE 2e-3 Adam)`
+  + `\n  --lr LR            ${DECH.lr.help} (defaults: IDEC ${DECH.lr.default.adam} Adam, DEC ${DECH.lr.default.sgd} SGD, VaDE ${VH.lr.default} Adam)`
   + `\n  --cluster-lr LR    learning rate of the cluster parameters: DEC/IDEC centres, VaDE π, μ_c, σ²_c (default: --lr)`
   + `\n  --augment SPEC     image augmentation of every training minibatch: SHIFT,ROTATE (pixels, degrees;
                      e.g. 3,10) or none (default); needs square images or --image WxH
@@ -72,14 +74,13 @@ export const TRAINING_HELP = `
   + `\n  --optimizer O      DEC/IDEC: adam | sgd (defaults: IDEC ${DECH.optimizer.default.idec}, DEC ${DECH.optimizer.default.dec})`
   + `\n  --update-interval T  DEC/IDEC ${DECH.updateInterval.help} (default ${DECH.updateInterval.default})`
   + `\n  --tol F            DEC/IDEC: ${DECH.tol.help} (default ${DECH.tol.default})`
-  + `
-  --schedule S       VaDE learning-rate schedule: step (default, ×0.9 every 10 epochs) | constant | cosine
-  --gmm-iterations N VaDE: EM iterations of the GMM initialisation (default 30)
-  --min-log-var V    VaDE: floor of the mixture log-variances (default ln 1e-4)
-  --collapse-ratio R VaDE: the mixture has collapsed below R × its initial effective components
-                     (default 0.6; 0 turns detection and recovery off)
-  --collapse-retries N  VaDE: rollbacks to the last healthy epoch before a collapse is an error (default 3)
-  --collapse-lr-factor F  VaDE: learning-rate factor per rollback (default 0.25)`;
+  + `\n  --schedule S       VaDE ${VH.schedule.help}: step (×0.9 every 10 epochs) | constant | cosine (default ${VH.schedule.default})`
+  + `\n  --gmm-iterations N VaDE: ${VH.gmmIterations.help} (default ${VH.gmmIterations.default})`
+  + `\n  --min-log-var V    VaDE: ${VH.minLogVar.help} (default ${ln(VH.minLogVar.default)})`
+  + `\n  --collapse-ratio R VaDE: ${VH.collapseRatio.help}
+                     (default ${VH.collapseRatio.default}; 0 turns detection and recovery off)`
+  + line('--collapse-retries N', VH.collapseRetries, '', 'VaDE: ')
+  + line('--collapse-lr-factor F', VH.collapseLrFactor, '', 'VaDE: ');
 
 const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'identity'] as const;
 
