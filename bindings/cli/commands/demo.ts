@@ -21,7 +21,7 @@ import { summaryCsv } from './classify.js';
 import { TRAIN_FLAGS, TRAIN_HELP, trainOptionsFrom } from './train.js';
 
 /** A cohort that trains and classifies in a few minutes on a laptop CPU and still shows every class. */
-const DEMO = {
+export const DEMO = {
   train: 10,
   test: 4,
   cells: 5000,
