@@ -6,12 +6,13 @@
 //   npm run robustness                                   # every matrix domain × seeds 1,2 (hours on 2 cores)
 //   npm run robustness -- --domains low-gain,scalar-dog --seeds 1 --cells 20000
 //   npm run robustness -- --merge a.json,b.json --out bench/results/robustness-DATE   # one table from several runs
+//   (add --bounds to recompute each merged row's supervised bound: evaluation only, no training)
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../bindings/backends/index.js';
-import { formatMatrix, MATRIX_DOMAINS, meetsBars, runMatrixCell, type MatrixRow } from '../bench/robustness/matrix.js';
+import { cellBound, formatMatrix, MATRIX_DOMAINS, meetsBars, runMatrixCell, type MatrixRow } from '../bench/robustness/matrix.js';
 import { machineInfo } from '../bench/lib/machine.js';
 
 function opt(name: string, fallback: string): string {
@@ -80,6 +81,12 @@ if (merge) {
   const differ = runs.find((r) => r.train !== train || r.test !== test || r.cells !== cells);
   if (differ) throw new Error(`--merge: a run used --train ${differ.train} --test ${differ.test} --cells ${differ.cells}; pass the same values`);
   rows.push(...runs.flatMap((r) => r.rows));
+  if (process.argv.includes('--bounds')) {
+    for (const r of rows) {
+      process.stderr.write(`robustness: supervised bound of ${r.domain} seed ${r.seed} …\n`);
+      r.bound = cellBound(r.domain, r.seed, { train, test, cells });
+    }
+  }
   commitOverride = [...new Set(runs.map((r) => r.commit))].join(', ');
   threads = Math.max(...runs.map((r) => r.threads));
   started = runs.map((r) => r.started ?? '').filter(Boolean).sort()[0] ?? 'see the runs';
