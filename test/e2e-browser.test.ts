@@ -3,7 +3,8 @@
 // simulated sample is dropped onto the page, classified in the page on WebGPU (SwiftShader) and on
 // WASM, and on the server; the results table must show it and the backends must agree on the
 // class shares. `auto` must pick WASM over the software adapter and say why; the analyzer plots
-// (volume histogram with the PLT/RBC split, FL vs FSC scattergram) must be drawn; bad files must
+// (volume histogram with the PLT/RBC split, FL vs FSC scattergram) and the event gallery (thumbnails
+// per predicted class, each with its probabilities on hover) must be drawn; bad files must
 // each leave one error naming the file once, and a sample can be removed from the batch.
 // A screenshot goes to test-artifacts/ for a person to look at.
 // Without /usr/bin/chromium this file skips loudly; with CI=true a missing browser is a failure.
@@ -147,6 +148,45 @@ describe.skipIf(!haveChromium)('browser app in Chromium', () => {
     await page.hover('#map svg circle >> nth=-1'); // the last one drawn is on top
     expect(await page.isVisible('#tooltip')).toBe(true);
     expect(await page.textContent('#tooltip')).toMatch(/platelet: \d/);
+    // Event gallery: every class the table counts has thumbnails (its count by most probable class
+    // agrees with the table up to the model's reticulocyte calibration), an empty class has a note,
+    // and each thumbnail's hover text holds four probabilities that sum to 1.
+    const gallery = await page.$$eval('#gallery .gallery-class', (secs) => secs.map((sec) => ({
+      cls: (sec as HTMLElement).dataset.class!,
+      count: Number((sec as HTMLElement).dataset.count),
+      label: sec.getAttribute('aria-label') ?? '',
+      titles: [...sec.querySelectorAll('canvas')].map((c) => c.title),
+      note: sec.querySelector('p')?.textContent ?? '',
+      // Pixels of the first thumbnail that are not its background: a drawn pulse or bar, not a blank box.
+      ink: [...sec.querySelectorAll('canvas')].slice(0, 1).map((c) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let k = 0;
+        for (let j = 0; j < d.length; j += 4) if (d[j]! < 200) k++;
+        return k;
+      })[0] ?? 0,
+    })));
+    expect(gallery.map((s) => s.cls)).toEqual(['platelet', 'rbc', 'reticulocyte', 'clumped_rbc']);
+    expect(gallery.reduce((a, s) => a + s.count, 0)).toBe(3000);
+    for (const s of gallery) {
+      expect(s.label).toMatch(/events/);
+      if (s.count === 0) expect(s.note, s.cls).toMatch(/No event/);
+      else {
+        expect(s.titles.length, s.cls).toBe(Math.min(24, s.count));
+        expect(s.ink, s.cls).toBeGreaterThan(50);
+      }
+    }
+    const byClass = Object.fromEntries(gallery.map((s) => [s.cls, s.count]));
+    expect(byClass.platelet).toBe(w.counts.platelet);
+    expect(byClass.clumped_rbc).toBe(w.counts.clumped_rbc);
+    expect(byClass.rbc! + byClass.reticulocyte!).toBe(w.counts.rbc! + w.counts.reticulocyte!); // calibration moves events between these two only
+    expect(gallery.filter((s) => s.titles.length > 0).length).toBeGreaterThanOrEqual(2);
+    for (const title of gallery.flatMap((s) => s.titles)) {
+      expect(title).toMatch(/^event \d+\n/);
+      const probs = [...title.matchAll(/: ([\d.]+) %/g)].map((m) => Number(m[1]) / 100);
+      expect(probs, title).toHaveLength(4);
+      expect(Math.abs(probs.reduce((a, b) => a + b, 0) - 1), title).toBeLessThan(0.003);
+    }
+    await page.hover('#gallery canvas >> nth=0'); // the title is the hover text; hovering must not throw
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'e2e-browser.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);

@@ -4,7 +4,7 @@
 //   state.ts      what the page knows (samples, results, selection)
 //   samples.ts    loading and removing samples
 //   compute.ts    backends, models, classification in the page or on the server
-//   results.ts    the table and, per sample, charts.ts, analyzer.ts and latent-map.ts
+//   results.ts    the table and, per sample, charts.ts, analyzer.ts, latent-map.ts and gallery.ts
 //   export.ts     CSV / JSON downloads
 //   dom.ts        status line, error list, SVG helpers
 import type { BrowserBackendKind } from '../../bindings/browser.js';

@@ -1,10 +1,11 @@
 // The results panel: the table (one row per classified sample, click to select), the share charts,
-// the analyzer plots and the latent map of the selected sample.
+// the analyzer plots, the latent map and the event gallery of the selected sample.
 import { CLASSES, COLORS, LABELS } from './classes.js';
 import { $, fmt } from './dom.js';
 import { renderBars, renderDonut } from './charts.js';
 import { renderAnalyzer } from './analyzer.js';
 import { renderMap } from './latent-map.js';
+import { renderGallery } from './gallery.js';
 import { classified, state } from './state.js';
 
 export function render(): void {
@@ -33,5 +34,6 @@ export function render(): void {
   renderDonut(sel?.result.summary ?? null);
   renderAnalyzer(sel?.sample ?? null, sel?.result ?? null);
   renderMap(sel?.result ?? null);
+  renderGallery(sel?.sample ?? null, sel?.result ?? null);
   $('legend').innerHTML = CLASSES.map((c) => `<span><i style="background:${COLORS[c]}"></i>${LABELS[c]}</span>`).join('');
 }
