@@ -2,10 +2,11 @@
 // pointers outside the input buffer, NaN and infinities, calls out of order, a stream that changes
 // between passes, too many events, and random call sequences. Every such call must return its
 // error code with a message and leave the module as it was: never a trap, and a clean
-// classification afterwards gives bit for bit what a fresh module gives.
+// classification afterwards gives bit for bit what a fresh module gives. The fp32 and the --int8
+// export run the same checks (the int8 one has its own work buffers).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodePipeline } from '../bindings/pipeline/model-file.js';
-import { exportClassifier, readGenericModule } from '../bindings/export/module.js';
+import { exportClassifier, readGenericModule, type ExportOptions } from '../bindings/export/module.js';
 import { EmbeddedClassifier } from '../bindings/export/host.js';
 import { handSignals, handState } from './helpers/embed-models.js';
 import { Rng, testSeed, reproduceHint } from './helpers/rng.js';
@@ -19,12 +20,12 @@ let clean: { probabilities: Float32Array; summary: Record<string, number> };
 
 type Abi = EmbeddedClassifier['abi'];
 
-beforeAll(async () => {
+const PRECISIONS: [string, ExportOptions][] = [['fp32', {}], ['int8', { int8: true }]];
+
+beforeAll(() => {
   const st = handState('waveform', 5);
   F = st.meta.features;
   data = handSignals(st, ROWS, 9);
-  wasm = await exportClassifier(encodePipeline(st), await readGenericModule('simd'), 'simd');
-  clean = (await EmbeddedClassifier.load(wasm)).classify(data, ROWS, F);
 });
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -41,7 +42,12 @@ function put(a: Abi, rows: Float32Array): number {
   return p;
 }
 
-describe('exported classifier ABI', () => {
+describe.each(PRECISIONS)('exported classifier ABI (%s)', (_, opts) => {
+  beforeAll(async () => {
+    wasm = await exportClassifier(encodePipeline(handState('waveform', 5)), await readGenericModule('simd'), 'simd', 'fuzz', opts);
+    clean = (await EmbeddedClassifier.load(wasm)).classify(data, ROWS, F);
+  });
+
   it('refuses bad pushes with a code and a message, and the sample goes on as if they never came', async () => {
     const c = await EmbeddedClassifier.load(wasm);
     const a = c.abi as Abi;
@@ -141,7 +147,9 @@ describe('exported classifier ABI', () => {
     expectClean(c);
     expect(a.memory.buffer.byteLength).toBeLessThan(64 << 20);
   });
+});
 
+describe('exported classifier ABI without a model', () => {
   it('a generic module (no model) answers every call with an error, never a trap', async () => {
     const inst = await WebAssembly.instantiate(await WebAssembly.compile((await readGenericModule('scalar')) as Uint8Array<ArrayBuffer>), {});
     const a = inst.exports as unknown as Abi;

@@ -14,6 +14,7 @@ import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { BloodCellPipeline, type Reference } from '../bindings/pipeline/index.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, SUMMARY_FIELDS } from '../bindings/export/module.js';
+import { EmbeddedClassifier } from '../bindings/export/host.js';
 
 const RT = '/usr/share/wabt/wasm2c';
 const has = (cmd: string) => {
@@ -75,5 +76,21 @@ describe.skipIf(!tools)('exported classifier through wasm2c and cc', () => {
     const field = (k: (typeof SUMMARY_FIELDS)[number]) => out.summary[SUMMARY_FIELDS.indexOf(k)];
     expect({ platelet: field('platelet'), rbc: field('rbc'), reticulocyte: field('reticulocyte'), clumped_rbc: field('clumped_rbc') }).toEqual(want.summary.counts);
     expect({ plt_pct: field('plt_pct'), retic_pct: field('retic_pct'), clump_pct: field('clump_pct') }).toEqual(want.summary.percentages);
+  }, 300_000);
+
+  it('runs the --int8 export as the JavaScript host runs it, bit for bit', async () => {
+    const wasm = await exportClassifier(model, await readGenericModule('scalar'), 'scalar', 'model', { int8: true });
+    await writeFile(join(dir, 'int8.wasm'), wasm);
+    execFileSync('wasm2c', ['int8.wasm', '-n', 'hc', '-o', 'int8.c'], { cwd: dir });
+    const host = join(process.cwd(), 'examples/embed/host.c');
+    execFileSync('cc', ['-O1', '-I.', `-I${RT}`, host, 'int8.c', join(RT, 'wasm-rt-impl.c'), '-lm', '-o', 'classify-int8'], { cwd: dir });
+    const s = simulateSample({ species: 'dog', cells: 2000, seed: 12, sampleIndex: 81 });
+    await writeFile(join(dir, 'events8.f32'), s.signals);
+    const out = JSON.parse(execFileSync(join(dir, 'classify-int8'), ['events8.f32', 'probabilities8.f32'], { cwd: dir }).toString()) as { meta: { precision: string }; summary: number[] };
+    expect(out.meta.precision).toBe('int8');
+    const want = (await EmbeddedClassifier.load(wasm)).classify(s.signals, s.cells, s.features.length);
+    const raw = await readFile(join(dir, 'probabilities8.f32'));
+    expect(Buffer.from(want.probabilities.buffer).equals(raw)).toBe(true);
+    expect(out.summary.slice(0, SUMMARY_FIELDS.length)).toEqual(SUMMARY_FIELDS.map((k) => want.summary[k]));
   }, 300_000);
 });

@@ -127,7 +127,7 @@ describe('exported classifier: hand-made models of every layout', () => {
 });
 
 describe('hemaclust export', () => {
-  it('writes the module for --model, the scalar build with --no-simd, and refuses --int8 and missing options', async () => {
+  it('writes the module for --model, the scalar build with --no-simd, the int8 one with --int8, and refuses missing options', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hemaclust-export-'));
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -141,7 +141,8 @@ describe('hemaclust export', () => {
         const c = await EmbeddedClassifier.load(new Uint8Array(await readFile(join(dir, f!))));
         expect(c.meta().flavour).toBe(flavour);
       }
-      expect(await run(['export', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'c.wasm'), '--int8'])).toBe(2);
+      expect(await run(['export', '--model', join(dir, 'm.safetensors'), '--out', join(dir, 'c.wasm'), '--int8', '--json'])).toBe(0);
+      expect(JSON.parse(String(log.mock.calls.at(-1)![0]))).toMatchObject({ flavour: 'simd', precision: 'int8' });
       expect(await run(['export', '--out', join(dir, 'c.wasm')])).toBe(2);
       expect(await run(['export', '--model', join(dir, 'none.safetensors'), '--out', join(dir, 'c.wasm')])).toBe(1);
     } finally {

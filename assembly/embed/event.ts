@@ -8,10 +8,12 @@
 //               its standardised inputs in its axes                          (stage1.ts, platelet-side.ts)
 //   levels      per level: x = log p(z | class 1) − log p(z | class 0) over its summary columns,
 //               z-scored                                                       (red-levels.ts, mixture.ts)
-// The encoder runs in f32 (SIMD128 in the SIMD build), everything after it in f64.
-import { dim, slot, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SIDE_INFO, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SIDE_MU, S_SIDE_MEAN, S_SIDE_STD, S_SIDE_ROT, S_RED_INFO, S_RED_MU, S_RED_MEAN, S_RED_STD, S_RED_ROT, S_A_MU, S_B_MU, S_ROT_A } from './model';
+// The encoder runs in f32 (SIMD128 in the SIMD build; its int8 layers, of an --int8 export, in
+// int8.ts), everything after it in f64.
+import { dim, slot, slotLen, S_QLAYERS, S_QWEIGHTS, S_QSCALES, S_PRE_OFFSET, S_PRE_SCALE, S_PRE_MEAN, S_PRE_STD, S_WEIGHTS, S_WIDTHS, S_CENTERS, S_PLT, S_SIDE_INFO, S_WAVE, S_SCALAR, S_PULSE_MEAN, S_PULSE_STD, S_COLS_A, S_COLS_B, S_SCALARS, S_SIDE_MU, S_SIDE_MEAN, S_SIDE_STD, S_SIDE_ROT, S_RED_INFO, S_RED_MU, S_RED_MEAN, S_RED_STD, S_RED_ROT, S_A_MU, S_B_MU, S_ROT_A } from './model';
 import { W_UNITS, W_PING, W_PONG, W_SUMM, W_PPLT, W_XS, W_XR, W_XA, W_XB, W_MIX_SIDE, W_MIX_RED, W_MIX_A, W_MIX_B, W_LD, W_ROW, W_ROW2, W_SHIFT } from './work';
 import { dot, dot4 } from './dot';
+import { int8Dense, int8Layer } from './int8';
 
 /** dot4's 4 results (static: the classifier allocates nothing). */
 const W_DOT4: usize = memory.data(16, 16);
@@ -113,43 +115,59 @@ export function stage1(rows: i32): void {
   }
 }
 
-/** The encoder over rows in W_PING (f32); returns where the embedding is. */
+/** The encoder over rows in W_PING (f32); returns where the embedding is. An int8 layer's
+ *  S_WEIGHTS entry is its bias alone: its weights and scales are in S_QWEIGHTS, S_QSCALES (int8.ts). */
 function encoder(rows: i32): usize {
   const L = dim(2);
   let nin = dim(0);
   let x = W_PING;
   let y = W_PONG;
   let w = slot(S_WEIGHTS);
+  const int8 = slotLen(S_QLAYERS) > 0;
+  let qw = int8 ? slot(S_QWEIGHTS) : 0;
+  let qs = int8 ? slot(S_QSCALES) : 0;
   for (let l = 0; l < L; l++) {
     const nout = i32At(slot(S_WIDTHS), l);
-    const b = w + (<usize>(nout * nin) << 2);
     const relu = l < L - 1;
-    let r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const xr = x + (<usize>(r * nin) << 2);
-      for (let o = 0; o < nout; o++) {
-        dot4(xr, w + (<usize>(o * nin) << 2), nin, W_DOT4);
-        for (let q = 0; q < 4; q++) {
-          const v = load<f32>(W_DOT4 + (<usize>q << 2)) + f32At(b, o);
-          store<f32>(y + (<usize>((r + q) * nout + o) << 2), relu ? (v > 0 ? v : 0) : v);
-        }
-      }
+    if (int8 && int8Layer(l)) {
+      int8Dense(x, y, rows, nin, nout, qw, qs, w, relu);
+      qw += <usize>(nout * nin);
+      qs += <usize>nout << 2;
+    } else {
+      f32Dense(x, y, rows, nin, nout, w, relu);
+      w += <usize>(nout * nin) << 2;
     }
-    for (; r < rows; r++) {
-      const xr = x + (<usize>(r * nin) << 2);
-      const yr = y + (<usize>(r * nout) << 2);
-      for (let o = 0; o < nout; o++) {
-        const v = dot(xr, w + (<usize>(o * nin) << 2), nin) + f32At(b, o);
-        store<f32>(yr + (<usize>o << 2), relu ? (v > 0 ? v : 0) : v);
-      }
-    }
-    w = b + (<usize>nout << 2);
+    w += <usize>nout << 2;
     nin = nout;
     const t = x;
     x = y;
     y = t;
   }
   return x;
+}
+
+/** y [rows × nout] = x [rows × nin] · Wᵀ + b (W [nout × nin] then b [nout] at w), f32. */
+function f32Dense(x: usize, y: usize, rows: i32, nin: i32, nout: i32, w: usize, relu: bool): void {
+  const b = w + (<usize>(nout * nin) << 2);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const xr = x + (<usize>(r * nin) << 2);
+    for (let o = 0; o < nout; o++) {
+      dot4(xr, w + (<usize>(o * nin) << 2), nin, W_DOT4);
+      for (let q = 0; q < 4; q++) {
+        const v = load<f32>(W_DOT4 + (<usize>q << 2)) + f32At(b, o);
+        store<f32>(y + (<usize>((r + q) * nout + o) << 2), relu ? (v > 0 ? v : 0) : v);
+      }
+    }
+  }
+  for (; r < rows; r++) {
+    const xr = x + (<usize>(r * nin) << 2);
+    const yr = y + (<usize>(r * nout) << 2);
+    for (let o = 0; o < nout; o++) {
+      const v = dot(xr, w + (<usize>(o * nin) << 2), nin) + f32At(b, o);
+      store<f32>(yr + (<usize>o << 2), relu ? (v > 0 ? v : 0) : v);
+    }
+  }
 }
 
 /** log N(z | μ_j, σ²_j) of every component of a prepared mixture (work.ts mixPrepare) into W_LD;

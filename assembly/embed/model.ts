@@ -7,7 +7,10 @@
 // element count), then the arrays. Slot numbers are shared with blob.ts (SLOT there).
 
 export const MAGIC: u32 = 0x42454348; // "HCEB" little-endian
+/** fp32 exports: SLOTS_FP32 slots. */
 export const BLOB_VERSION: u32 = 3;
+/** --int8 exports: the same slots and three more (S_QLAYERS …); an fp32 blob stays as it was. */
+export const BLOB_VERSION_INT8: u32 = 4;
 
 // i32 slots
 export const S_DIMS = 0; // [F, kind (0 waveform, 1 scalar), layers, k1, d, sideK (0: no platelet side), P, kA, dA, kB, dB, centred, rotated, redK (0: no red-side split)]
@@ -55,7 +58,13 @@ export const S_RED_RHO = 35;
 export const S_RED_MEAN = 36;
 export const S_RED_STD = 37;
 export const S_RED_ROT = 38;
-export const SLOTS = 39;
+export const SLOTS_FP32 = 39;
+// version 4 (--int8): per encoder layer 1 = int8 (int8.ts); such a layer's S_WEIGHTS entry is its
+// bias alone, its weights are in S_QWEIGHTS and its per-output-channel scales in S_QSCALES
+export const S_QLAYERS = 39; // i32 per layer
+export const S_QWEIGHTS = 40; // i8: every int8 layer's W [out × in], in order
+export const S_QSCALES = 41; // f32: every int8 layer's scales [out], in order
+export const SLOTS = 42;
 
 // @ts-ignore: decorator
 @inline export function blobBase(): usize {
@@ -69,7 +78,7 @@ export const SLOTS = 39;
 
 // @ts-ignore: decorator
 @inline export function slotLen(id: i32): i32 {
-  return load<i32>(blobBase() + 16 + (<usize>id << 3));
+  return id < slotCount() ? load<i32>(blobBase() + 16 + (<usize>id << 3)) : 0;
 }
 
 // @ts-ignore: decorator
@@ -77,18 +86,29 @@ export const SLOTS = 39;
   return load<i32>(slot(S_DIMS) + (<usize>i << 2));
 }
 
-/** Whether a model blob is present (an unexported, generic module has none) and of this version. */
+/** The blob's slot count: slots past it (an fp32 blob's S_QLAYERS …) read as empty. */
+// @ts-ignore: decorator
+@inline export function slotCount(): i32 {
+  return load<i32>(blobBase() + 8);
+}
+
+/** Whether a model blob is present (an unexported, generic module has none) and of a version this
+ *  module reads, with that version's slot count. */
 export function blobValid(): bool {
   const b = blobBase();
-  if (<u64>b + 12 + (<u64>SLOTS << 3) > (<u64>memory.size() << 16)) return false;
-  return load<u32>(b) == MAGIC && load<u32>(b + 4) == BLOB_VERSION && load<u32>(b + 8) == <u32>SLOTS;
+  if (<u64>b + 12 + (<u64>SLOTS_FP32 << 3) > (<u64>memory.size() << 16)) return false;
+  const v = load<u32>(b + 4);
+  const n = load<u32>(b + 8);
+  if (load<u32>(b) != MAGIC || !((v == BLOB_VERSION && n == <u32>SLOTS_FP32) || (v == BLOB_VERSION_INT8 && n == <u32>SLOTS))) return false;
+  return <u64>b + 12 + (<u64>n << 3) <= (<u64>memory.size() << 16);
 }
 
 /** End of the blob (the work area starts after it). */
 export function blobEnd(): usize {
-  let end = blobBase() + 12 + (<usize>SLOTS << 3);
-  for (let s = 0; s < SLOTS; s++) {
-    const size: usize = s == S_META ? 1 : s == S_SCALARS || s == S_DOMAIN ? 8 : 4;
+  const n = slotCount();
+  let end = blobBase() + 12 + (<usize>n << 3);
+  for (let s = 0; s < n; s++) {
+    const size: usize = s == S_META || s == S_QWEIGHTS ? 1 : s == S_SCALARS || s == S_DOMAIN ? 8 : 4;
     const e = slot(s) + <usize>slotLen(s) * size;
     if (e > end) end = e;
   }

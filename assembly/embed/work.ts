@@ -1,6 +1,6 @@
 // The exported classifier's work area: fixed buffers after the model blob, sized from the model
 // once (initWork), then only the red-cell bitmap grows (1 bit per event, up to MAX_EVENTS).
-import { blobEnd, dim, slot, slotLen, S_WIDTHS, S_SIDE_INFO, S_SIDE_LOGVAR, S_SIDE_RHO, S_RED_INFO, S_RED_LOGVAR, S_RED_RHO, S_A_LOGVAR, S_A_RHO, S_B_LOGVAR, S_B_RHO } from './model';
+import { blobEnd, dim, slot, slotLen, S_QLAYERS, S_WIDTHS, S_SIDE_INFO, S_SIDE_LOGVAR, S_SIDE_RHO, S_RED_INFO, S_RED_LOGVAR, S_RED_RHO, S_A_LOGVAR, S_A_RHO, S_B_LOGVAR, S_B_RHO } from './model';
 import { HIST_F64 } from './em';
 
 /** Rows per hc_push. */
@@ -37,6 +37,8 @@ export let W_ROW: usize = 0; // f64 per column of the widest row a mixture reads
 export let W_ROW2: usize = 0; // f64 per summary column: level A's row in its axes
 export let W_SHIFT: usize = 0; // f64 per summary column: the sample's level-A medians (0 elsewhere)
 export let W_SHIFT_HIST: usize = 0; // f64 × SHIFT_BINS grid masses per level-A column (centred models only)
+export let W_QX: usize = 0; // CAP × maxWidth i16: a layer's quantised input rows (int8 exports only)
+export let W_QS: usize = 0; // CAP f32: their scales
 export let W_BITMAP: usize = 0; // grows
 export let bitmapBytes: usize = 0;
 export let maxWidth: i32 = 0;
@@ -94,6 +96,9 @@ export function initWork(): bool {
   W_ROW2 = p; p = align(p + (<usize>rowW << 3));
   W_SHIFT = p; p = align(p + (<usize>max(P, 1) << 3));
   W_SHIFT_HIST = p; p = align(p + (dim(11) != 0 ? (<usize>(dim(8) * SHIFT_BINS)) << 3 : 0));
+  const int8 = slotLen(S_QLAYERS) > 0;
+  W_QX = p; p = align(p + (int8 ? <usize>(CAP * maxWidth) << 1 : 0));
+  W_QS = p; p = align(p + (int8 ? <usize>CAP << 2 : 0));
   W_BITMAP = p;
   bitmapBytes = 0;
   if (!ensure(p)) return false;

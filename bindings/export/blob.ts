@@ -5,30 +5,37 @@
 // Layout: u32 magic "HCEB", u32 version, u32 slot count, per slot (u32 byte offset from the blob
 // start, u32 element count), then the arrays, each 16-byte aligned. Weights stay f32 as the file
 // stores them; the sample proportions' priors and the count scale are f64 as the pipeline uses them.
+// An --int8 export (int8.ts) is version 4: three more slots for the int8 encoder layers; an fp32
+// export stays version 3, byte for byte what it was before int8 existed.
 import { groupStarts } from '../pipeline/layout.js';
 import { summaryRoles } from '../pipeline/pulse-features.js';
 import { levelAColumns, levelBColumns } from '../pipeline/red-levels.js';
 import type { ClassMixture } from '../pipeline/mixture.js';
 import type { PipelineState } from '../pipeline/types.js';
 import type { PlateletSplit } from '../pipeline/platelet-side.js';
+import { encoderSlots } from './int8.js';
 
 export const BLOB_MAGIC = 0x42454348;
 export const BLOB_VERSION = 3;
+export const BLOB_VERSION_INT8 = 4;
 export const SLOT = {
   dims: 0, widths: 1, plt: 2, sideInfo: 3, wave: 4, scalar: 5, colsA: 6, colsB: 7,
   preOffset: 8, preScale: 9, preMean: 10, preStd: 11, weights: 12, centers: 13, sideMu: 14, sideLogVar: 15, sideRho: 16,
   pulseMean: 17, pulseStd: 18, aMu: 19, aLogVar: 20, aRho: 21, bMu: 22, bLogVar: 23, bRho: 24,
   scalars: 25, domain: 26, meta: 27, rotA: 28, sideMean: 29, sideStd: 30, sideRot: 31,
   redInfo: 32, redMu: 33, redLogVar: 34, redRho: 35, redMean: 36, redStd: 37, redRot: 38,
+  qLayers: 39, qWeights: 40, qScales: 41,
 } as const;
 const SLOTS = 39;
+const SLOTS_INT8 = 42;
 
 export class ExportError extends Error {}
 
-type Arr = Int32Array | Float32Array | Float64Array | Uint8Array;
+type Arr = Int32Array | Float32Array | Float64Array | Uint8Array | Int8Array;
 
-/** Every slot's array for `st`; throws ExportError for a model the module cannot run. */
-export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
+/** Every slot's array for `st`; throws ExportError for a model the module cannot run. With
+ *  `int8` (one flag per encoder layer, int8.ts int8Plan), the version-4 slots for those layers. */
+export function blobArrays(st: PipelineState, meta: Uint8Array, int8: boolean[] | null = null): Arr[] {
   const { layout, stage1, stage2 } = st;
   const { levels, pulse } = stage2;
   if (layout.kind === 'matrix' || !levels || !pulse) {
@@ -49,16 +56,15 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
   const scalar = layout.kind === 'scalar'
     ? layout.groups.flatMap((g, gi) => (g.params ?? []).flatMap((p) => [p === 'A' ? 1 : p === 'W' ? 2 : 0, starts[gi]!]))
     : [];
-  const weights: number[] = [];
-  let nin = F;
-  st.dims.forEach((out, l) => {
+  const enc = st.dims.map((nout, l) => {
+    const nin = l === 0 ? F : st.dims[l - 1]!;
     const w = stage1.encoder[`stage1.encoder.${l}.weight`];
     const bias = stage1.encoder[`stage1.encoder.${l}.bias`];
-    if (!w || !bias || w.data.length !== out * nin || bias.data.length !== out) throw new ExportError(`stage 1 encoder layer ${l}: missing or misshapen weights`);
-    for (const v of w.data) weights.push(v);
-    for (const v of bias.data) weights.push(v);
-    nin = out;
+    if (!w || !bias || w.data.length !== nout * nin || bias.data.length !== nout) throw new ExportError(`stage 1 encoder layer ${l}: missing or misshapen weights`);
+    return { w: w.data, b: bias.data, nin, nout };
   });
+  if (int8 && int8.length !== enc.length) throw new ExportError(`int8: ${int8.length} layer flags for ${enc.length} encoder layers`);
+  const q = encoderSlots(enc, int8 ?? enc.map(() => false));
   const f32 = (v: ArrayLike<number>) => Float32Array.from(v);
   const mix = (m: ClassMixture | undefined) => (m ? [f32(m.mu), f32(m.logVar), f32(m.rho)] : [new Float32Array(0), new Float32Array(0), new Float32Array(0)]);
   const dims = [F, layout.kind === 'waveform' ? 0 : 1, st.dims.length, stage1.k, d, side ? side.mixture.k : 0, P, a.k, a.d, b.k, b.d, levels.centred ? 1 : 0, levels.rotationA ? 1 : 0, red ? red.mixture.k : 0];
@@ -72,13 +78,14 @@ export function blobArrays(st: PipelineState, meta: Uint8Array): Arr[] {
     Int32Array.from(dims), Int32Array.from(st.dims), Int32Array.from(stage1.pltMembers, Number),
     splitInfo(side),
     Int32Array.from(wave), Int32Array.from(scalar), Int32Array.from(colsA), Int32Array.from(colsB),
-    f32(st.pre.offset), f32(st.pre.scale), f32(st.pre.mean), f32(st.pre.std), f32(weights), f32(stage1.centers),
+    f32(st.pre.offset), f32(st.pre.scale), f32(st.pre.mean), f32(st.pre.std), q.weights, f32(stage1.centers),
     ...mix(side?.mixture), f32(pulse.mean), f32(pulse.std), ...mix(a), ...mix(b),
     Float64Array.from([stage1.alpha, stage2.reticScale, ...levels.priorA, ...levels.priorB, ...(side ? side.prior : [1, 0]), ...(red ? red.prior : [0, 1])]),
     Float64Array.from(domainArray(st, P)),
     meta,
     f32(levels.rotationA ?? []), f32(side?.mean ?? []), f32(side?.std ?? []), f32(side?.rotation ?? []),
     splitInfo(red), ...mix(red?.mixture), f32(red?.mean ?? []), f32(red?.std ?? []), f32(red?.rotation ?? []),
+    ...(int8 ? [q.qlayers, q.qweights, q.qscales] : []),
   ];
 }
 
@@ -105,9 +112,9 @@ function domainArray(st: PipelineState, P: number): number[] {
 
 /** The arrays packed into the blob (layout above). */
 export function packBlob(arrays: Arr[]): Uint8Array {
-  if (arrays.length !== SLOTS) throw new Error(`packBlob: ${arrays.length} arrays for ${SLOTS} slots`);
+  if (arrays.length !== SLOTS && arrays.length !== SLOTS_INT8) throw new Error(`packBlob: ${arrays.length} arrays for ${SLOTS} or ${SLOTS_INT8} slots`);
   const align = (n: number) => (n + 15) & ~15;
-  let at = align(12 + 8 * SLOTS);
+  let at = align(12 + 8 * arrays.length);
   const offsets = arrays.map((x) => {
     const o = at;
     at = align(at + x.byteLength);
@@ -116,8 +123,8 @@ export function packBlob(arrays: Arr[]): Uint8Array {
   const out = new Uint8Array(at);
   const view = new DataView(out.buffer);
   view.setUint32(0, BLOB_MAGIC, true);
-  view.setUint32(4, BLOB_VERSION, true);
-  view.setUint32(8, SLOTS, true);
+  view.setUint32(4, arrays.length === SLOTS ? BLOB_VERSION : BLOB_VERSION_INT8, true);
+  view.setUint32(8, arrays.length, true);
   arrays.forEach((x, s) => {
     view.setUint32(12 + 8 * s, offsets[s]!, true);
     view.setUint32(16 + 8 * s, x.length, true);

@@ -6,10 +6,18 @@ import { decodePipeline } from '../pipeline/model-file.js';
 import { describeLayout } from '../pipeline/layout.js';
 import { CLASSES, PIPELINE_FORMAT, type PipelineState } from '../pipeline/types.js';
 import { blobArrays, packBlob } from './blob.js';
+import { int8Plan } from './int8.js';
 import { appendDataSegment } from './wasm-edit.js';
 
 export const EMBED_FORMAT = 'hemaclust-embedded/1';
 export type EmbedFlavour = 'simd' | 'scalar';
+
+export interface ExportOptions {
+  /** Quantise the stage-1 encoder to int8 (int8.ts; docs/embedding.md "int8"). */
+  int8?: boolean;
+  /** With int8: keep the first layer (on the standardised inputs) in fp32. */
+  int8KeepFirst?: boolean;
+}
 export const EMBED_FILES: Record<EmbedFlavour, string> = { simd: 'embed-simd.wasm', scalar: 'embed-scalar.wasm' };
 
 /** The summary's f64 fields, in order (hc_summary_ptr; docs/embedding.md). */
@@ -24,10 +32,10 @@ export const QUALITY_FLAGS = ['plt_pct outside the trained range', 'retic_pct ou
   'signal level shifted (another gain, unit or instrument?)', 'many red-cell events unlike any training event', 'event count far from the training samples\''] as const;
 
 /** The metadata JSON the module returns from hc_meta_ptr / hc_meta_len. */
-export function embedMeta(st: PipelineState, flavour: EmbedFlavour): Record<string, unknown> {
+export function embedMeta(st: PipelineState, flavour: EmbedFlavour, int8: boolean[] | null = null): Record<string, unknown> {
   const L = st.layout;
   return {
-    format: EMBED_FORMAT, abi: 1, flavour, precision: 'fp32',
+    format: EMBED_FORMAT, abi: 1, flavour, precision: int8 ? 'int8' : 'fp32', ...(int8 ? { int8Layers: int8 } : {}),
     model: { name: st.meta.name, species: st.meta.species ?? null, version: st.meta.version, createdAt: st.meta.createdAt, format: PIPELINE_FORMAT, trainingGatePassed: st.meta.quality?.passed ?? null },
     classes: [...CLASSES], features: st.meta.features,
     featureNames: L.groups.flatMap((g) => g.columns),
@@ -37,10 +45,11 @@ export function embedMeta(st: PipelineState, flavour: EmbedFlavour): Record<stri
 }
 
 /** The classifier module for a model file's bytes, from the generic module's bytes. */
-export async function exportClassifier(modelBytes: Uint8Array, generic: Uint8Array, flavour: EmbedFlavour, source = 'model'): Promise<Uint8Array> {
+export async function exportClassifier(modelBytes: Uint8Array, generic: Uint8Array, flavour: EmbedFlavour, source = 'model', opts: ExportOptions = {}): Promise<Uint8Array> {
   const st = decodePipeline(modelBytes, source);
-  const meta = new TextEncoder().encode(JSON.stringify(embedMeta(st, flavour)));
-  const blob = packBlob(blobArrays(st, meta));
+  const plan = opts.int8 ? int8Plan(st.dims.length, opts.int8KeepFirst) : null;
+  const meta = new TextEncoder().encode(JSON.stringify(embedMeta(st, flavour, plan)));
+  const blob = packBlob(blobArrays(st, meta, plan));
   // Where the blob goes is the generic module's own answer (past its static data).
   const instance = await WebAssembly.instantiate(await WebAssembly.compile(generic as Uint8Array<ArrayBuffer>), {});
   const base = (instance.exports.hc_blob_base as () => number)();
