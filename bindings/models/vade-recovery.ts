@@ -7,33 +7,24 @@
 // against its value at the GMM initialisation.
 //
 // Why rollback + a smaller step (and not, say, re-initialising the GMM):
-// - Measured cause here (MNIST, bench/results/mnist-2026-11-30-*): from a tightly clustered start
-//   (e.g. IDEC's embedding) fresh Adam steps at lr 2e-3 move the encoder faster than the narrow
-//   components can follow; rows leave their component and the widest one wins them all. The same
-//   start at lr 5e-4 stays healthy. The state one epoch before the collapse was still a good
-//   mixture (ACC at the GMM initialisation 0.785), so the information is not lost — only the step
-//   was too large for it. Restoring it and shrinking the step is the direct remedy.
-// - Public VaDE code (Jiang et al.'s release and its reimplementations) shows the same failure as
-//   "every point in one cluster" in its issue threads, and the fixes reported there are all about
-//   the start and the step: pretraining, the initialisation of the weights and a decaying learning
-//   rate (their recipe: Adam 2e-3 × 0.9 every 10 epochs). A step backoff on a detected failure is
-//   the automatic form of "train with a lower learning rate", the advice the old error gave.
+// - The cause seen here: from a tightly clustered start (e.g. IDEC's embedding) fresh Adam steps at
+//   the default lr move the encoder faster than the narrow components can follow; rows leave their
+//   component and the widest one wins them all, while the same start at a smaller lr stays healthy.
+//   The state one epoch before the collapse is still a good mixture, so nothing is lost but the
+//   step: restoring that state and shrinking the step is the direct remedy.
+// - Public VaDE code shows the same failure ("every point in one cluster") and the fixes reported
+//   for it are all about the start and the step (pretraining, weight initialisation, a decaying
+//   learning rate). A step backoff on a detected failure is the automatic form of "train with a
+//   lower learning rate", the advice the old error gave.
 // - The Adam moments are restored with the parameters: they belong to the healthy trajectory, and
 //   Adam's step is lr · m̂/√v̂, so scaling lr scales the step by exactly that factor. Zeroed moments
 //   would instead restart with bias-corrected, full-size steps — the very thing that collapsed it.
 // - Snapshots are taken only at clearly healthy epochs (effective components ≥ 90% of the initial
-//   value, or ≥ ratio if that is higher), so a slide that has begun but not yet crossed the failure
-//   line is not what a rollback returns to. Measured on the four-blob test set: healthy runs stay at
-//   4.00 of 4 every epoch; at 50× the default lr the first epoch already ends at 3.64 and the run
-//   then slides to 1.05 by epoch 10 — a snapshot at 75% would have kept that damaged first epoch.
-// - The failure line is 60% of the initial effective components (it was 50% when a collapse only
-//   stopped training). Measured on MNIST (1k digits, bench/results/mnist-grid-2026-12-07.md): a
-//   step-size collapse is fast — at lr 2e-3 all 8 runs of the first grid pass fell to 25–63% within
-//   one or two epochs, and on to ~14% (ACC 0.50 → 0.10) one epoch later when left alone; a slow drift
-//   at a small step is not — at 5e-4 and below runs settled at 65–75% (largest component ≈ 22%),
-//   and a 75% line made one of them an error after three rollbacks. 60% sits between the two.
-//   On the four-blob test set (k = 4) at 500× the default lr, 60% catches the slide at epoch 3 and
-//   the recovered run ends with every π above 0.15.
+//   value, or ≥ ratio if that is higher): a slide that has begun but not yet crossed the failure
+//   line is not what a rollback should return to.
+// - The failure line sits between the two behaviours seen: a step-size collapse falls far below it
+//   within an epoch or two, while a healthy run at a small step settles somewhat below its initial
+//   value and must not be taken for one (bench/NOTES.md §26 has the measurements).
 // The number of retries is bounded; when they are spent the collapse is reported as an error.
 import type { ComputeBackend } from '../backend.js';
 import type { Param } from './mlp.js';

@@ -4,7 +4,7 @@
 //
 // Why: BloodCellPipeline#classify splits its backend ops across the wasm worker pool, but its
 // per-sample proportion EM and glue run serially on the calling thread, which caps in-op threading
-// (Amdahl; bench/NOTES.md §15–17). Samples are independent, so a batch of them scales by running
+// (Amdahl's law). Samples are independent, so a batch of them scales by running
 // whole samples side by side, one pipeline per core.
 //
 // Not reachable from the browser build: nothing bundled for it imports this file (it is not

@@ -2,10 +2,10 @@
 // but in no reference (coincidences: two cells in the beam at once).
 //
 // Coincidences look like clumps, so in level A's proportion-matched EM they fill part of each
-// training sample's clump quota (ref_s), and a component of real clumps can end up mapped to single
-// (bench/NOTES-pipeline.md §10, §14, §21). With targets ref_s + u the quota makes room for them. u is
-// the same for every sample (an instrument's coincidence rate, not a per-sample free class, which
-// §14–15 found can absorb single-cell mass), and it is chosen from the references alone: level A is
+// training sample's clump quota (ref_s), and a component of real clumps can end up mapped to single.
+// With targets ref_s + u the quota makes room for them. u is the same for every sample (an
+// instrument's coincidence rate; a per-sample free class could instead absorb single-cell mass and
+// rescale the referenced shares), and it is chosen from the references alone: level A is
 // fitted for each u of a small grid and each fit is scored by how well the clump shares that
 // INFERENCE estimates on the training samples (free per-sample EM) follow the references up to one
 // constant. A component of constant share (coincidences) costs nothing there, a component whose
@@ -13,10 +13,8 @@
 import type { ClassMixture } from './mixture.js';
 import { perSampleProportions } from './em-known.js';
 
-/** Candidate offsets u, as fractions of red events (0, 0.25, 0.5 pp). Each costs one level-A fit
- *  (~25 s for a 10-sample cohort on 2 busy cores). A grid up to 1.5 pp was measured on five dog
- *  training cohorts (bench/NOTES-pipeline.md §21): u chosen 0, 0.25 or 0.5 pp, and 0.75 pp and
- *  above scored worse than the chosen u on every one, so they only cost training time. */
+/** Candidate offsets u, as fractions of red events (0, 0.25, 0.5 pp). Each costs one level-A fit,
+ *  so the grid stops where larger offsets stopped being chosen on the training cohorts measured. */
 export const CLUMP_OFFSETS = [0, 0.0025, 0.005];
 /** The constant of the tracking score is clamped to [0, this]: a coincidence rate, not more. Any
  *  clump share above the references by more than this is paid in full, so a big single component

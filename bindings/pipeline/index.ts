@@ -19,7 +19,7 @@
 // Percentages use the analyzer's denominators (sample.ts): plt % over all events, retic % and
 // clump % over the events classified as red cells (which therefore include debris).
 // The reticulocyte count is the argmax count scaled by a factor fitted at training from the
-// training samples' references (retic-count.ts; bench/NOTES-pipeline.md §19).
+// training samples' references (retic-count.ts).
 import type { ComputeBackend, Tensor } from '../backend.js';
 import { encoderLayers, type ResolvedAeConfig } from '../models/autoencoder.js';
 import { Mlp } from '../models/mlp.js';

@@ -24,7 +24,7 @@ import type { Role } from './layout.js';
 
 /** Level A reads the volume/shape summaries (no fluorescence, see above); level B the RNA stain
  *  alone: with the embedding and all summaries as well, the rbc/reticulocyte boundary moved with
- *  dimensions that carry no RNA information (bench/NOTES-pipeline.md §11). */
+ *  dimensions that carry no RNA information. */
 export const LEVEL_A_ROLES: readonly Role[] = ['FSC', 'SSC', 'IMP'];
 export const LEVEL_B_ROLES: readonly Role[] = ['FL'];
 

@@ -2,10 +2,9 @@
 // training references measure.
 //
 // Reticulocytes are a continuum of RNA fluorescence and their low-RNA end overlaps the mature red
-// cells, so each event's argmax over (rbc, retic) gives the border events to the larger class:
-// measured (bench/NOTES-pipeline.md §19, evaluation only), 173 of 1,830 held-out reticulocytes
-// called rbc against 13 rbc called reticulocyte, the same ~7–10 % relative shortfall on the
-// training samples as on held-out ones. The shortfall is a property of the trained model, so it is
+// cells, so each event's argmax over (rbc, retic) gives the border events to the larger class, and
+// the counted share falls short of the true one by a similar relative amount on training and
+// held-out samples alike. The shortfall is a property of the trained model, so it is
 // measured where the truth is known at sample level — the training samples' references — and the
 // reported count is scaled by it. Per-event probabilities (and their argmax) are not changed.
 

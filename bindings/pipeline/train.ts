@@ -16,8 +16,8 @@ import { columnMedians, medianOf, LOW_LIK_QUANTILE, type DomainStats } from './q
 import { validateSample } from './validate.js';
 import { CLASSES, type PipelineProgressCallback, type PipelineState, type Reference, type SampleInput, type TrainOptions } from './types.js';
 
-/** Soft and hard EM iterations of each level of stage 2's final decision (red-levels.ts): fewer
- *  left a clump component with rbc; more changed nothing and cost time (bench/NOTES-pipeline.md §12). */
+/** Soft and hard EM iterations of each level of stage 2's final decision (red-levels.ts): enough
+ *  for a small clump component to settle in its class; beyond that they only cost time. */
 const LEVEL_EM_ITERATIONS = 80;
 
 export interface TrainedState {
