@@ -17,49 +17,59 @@ import { levelAColumns, levelBColumns } from './red-levels.js';
 import { summaryRoles } from './pulse-features.js';
 import { PIPELINE_FORMAT, RED_CLASSES, type PipelineState } from './types.js';
 import type { PlateletSplit } from './platelet-side.js';
+import { layoutTensors } from '../models/specs.js';
+import { TENSORS as T, tensorLayout, type LayoutFields, type SplitShape } from './tensor-layout.js';
 
 /** The model as safetensors bytes (tensors + JSON metadata). */
 export function encodePipeline(st: PipelineState): Uint8Array {
   const m = st.stage2.mixture;
   const d = st.dims[st.dims.length - 1];
+  const f32 = (shape: number[], data: ArrayLike<number>): NamedTensor => ({ shape, data: Float32Array.from(data) });
   const tensors: Record<string, NamedTensor> = {
-    'pre.offset': { shape: [st.meta.features], data: st.pre.offset },
-    'pre.scale': { shape: [st.meta.features], data: st.pre.scale },
-    'pre.mean': { shape: [st.meta.features], data: st.pre.mean },
-    'pre.std': { shape: [st.meta.features], data: st.pre.std },
+    [T.pre.offset]: { shape: [st.meta.features], data: st.pre.offset },
+    [T.pre.scale]: { shape: [st.meta.features], data: st.pre.scale },
+    [T.pre.mean]: { shape: [st.meta.features], data: st.pre.mean },
+    [T.pre.std]: { shape: [st.meta.features], data: st.pre.std },
     ...st.stage1.encoder,
-    'stage1.cluster_centers': { shape: [st.stage1.k, d], data: st.stage1.centers },
+    [T.centres]: { shape: [st.stage1.k, d], data: st.stage1.centers },
     ...st.stage2.encoder,
-    'stage2.gmm.mu': { shape: [m.k, m.d], data: Float32Array.from(m.mu) },
-    'stage2.gmm.log_var': { shape: [m.k, m.d], data: Float32Array.from(m.logVar) },
-    'stage2.gmm.rho': { shape: [m.classes, m.k], data: Float32Array.from(m.rho) },
+    [T.gmm.mu]: f32([m.k, m.d], m.mu),
+    [T.gmm.logVar]: f32([m.k, m.d], m.logVar),
+    [T.gmm.rho]: f32([m.classes, m.k], m.rho),
   };
   const { pulse, levels } = st.stage2;
-  if (pulse && levels) {
-    tensors['stage2.pulse.mean'] = { shape: [pulse.mean.length], data: pulse.mean };
-    tensors['stage2.pulse.std'] = { shape: [pulse.std.length], data: pulse.std };
-    for (const [name, mix] of [['a', levels.a], ['b', levels.b]] as const) {
-      tensors[`stage2.${name}.mu`] = { shape: [mix.k, mix.d], data: Float32Array.from(mix.mu) };
-      tensors[`stage2.${name}.log_var`] = { shape: [mix.k, mix.d], data: Float32Array.from(mix.logVar) };
-      tensors[`stage2.${name}.rho`] = { shape: [mix.classes, mix.k], data: Float32Array.from(mix.rho) };
+  const lv = pulse && levels ? levels : null;
+  if (pulse && lv) {
+    tensors[T.pulse.mean] = { shape: [pulse.mean.length], data: pulse.mean };
+    tensors[T.pulse.std] = { shape: [pulse.std.length], data: pulse.std };
+    for (const [which, mix] of [['a', lv.a], ['b', lv.b]] as const) {
+      const n = T.level(which);
+      tensors[n.mu] = f32([mix.k, mix.d], mix.mu);
+      tensors[n.logVar] = f32([mix.k, mix.d], mix.logVar);
+      tensors[n.rho] = f32([mix.classes, mix.k], mix.rho);
     }
-    if (levels.rotationA) tensors['stage2.levels.a_rotation'] = { shape: [levels.a.d, levels.a.d], data: Float32Array.from(levels.rotationA) };
+    if (lv.rotationA) tensors[T.levelARotation] = f32([lv.a.d, lv.a.d], lv.rotationA);
   }
   const { side, redSide } = st.stage1;
-  splitTensors(tensors, SPLIT_TENSORS.side, side);
-  splitTensors(tensors, SPLIT_TENSORS.redSide, redSide);
+  splitTensors(tensors, 'side', side);
+  splitTensors(tensors, 'redSide', redSide);
   if (st.pca) {
-    tensors['pca.mean'] = { shape: [2 * d], data: st.pca.mean };
-    tensors['pca.components'] = { shape: [2, 2 * d], data: st.pca.components };
+    tensors[T.pca.mean] = { shape: [2 * d], data: st.pca.mean };
+    tensors[T.pca.components] = { shape: [2, 2 * d], data: st.pca.components };
   }
-  return encodeSafetensors(tensors, {
+  const layout = tensorLayout({
+    features: st.meta.features, dims: st.dims, k1: st.stage1.k, sub: null, side: splitShape(side), redSide: splitShape(redSide), k2: m.k, classes2: m.classes,
+    levels: pulse && lv ? { summaries: pulse.mean.length, ka: lv.a.k, kb: lv.b.k, widthA: lv.a.d, widthB: lv.b.d, rotated: lv.rotationA !== null } : null,
+    pca: st.pca !== null && st.pca !== undefined,
+  });
+  return encodeSafetensors(layoutTensors(layout, tensors), {
     format: PIPELINE_FORMAT,
     version: LIBRARY_VERSION,
     meta: JSON.stringify(st.meta),
     architecture: JSON.stringify({ dims: st.dims, layout: st.layout, domain: st.domain, stage1: { k: st.stage1.k, alpha: st.stage1.alpha, pltMembers: st.stage1.pltMembers,
       side: splitArch(side), redSide: splitArch(redSide) },
       stage2: { k: m.k, classes: RED_CLASSES, thetaPrior: st.stage2.thetaPrior, reticScale: st.stage2.reticScale,
-        levels: pulse && levels ? { roles: levels.roles, ka: levels.a.k, kb: levels.b.k, priorA: levels.priorA, priorB: levels.priorB, centred: levels.centred, rotated: levels.rotationA !== null } : null } }),
+        levels: pulse && lv ? { roles: lv.roles, ka: lv.a.k, kb: lv.b.k, priorA: lv.priorA, priorB: lv.priorB, centred: lv.centred, rotated: lv.rotationA !== null } : null } }),
   });
 }
 
@@ -87,94 +97,83 @@ export function decodePipeline(bytes: Uint8Array, source = 'model'): PipelineSta
   // Exactly the tensors these fields imply, before anything is allocated from them.
   const wA = lv ? levelAColumns(d, roles).length : 0;
   const wB = lv ? levelBColumns(d, roles).length : 0;
-  const shapes = new Map<string, number[]>();
-  for (const n of ['offset', 'scale', 'mean', 'std']) shapes.set(`pre.${n}`, [F]);
-  const widths = [F, ...dims];
-  for (const s of ['stage1', 'stage2']) dims.forEach((out, l) => shapes.set(`${s}.encoder.${l}.weight`, [out, widths[l]!]).set(`${s}.encoder.${l}.bias`, [out]));
-  shapes.set('stage1.cluster_centers', [k1, d]);
-  if (sub) shapes.set('stage1.sub.mu', [sub.k, d]).set('stage1.sub.log_var', [sub.k, d]).set('stage1.sub.rho', [sub.k]);
-  splitShapes(shapes, SPLIT_TENSORS.side, side);
-  splitShapes(shapes, SPLIT_TENSORS.redSide, redSide);
-  shapes.set('stage2.gmm.mu', [K, d]).set('stage2.gmm.log_var', [K, d]).set('stage2.gmm.rho', [RED_CLASSES.length, K]);
-  if (lv) {
-    shapes.set('stage2.pulse.mean', [P]).set('stage2.pulse.std', [P]);
-    for (const [n, k, w] of [['a', lv.ka, wA], ['b', lv.kb, wB]] as const) shapes.set(`stage2.${n}.mu`, [k, w]).set(`stage2.${n}.log_var`, [k, w]).set(`stage2.${n}.rho`, [2, k]);
-    if (lv.rotated) shapes.set('stage2.levels.a_rotation', [wA, wA]);
-  }
   // The plot projection is optional (fitted after training): both tensors or neither.
-  const hasPca = Object.hasOwn(r.content.tensors, 'pca.mean') || Object.hasOwn(r.content.tensors, 'pca.components');
-  if (hasPca) shapes.set('pca.mean', [2 * d]).set('pca.components', [2, 2 * d]);
+  const hasPca = Object.hasOwn(r.content.tensors, T.pca.mean) || Object.hasOwn(r.content.tensors, T.pca.components);
+  const fields: LayoutFields = {
+    features: F, dims, k1, sub, side, redSide, k2: K, classes2: RED_CLASSES.length,
+    levels: lv ? { summaries: P, ka: lv.ka, kb: lv.kb, widthA: wA, widthB: wB, rotated: lv.rotated } : null, pca: hasPca,
+  };
+  const shapes = tensorLayout(fields);
   r.expectTensors(shapes);
 
   const data = (name: string) => r.tensor(name).data;
   const f64 = (name: string) => Float64Array.from(data(name));
-  const encoder = (s: string) => {
+  const encoder = (stage: 'stage1' | 'stage2') => {
     const out: Record<string, NamedTensor> = {};
-    for (const name of shapes.keys()) if (name.startsWith(`${s}.encoder.`)) out[name] = r.tensor(name);
+    dims.forEach((_, l) => {
+      for (const name of Object.values(T.encoder(stage, l))) out[name] = r.tensor(name);
+    });
     return out;
   };
-  const levelMixture = (n: string, k: number, width: number): ClassMixture => ({
-    k, d: width, classes: 2, mu: f64(`stage2.${n}.mu`), logVar: f64(`stage2.${n}.log_var`), rho: f64(`stage2.${n}.rho`),
-  });
+  const levelMixture = (which: 'a' | 'b', k: number, width: number): ClassMixture => {
+    const n = T.level(which);
+    return { k, d: width, classes: 2, mu: f64(n.mu), logVar: f64(n.logVar), rho: f64(n.rho) };
+  };
   return {
     meta,
     layout,
-    pre: { offset: data('pre.offset'), scale: data('pre.scale'), mean: data('pre.mean'), std: data('pre.std') },
+    pre: { offset: data(T.pre.offset), scale: data(T.pre.scale), mean: data(T.pre.mean), std: data(T.pre.std) },
     dims,
     stage1: {
-      encoder: encoder('stage1'), centers: data('stage1.cluster_centers'), k: k1, alpha, pltMembers,
-      redSide: redSide && splitFromFile(redSide, f64, SPLIT_TENSORS.redSide),
-      side: side ? splitFromFile(side, f64, SPLIT_TENSORS.side) : sub ? legacySide(sub, d, f64('stage1.sub.mu'), f64('stage1.sub.log_var'), f64('stage1.sub.rho')) : null,
+      encoder: encoder('stage1'), centers: data(T.centres), k: k1, alpha, pltMembers,
+      redSide: redSide && splitFromFile(redSide, f64, 'redSide'),
+      side: side ? splitFromFile(side, f64, 'side') : sub ? legacySide(sub, d, f64(T.sub.mu), f64(T.sub.logVar), f64(T.sub.rho)) : null,
     },
     stage2: {
       encoder: encoder('stage2'),
-      mixture: { k: K, d, classes: RED_CLASSES.length, mu: f64('stage2.gmm.mu'), logVar: f64('stage2.gmm.log_var'), rho: f64('stage2.gmm.rho') },
+      mixture: { k: K, d, classes: RED_CLASSES.length, mu: f64(T.gmm.mu), logVar: f64(T.gmm.logVar), rho: f64(T.gmm.rho) },
       thetaPrior,
       reticScale,
-      pulse: lv ? { mean: data('stage2.pulse.mean'), std: data('stage2.pulse.std') } : null,
+      pulse: lv ? { mean: data(T.pulse.mean), std: data(T.pulse.std) } : null,
       levels: lv ? {
         embeddingDim: d, roles: roles as Role[], a: levelMixture('a', lv.ka, wA), b: levelMixture('b', lv.kb, wB), priorA: lv.priorA, priorB: lv.priorB, centred: lv.centred,
-        rotationA: lv.rotated ? f64('stage2.levels.a_rotation') : null,
+        rotationA: lv.rotated ? f64(T.levelARotation) : null,
       } : null,
     },
     domain,
-    pca: hasPca ? { mean: data('pca.mean'), components: data('pca.components') } : null,
+    pca: hasPca ? { mean: data(T.pca.mean), components: data(T.pca.components) } : null,
   };
 }
 
-/** The tensor-name prefix of each split of stage 1 (platelet-side.ts, red-side.ts). */
-const SPLIT_TENSORS = { side: 'stage1.side', redSide: 'stage1.red_side' } as const;
+type SplitFields = SplitShape & { input: PlateletSplit['input']; prior: number[]; reestimate: boolean; fit: number };
 
-type SplitFields = { k: number; width: number; input: PlateletSplit['input']; prior: number[]; reestimate: boolean; fit: number; rotated: boolean };
-
-function splitTensors(tensors: Record<string, NamedTensor>, prefix: string, split: PlateletSplit | null): void {
+function splitTensors(tensors: Record<string, NamedTensor>, which: 'side' | 'redSide', split: PlateletSplit | null): void {
   if (!split) return;
   const { k, d: w } = split.mixture;
-  tensors[`${prefix}.mu`] = { shape: [k, w], data: Float32Array.from(split.mixture.mu) };
-  tensors[`${prefix}.log_var`] = { shape: [k, w], data: Float32Array.from(split.mixture.logVar) };
-  tensors[`${prefix}.rho`] = { shape: [2, k], data: Float32Array.from(split.mixture.rho) };
-  tensors[`${prefix}.mean`] = { shape: [w], data: Float32Array.from(split.mean) };
-  tensors[`${prefix}.std`] = { shape: [w], data: Float32Array.from(split.std) };
-  if (split.rotation) tensors[`${prefix}.rotation`] = { shape: [w, w], data: Float32Array.from(split.rotation) };
+  const n = T.split(which);
+  tensors[n.mu] = { shape: [k, w], data: Float32Array.from(split.mixture.mu) };
+  tensors[n.logVar] = { shape: [k, w], data: Float32Array.from(split.mixture.logVar) };
+  tensors[n.rho] = { shape: [2, k], data: Float32Array.from(split.mixture.rho) };
+  tensors[n.mean] = { shape: [w], data: Float32Array.from(split.mean) };
+  tensors[n.std] = { shape: [w], data: Float32Array.from(split.std) };
+  if (split.rotation) tensors[n.rotation] = { shape: [w, w], data: Float32Array.from(split.rotation) };
+}
+
+function splitShape(split: PlateletSplit | null): SplitShape | null {
+  return split && { k: split.mixture.k, width: split.mixture.d, rotated: split.rotation !== null };
 }
 
 function splitArch(split: PlateletSplit | null): SplitFields | null {
   return split && { k: split.mixture.k, width: split.mixture.d, input: split.input, prior: split.prior, reestimate: split.reestimate, fit: split.fit, rotated: split.rotation !== null };
 }
 
-function splitShapes(shapes: Map<string, number[]>, prefix: string, f: SplitFields | null): void {
-  if (!f) return;
-  shapes.set(`${prefix}.mu`, [f.k, f.width]).set(`${prefix}.log_var`, [f.k, f.width]).set(`${prefix}.rho`, [2, f.k]);
-  shapes.set(`${prefix}.mean`, [f.width]).set(`${prefix}.std`, [f.width]);
-  if (f.rotated) shapes.set(`${prefix}.rotation`, [f.width, f.width]);
-}
-
 /** A split from its checked metadata fields and tensors. */
-function splitFromFile(f: SplitFields, f64: (name: string) => Float64Array, prefix: string): PlateletSplit {
+function splitFromFile(f: SplitFields, f64: (name: string) => Float64Array, which: 'side' | 'redSide'): PlateletSplit {
+  const n = T.split(which);
   return {
-    mixture: { k: f.k, d: f.width, classes: 2, mu: f64(`${prefix}.mu`), logVar: f64(`${prefix}.log_var`), rho: f64(`${prefix}.rho`) },
-    prior: f.prior, input: f.input, mean: f64(`${prefix}.mean`), std: f64(`${prefix}.std`),
-    rotation: f.rotated ? f64(`${prefix}.rotation`) : null, reestimate: f.reestimate, fit: f.fit,
+    mixture: { k: f.k, d: f.width, classes: 2, mu: f64(n.mu), logVar: f64(n.logVar), rho: f64(n.rho) },
+    prior: f.prior, input: f.input, mean: f64(n.mean), std: f64(n.std),
+    rotation: f.rotated ? f64(n.rotation) : null, reestimate: f.reestimate, fit: f.fit,
   };
 }
 
