@@ -70,13 +70,12 @@ function cholesky(S: Float64Array, d: number): Float64Array {
   return L;
 }
 
-/** Most probable class of each row. */
-export function predictQda(m: Qda, x: ArrayLike<number>, n: number): Int32Array {
+/** Each row's log density under each class, without the class priors: [n × classes]. */
+export function qdaLogDensities(m: Qda, x: ArrayLike<number>, n: number): Float64Array {
   const { dim } = m;
-  const out = new Int32Array(n);
+  const out = new Float64Array(n * m.classes);
   const v = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
-    let best = -Infinity;
     for (let c = 0; c < m.classes; c++) {
       const L = m.chol[c];
       // Mahalanobis distance by forward substitution: L v = x − μ.
@@ -87,7 +86,20 @@ export function predictQda(m: Qda, x: ArrayLike<number>, n: number): Int32Array 
         v[a] = s / L[a * dim + a];
         q += v[a] * v[a];
       }
-      const score = m.logPrior[c] - 0.5 * (m.logDet[c] + q);
+      out[i * m.classes + c] = -0.5 * (m.logDet[c] + q);
+    }
+  }
+  return out;
+}
+
+/** Most probable class of each row under the given log priors (default: the training shares). */
+export function predictQda(m: Qda, x: ArrayLike<number>, n: number, logPrior: ArrayLike<number> = m.logPrior): Int32Array {
+  const L = qdaLogDensities(m, x, n);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    for (let c = 0; c < m.classes; c++) {
+      const score = logPrior[c] + L[i * m.classes + c];
       if (score > best) {
         best = score;
         out[i] = c;
