@@ -3,9 +3,7 @@
 // and must give BloodCellPipeline.classify's probabilities within 1e-5 and its counts and
 // percentages. Needs wasm2c and cc: outside CI it skips loudly without them; under CI=true
 // (.ci/run installs wabt) a missing tool is a failure.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,21 +13,9 @@ import { BloodCellPipeline, type Reference } from '../bindings/pipeline/index.js
 import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, SUMMARY_FIELDS } from '../bindings/export/module.js';
 import { EmbeddedClassifier } from '../bindings/export/host.js';
+import { buildCHost, cHostTools, runCHost } from './helpers/c-host.js';
 
-const RT = '/usr/share/wabt/wasm2c';
-const has = (cmd: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const tools = has('wasm2c') && has('cc') && existsSync(join(RT, 'wasm-rt-impl.c'));
-if (!tools) {
-  if (process.env.CI === 'true') throw new Error('wasm2c, cc or the wasm2c runtime sources are missing (CI: .ci/run installs wabt)');
-  console.warn('SKIPPING test/embed-c-host.test.ts: wasm2c (Debian package wabt) or cc not found');
-}
+const tools = cHostTools('test/embed-c-host.test.ts');
 
 let be: ComputeBackend;
 let dir: string;
@@ -56,19 +42,14 @@ afterAll(async () => {
 
 describe.skipIf(!tools)('exported classifier through wasm2c and cc', () => {
   it('classifies a simulated sample as BloodCellPipeline.classify does', async () => {
-    await writeFile(join(dir, 'classifier.wasm'), await exportClassifier(model, await readGenericModule('scalar'), 'scalar'));
-    execFileSync('wasm2c', ['classifier.wasm', '-n', 'hc', '-o', 'classifier.c'], { cwd: dir });
-    const host = join(process.cwd(), 'examples/embed/host.c');
-    execFileSync('cc', ['-O1', '-I.', `-I${RT}`, host, 'classifier.c', join(RT, 'wasm-rt-impl.c'), '-lm', '-o', 'classify'], { cwd: dir });
+    await buildCHost(dir, await exportClassifier(model, await readGenericModule('scalar'), 'scalar'));
     const s = simulateSample({ species: 'dog', cells: 2000, seed: 12, sampleIndex: 80 });
-    await writeFile(join(dir, 'events.f32'), s.signals);
-    const out = JSON.parse(execFileSync(join(dir, 'classify'), ['events.f32', 'probabilities.f32'], { cwd: dir }).toString()) as { meta: { features: number }; summary: number[] };
+    const out = await runCHost(dir, s.signals);
     expect(out.meta.features).toBe(s.features.length);
     const pipe = BloodCellPipeline.fromBytes(model, be, 'model');
     const want = await pipe.classify({ id: 'c', rows: s.cells, cols: s.features.length, data: s.signals });
     pipe.dispose();
-    const raw = await readFile(join(dir, 'probabilities.f32'));
-    const got = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+    const got = out.probabilities;
     expect(got.length).toBe(want.probabilities.length);
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want.probabilities[i]!));
@@ -80,17 +61,14 @@ describe.skipIf(!tools)('exported classifier through wasm2c and cc', () => {
 
   it('runs the --int8 export as the JavaScript host runs it, bit for bit', async () => {
     const wasm = await exportClassifier(model, await readGenericModule('scalar'), 'scalar', 'model', { int8: true });
-    await writeFile(join(dir, 'int8.wasm'), wasm);
-    execFileSync('wasm2c', ['int8.wasm', '-n', 'hc', '-o', 'int8.c'], { cwd: dir });
-    const host = join(process.cwd(), 'examples/embed/host.c');
-    execFileSync('cc', ['-O1', '-I.', `-I${RT}`, host, 'int8.c', join(RT, 'wasm-rt-impl.c'), '-lm', '-o', 'classify-int8'], { cwd: dir });
+    const sub = join(dir, 'int8');
+    await mkdir(sub);
+    await buildCHost(sub, wasm);
     const s = simulateSample({ species: 'dog', cells: 2000, seed: 12, sampleIndex: 81 });
-    await writeFile(join(dir, 'events8.f32'), s.signals);
-    const out = JSON.parse(execFileSync(join(dir, 'classify-int8'), ['events8.f32', 'probabilities8.f32'], { cwd: dir }).toString()) as { meta: { precision: string }; summary: number[] };
+    const out = await runCHost(sub, s.signals);
     expect(out.meta.precision).toBe('int8');
     const want = (await EmbeddedClassifier.load(wasm)).classify(s.signals, s.cells, s.features.length);
-    const raw = await readFile(join(dir, 'probabilities8.f32'));
-    expect(Buffer.from(want.probabilities.buffer).equals(raw)).toBe(true);
+    expect(Buffer.from(want.probabilities.buffer).equals(Buffer.from(out.probabilities.buffer, out.probabilities.byteOffset, out.probabilities.byteLength))).toBe(true);
     expect(out.summary.slice(0, SUMMARY_FIELDS.length)).toEqual(SUMMARY_FIELDS.map((k) => want.summary[k]));
   }, 300_000);
 });

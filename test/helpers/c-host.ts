@@ -38,9 +38,9 @@ export async function buildCHost(dir: string, wasm: Uint8Array): Promise<void> {
 
 /** Runs the compiled host on one sample's events (rows × features, float32): its JSON output and
  *  every event's probabilities. */
-export async function runCHost(dir: string, signals: Float32Array): Promise<{ meta: { features: number }; summary: number[]; probabilities: Float32Array }> {
+export async function runCHost(dir: string, signals: Float32Array): Promise<{ meta: { features: number; precision?: string }; summary: number[]; probabilities: Float32Array }> {
   await writeFile(join(dir, 'events.f32'), signals);
-  const out = JSON.parse(execFileSync(join(dir, 'classify'), ['events.f32', 'probabilities.f32'], { cwd: dir }).toString()) as { meta: { features: number }; summary: number[] };
+  const out = JSON.parse(execFileSync(join(dir, 'classify'), ['events.f32', 'probabilities.f32'], { cwd: dir }).toString()) as { meta: { features: number; precision?: string }; summary: number[] };
   const raw = await readFile(join(dir, 'probabilities.f32'));
   return { ...out, probabilities: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) };
 }
