@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
-import { BloodCellPipeline, type Reference } from '../bindings/pipeline/index.js';
+import { BloodCellPipeline } from '../bindings/pipeline/index.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, SUMMARY_FIELDS } from '../bindings/export/module.js';
 import { EmbeddedClassifier } from '../bindings/export/host.js';
 import { buildCHost, cHostTools, runCHost } from './helpers/c-host.js';
+import { trainTiny } from './helpers/tiny-pipeline.js';
 
 const tools = cHostTools('test/embed-c-host.test.ts');
 
@@ -25,14 +26,7 @@ beforeAll(async () => {
   if (!tools) return;
   dir = await mkdtemp(join(tmpdir(), 'hemaclust-c-host-'));
   be = await createWasmBackend({ threads: 1 });
-  const sims = [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 4, sampleIndex: 60 + i }));
-  const refs = new Map<string, Reference>(sims.map((s, i) => [`t${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
-  const p = await BloodCellPipeline.train(sims.map((s, i) => ({ id: `t${i}`, rows: s.cells, cols: s.features.length, data: s.signals })), refs, {
-    backend: be, force: true, seed: 3, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
-    stage2Components: 6, cellsPerSample: 400, batchSize: 128,
-  });
-  model = p.toBytes();
-  p.dispose();
+  model = await trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 4, sampleIndex: 60 + i })), 3);
 }, 600_000);
 
 afterAll(async () => {

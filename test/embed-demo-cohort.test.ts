@@ -13,11 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { DEMO } from '../bindings/cli/commands/demo.js';
-import { BloodCellPipeline, type ClassifyResult, type Reference, type SampleInput } from '../bindings/pipeline/index.js';
+import { BloodCellPipeline, type ClassifyResult, type SampleInput } from '../bindings/pipeline/index.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, SUMMARY_FIELDS, type EmbedFlavour } from '../bindings/export/module.js';
 import { EmbeddedClassifier } from '../bindings/export/host.js';
 import { buildCHost, cHostTools, runCHost } from './helpers/c-host.js';
+import { asTrainingSet, TINY_TRAINING } from './helpers/tiny-pipeline.js';
 
 const DEMO_SEED = 1;
 let be: ComputeBackend;
@@ -28,11 +29,9 @@ let want: ClassifyResult[] = [];
 beforeAll(async () => {
   be = await createWasmBackend({ threads: 1 });
   const sims = Array.from({ length: DEMO.train + DEMO.test }, (_, i) => simulateSample({ species: 'dog', cells: DEMO.cells, seed: DEMO_SEED, sampleIndex: i }));
-  const inputs: SampleInput[] = sims.map((s, i) => ({ id: `dog_${i + 1}`, rows: s.cells, cols: s.features.length, data: s.signals, columns: s.features }));
-  const refs = new Map<string, Reference>(sims.map((s, i) => [inputs[i].id, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  const { inputs, refs } = asTrainingSet(sims, sims.map((_, i) => `dog_${i + 1}`), true);
   const pipe = await BloodCellPipeline.train(inputs.slice(0, DEMO.train), refs, {
-    backend: be, force: true, seed: DEMO_SEED, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
-    stage2Components: 8, cellsPerSample: 500, batchSize: 128,
+    backend: be, seed: DEMO_SEED, ...TINY_TRAINING, stage2Components: 8, cellsPerSample: 500,
   });
   model = pipe.toBytes();
   heldOut = inputs.slice(DEMO.train);

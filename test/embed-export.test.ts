@@ -13,11 +13,12 @@ import { run } from '../bindings/cli/main.js';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { encodePipeline } from '../bindings/pipeline/model-file.js';
-import { BloodCellPipeline, type ClassifyResult, type Reference } from '../bindings/pipeline/index.js';
+import { BloodCellPipeline, type ClassifyResult } from '../bindings/pipeline/index.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, type EmbedFlavour } from '../bindings/export/module.js';
 import { EmbeddedClassifier, type EmbeddedSummary } from '../bindings/export/host.js';
 import { handSignals, handState, type HandLayout } from './helpers/embed-models.js';
+import { trainTiny } from './helpers/tiny-pipeline.js';
 
 const FLAVOURS: EmbedFlavour[] = ['simd', 'scalar'];
 let be: ComputeBackend;
@@ -25,15 +26,7 @@ let trained: Uint8Array;
 
 beforeAll(async () => {
   be = await createWasmBackend({ threads: 1 });
-  const sims = [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 3, sampleIndex: 50 + i }));
-  const train = sims.map((s, i) => ({ id: `t${i}`, rows: s.cells, cols: s.features.length, data: s.signals }));
-  const refs = new Map<string, Reference>(sims.map((s, i) => [`t${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
-  const p = await BloodCellPipeline.train(train, refs, {
-    backend: be, force: true, seed: 2, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
-    stage2Components: 6, cellsPerSample: 400, batchSize: 128,
-  });
-  trained = p.toBytes();
-  p.dispose();
+  trained = await trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 3, sampleIndex: 50 + i })), 2);
 }, 600_000);
 
 afterAll(() => be?.destroy());

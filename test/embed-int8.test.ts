@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackend } from '../bindings/backend.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import { encodePipeline } from '../bindings/pipeline/model-file.js';
-import { BloodCellPipeline, type Reference } from '../bindings/pipeline/index.js';
 import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, type EmbedFlavour } from '../bindings/export/module.js';
 import { EmbeddedClassifier } from '../bindings/export/host.js';
 import { int8Dense, int8Plan, quantiseRow, quantiseWeights } from '../bindings/export/int8.js';
 import { handSignals, handState, type HandLayout } from './helpers/embed-models.js';
 import { int8ReferencePipeline } from './helpers/int8-reference.js';
+import { trainTiny } from './helpers/tiny-pipeline.js';
 import { Rng, testSeed, reproduceHint } from './helpers/rng.js';
 
 const FLAVOURS: EmbedFlavour[] = ['simd', 'scalar'];
@@ -142,14 +142,7 @@ describe('int8 against fp32 on a trained model', () => {
 
   beforeAll(async () => {
     be = await createWasmBackend({ threads: 1 });
-    const sims = [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 3, sampleIndex: 50 + i }));
-    const refs = new Map<string, Reference>(sims.map((s, i) => [`t${i}`, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
-    const p = await BloodCellPipeline.train(sims.map((s, i) => ({ id: `t${i}`, rows: s.cells, cols: s.features.length, data: s.signals })), refs, {
-      backend: be, force: true, seed: 2, dims: [32, 16, 8], epochs: 1, stage2PretrainEpochs: 1, clusterIterations: 30, stage2Epochs: 1,
-      stage2Components: 6, cellsPerSample: 400, batchSize: 128,
-    });
-    trained = p.toBytes();
-    p.dispose();
+    trained = await trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 3, sampleIndex: 50 + i })), 2);
   }, 600_000);
 
   afterAll(() => be?.destroy());
