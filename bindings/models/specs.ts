@@ -24,7 +24,7 @@ export interface Hyperparameter<T> {
   readonly help: string;
 }
 
-const hp = <T>(value: T, help: string): Hyperparameter<T> => ({ default: value, help });
+export const hp = <T>(value: T, help: string): Hyperparameter<T> => ({ default: value, help });
 
 /** The default of every hyperparameter of a declaration. */
 export function defaultsOf<H extends Record<string, Hyperparameter<unknown>>>(h: H): { [K in keyof H]: H[K]['default'] } {

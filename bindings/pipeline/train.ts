@@ -14,11 +14,18 @@ import { centreBySample, fitRedLevels, levelInputs, type RedLevels } from './red
 import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse, type PulseScaler } from './pulse-features.js';
 import { columnMedians, medianOf, LOW_LIK_QUANTILE, type DomainStats } from './quality.js';
 import { validateSample } from './validate.js';
+import { TRAINING_DEFAULTS as D } from './train-spec.js';
 import { CLASSES, type PipelineProgressCallback, type PipelineState, type Reference, type SampleInput, type TrainOptions } from './types.js';
 
 /** Soft and hard EM iterations of each level of stage 2's final decision (red-levels.ts): enough
  *  for a small clump component to settle in its class; beyond that they only cost time. */
 const LEVEL_EM_ITERATIONS = 80;
+/** Adam's step for stage 2's autoencoder fine-tuning and VaDE: the stage-1 autoencoder's, as
+ *  stage 2 starts from its weights. */
+const STAGE2_LR = 1e-3;
+/** EM of the VaDE mixture's class map (sample-vade.ts): soft and hard iterations, and the training
+ *  rows it reads at most (an evenly seeded subsample: the map needs shares, not every event). */
+const VADE_MAP_EM = { iterations: 30, rows: 40000 };
 
 export interface TrainedState {
   state: PipelineState;
@@ -31,14 +38,14 @@ export interface TrainedState {
 /** Trains both stages; the returned state has no plot projection yet and reticScale 1. */
 export async function trainState(samples: SampleInput[], references: Map<string, Reference>, opts: TrainOptions): Promise<TrainedState> {
   const be = opts.backend;
-  const seed = opts.seed ?? 1;
-  const dims = opts.dims ?? [256, 64, 10];
-  const batchSize = opts.batchSize ?? 256;
+  const seed = opts.seed ?? D.seed;
+  const dims = opts.dims ?? [...D.dims];
+  const batchSize = opts.batchSize ?? D.batchSize;
   const progress = opts.onProgress ?? (() => undefined);
   const { layout, features, sources, refs } = checkedInputs(samples, references, opts);
 
   // Training rows: a seeded subsample of each sample, normalised.
-  const perSample = opts.cellsPerSample ?? 4000;
+  const perSample = opts.cellsPerSample ?? D.cellsPerSample;
   const { raw, sampleOf, n } = trainingRows(samples, sources, features, perSample, seed);
   progress({ stage: 'prepare', message: `${samples.length} samples, ${n} training events × ${features} features (${describeLayout(layout)})` });
   const pre = fitPreprocessor(layout, raw, n, features);
@@ -46,9 +53,9 @@ export async function trainState(samples: SampleInput[], references: Map<string,
   const x = { rows: n, cols: features, data: applyPreprocessor(pre, units, n, features) };
 
   // Stage 1: clusters, autoencoder epochs.
-  const [k1, pretrainEpochs] = [opts.stage1Clusters ?? 4, opts.epochs ?? 12];
+  const [k1, pretrainEpochs] = [opts.stage1Clusters ?? D.stage1Clusters, opts.epochs ?? D.epochs];
   const s1 = await trainStage1(be, x, sampleOf, refs.map((r) => r.plt_pct / 100), {
-    dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? 1200,
+    dims, seed, k: k1, pretrainEpochs, batchSize, maxIterations: opts.clusterIterations ?? D.clusterIterations,
     ...plateletSideOptions(layout, units, n, features, opts), onMessage: (message) => progress({ stage: 'stage1-map', message }),
     onProgress: (p) => progress(p.stage === 'pretrain'
       ? { stage: 'stage1-pretrain', epoch: p.epoch, of: pretrainEpochs, losses: p.losses }
@@ -72,13 +79,13 @@ export async function trainState(samples: SampleInput[], references: Map<string,
     const theta = refs.map(redProportions);
     const ae2 = await s1.idec.ae.clone();
     const m2 = { rows: redRows.length, cols: features, data: x2 };
-    const e2 = opts.stage2PretrainEpochs ?? 4;
+    const [e2, k2, vadeEpochs] = [opts.stage2PretrainEpochs ?? D.stage2PretrainEpochs, opts.stage2Components ?? D.stage2Components, opts.stage2Epochs ?? D.stage2Epochs];
     let vade;
     try {
-      await ae2.pretrain(m2, { epochs: e2, batchSize, lr: 1e-3, onProgress: (p) => progress({ stage: 'stage2-pretrain', epoch: p.epoch, of: e2, losses: p.losses }) }, 'stage 2 autoencoder');
+      await ae2.pretrain(m2, { epochs: e2, batchSize, lr: STAGE2_LR, onProgress: (p) => progress({ stage: 'stage2-pretrain', epoch: p.epoch, of: e2, losses: p.losses }) }, 'stage 2 autoencoder');
       vade = await trainSampleVade(be, ae2, m2, sampleOf2, theta, {
-        components: opts.stage2Components ?? 24, epochs: opts.stage2Epochs ?? 10, batchSize, lr: 1e-3, seed,
-        emIterations: 30, emRows: 40000,
+        components: k2, epochs: vadeEpochs, batchSize, lr: STAGE2_LR, seed,
+        emIterations: VADE_MAP_EM.iterations, emRows: VADE_MAP_EM.rows,
         onEpoch: (epoch, of, losses) => progress({ stage: 'stage2-vade', epoch, of, losses }),
         onMessage: (message) => progress({ stage: 'stage2-map', message }),
       });
@@ -97,7 +104,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
         name: opts.name ?? 'hemaclust blood-cell pipeline', species: opts.species, features, classes: [...CLASSES],
         createdAt: new Date().toISOString(), version: LIBRARY_VERSION, trainedOn: { samples: samples.length, cells: n },
         options: { seed, dims, batchSize, cellsPerSample: perSample, epochs: pretrainEpochs, stage2PretrainEpochs: e2, stage1Clusters: k1, stage1Subclusters: s1.side?.mixture.k ?? 0, stage1RedSide: s1.redSide !== null,
-          clusterIterations: opts.clusterIterations ?? 1200, stage2Epochs: opts.stage2Epochs ?? 10, stage2Components: opts.stage2Components ?? 24 },
+          clusterIterations: opts.clusterIterations ?? D.clusterIterations, stage2Epochs: vadeEpochs, stage2Components: k2 },
       },
       layout, pre, dims,
       stage1: { encoder: stage1Encoder, centers: Float32Array.from((await be.download(s1.idec.mu!)) as Float32Array), k: k1, alpha: s1.idec.alpha, pltMembers: s1.pltMembers, side: s1.side, redSide: s1.redSide },

@@ -64,28 +64,29 @@ export interface PipelineProgress {
 }
 export type PipelineProgressCallback = (p: PipelineProgress) => void;
 
+/** Training options. Unset numbers take the defaults declared (with their meaning) in train-spec.ts. */
 export interface TrainOptions {
   backend: ComputeBackend;
   seed?: number;
-  /** Encoder widths (hidden…, embedding), shared by both stages (default 256,64,10). */
+  /** Encoder widths (hidden…, embedding), shared by both stages. */
   dims?: number[];
-  /** Autoencoder pretraining epochs of stage 1 (default 12) and of stage 2's fine-tuning (default 4). */
+  /** Autoencoder pretraining epochs of stage 1 and of stage 2's fine-tuning. */
   epochs?: number;
   stage2PretrainEpochs?: number;
-  /** IDEC iterations at most (default 1200), clusters (default 4). */
+  /** IDEC iterations at most, and clusters. */
   clusterIterations?: number;
   stage1Clusters?: number;
   /** Components of the platelet side's platelet | other mixture that sets debris apart (default: 4, 6
    *  or 8, whichever follows the references best; 0: no split). */
   stage1Subclusters?: number;
   /** Look for platelets on stage 1's red side where the references ask for it (red-side.ts;
-   *  default true). The embedded module (hemaclust export) does not run that split yet. */
+   *  default true). */
   stage1RedSide?: boolean;
-  /** Stage-2 VaDE ELBO epochs (default 10) and mixture components (default 24). */
+  /** Stage-2 VaDE ELBO epochs and mixture components. */
   stage2Epochs?: number;
   stage2Components?: number;
   batchSize?: number;
-  /** Training cells drawn per sample (default 4000; all when the sample is smaller). */
+  /** Training cells drawn per sample (all when the sample is smaller). */
   cellsPerSample?: number;
   name?: string;
   species?: string;

@@ -9,9 +9,10 @@ import { BloodCellPipeline, type TrainOptions } from '../../pipeline/index.js';
 import { loadCohort } from '../../pipeline/node.js';
 import { parseChannelMapping, type ChannelMapping } from '../../pipeline/layout.js';
 import { ProgressRenderer } from '../progress.js';
+import { PIPELINE_TRAINING as H, TRAINING_DEFAULTS as D } from '../../pipeline/train-spec.js';
 
 const usage =
-  'hemaclust train --data DIR [--reference DIR/reference.csv] --out model.safetensors [--backend auto|wasm|webgpu|reference] [--seed S] [--epochs N] [--stage2-epochs N] [--dims 256,64,10] [--clusters K] [--components K] [--cells-per-sample N] [--batch B] [--threads T] [--channels FSC=…,SSC=…,FL=…,IMP=…] [--force] [--json]';
+  `hemaclust train --data DIR [--reference DIR/reference.csv] --out model.safetensors [--backend auto|wasm|webgpu|reference] [--seed S] [--epochs N] [--stage2-epochs N] [--dims ${D.dims.join(',')}] [--clusters K] [--components K] [--cells-per-sample N] [--batch B] [--threads T] [--channels FSC=…,SSC=…,FL=…,IMP=…] [--force] [--json]`;
 
 export const TRAIN_FLAGS = {
   backend: { type: 'string' },
@@ -29,15 +30,13 @@ export const TRAIN_FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu | reference
-  --seed S             integer seed (default 1)
-  --epochs N           stage-1 autoencoder pretraining epochs (default 12)
-  --stage2-epochs N    stage-2 VaDE epochs (default 10)
-  --dims LIST          encoder widths, hidden… then embedding (default 256,64,10)
-  --clusters K         stage-1 IDEC clusters (default 4)
-  --components K       stage-2 mixture components (default 24)
-  --cells-per-sample N training events drawn per sample (default 4000)
-  --batch B            minibatch size (default 256)
+const line = (flag: string, h: { default: unknown; help: string }) =>
+  `\n  ${flag.padEnd(20)} ${h.help} (default ${Array.isArray(h.default) ? h.default.join(',') : String(h.default)})`;
+
+export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu | reference`
+  + line('--seed S', H.seed) + line('--epochs N', H.epochs) + line('--stage2-epochs N', H.stage2Epochs) + line('--dims LIST', H.dims)
+  + line('--clusters K', H.stage1Clusters) + line('--components K', H.stage2Components) + line('--cells-per-sample N', H.cellsPerSample)
+  + line('--batch B', H.batchSize) + `
   --threads T          ${THREADS_HELP}
   --channels MAP       which column names are FSC, SSC, FL and IMP, where the files use other
                        names: FSC=FS,SSC=SS,FL=FL1,IMP=RES (default: found by name; docs/method.md)
@@ -47,7 +46,7 @@ export const TRAIN_HELP = `  --backend B          auto (default) | wasm | webgpu
 /** Training options from parsed CLI values. */
 export function trainOptionsFrom(values: Record<string, string | boolean | undefined>): Omit<TrainOptions, 'backend'> {
   const s = (k: string) => values[k] as string | undefined;
-  const seed = intOpt('seed', s('seed'), 1, 0);
+  const seed = intOpt('seed', s('seed'), D.seed, 0);
   if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32 (got ${seed})`);
   let dims: number[] | undefined;
   if (s('dims') !== undefined) {
@@ -63,12 +62,12 @@ export function trainOptionsFrom(values: Record<string, string | boolean | undef
   }
   return {
     seed, dims, channels, force: values.force === true,
-    epochs: opt('epochs', 12),
-    stage2Epochs: opt('stage2-epochs', 10),
-    stage1Clusters: opt('clusters', 4, 2),
-    stage2Components: opt('components', 24, 3),
-    cellsPerSample: opt('cells-per-sample', 4000),
-    batchSize: opt('batch', 256),
+    epochs: opt('epochs', D.epochs),
+    stage2Epochs: opt('stage2-epochs', D.stage2Epochs),
+    stage1Clusters: opt('clusters', D.stage1Clusters, 2),
+    stage2Components: opt('components', D.stage2Components, 3),
+    cellsPerSample: opt('cells-per-sample', D.cellsPerSample),
+    batchSize: opt('batch', D.batchSize),
   };
 }
 
