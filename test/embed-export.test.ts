@@ -145,3 +145,20 @@ describe('hemaclust export', () => {
     }
   });
 });
+
+describe('EmbeddedClassifier.inModelOrder', () => {
+  it('reorders a file\'s columns by name to the order the module reads, and names a missing one', async () => {
+    const st = handState('scalar', 5);
+    const c = await EmbeddedClassifier.load(await exportClassifier(encodePipeline(st), await readGenericModule('simd'), 'simd'));
+    const names = c.meta().featureNames as string[];
+    const rows = 7;
+    const x = handSignals(st, rows, 9);
+    const F = names.length;
+    // The file holds the same columns reversed, plus one the model does not read.
+    const fileCols = [...names].reverse().concat('TIME');
+    const file = new Float32Array(rows * fileCols.length);
+    for (let r = 0; r < rows; r++) fileCols.forEach((n, j) => (file[r * fileCols.length + j] = n === 'TIME' ? -1 : x[r * F + names.indexOf(n)]!));
+    expect(c.inModelOrder(file, rows, fileCols)).toEqual(x);
+    expect(() => c.inModelOrder(file, rows, fileCols.map((n) => (n === names[2] ? 'other' : n)))).toThrow(new RegExp(`column '${names[2]}'`));
+  });
+});

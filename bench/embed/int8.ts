@@ -41,8 +41,10 @@ const rows: Row[] = [];
 const pooled: { result: ClassifyResult; truth: Int32Array; heldOut: boolean }[][] = PLANS.map(() => []);
 for (let i = 0; i < samples; i++) {
   const s = simulateSample(domain ? { domain, cells, seed, sampleIndex: i } : { species, cells, seed, sampleIndex: i });
-  const F = s.features.length;
-  const outs = modules.map((m) => m.classify(s.signals, s.cells, F));
+  // The module reads the model's column order; a domain's files may name and order them otherwise.
+  const data = modules[0]!.inModelOrder(s.signals, s.cells, s.features);
+  const F = data.length / s.cells;
+  const outs = modules.map((m) => m.classify(data, s.cells, F));
   const result = (o: (typeof outs)[number]): ClassifyResult => ({
     probabilities: o.probabilities,
     summary: { id: `s${i}`, cells: s.cells, counts: { platelet: o.summary.platelet, rbc: o.summary.rbc, reticulocyte: o.summary.reticulocyte, clumped_rbc: o.summary.clumped_rbc },

@@ -44,6 +44,27 @@ export class EmbeddedClassifier {
     return JSON.parse(new TextDecoder().decode(new Uint8Array(a.memory.buffer, a.hc_meta_ptr(), a.hc_meta_len()))) as Record<string, unknown>;
   }
 
+  /**
+   * A sample's values (rows × columns.length, in the file's own column order) reordered to the
+   * order the module reads: its metadata's featureNames (each channel's columns, FSC, SSC, FL,
+   * IMP), every one found by exact name in `columns`. Names of the form '#i' (a model trained on
+   * unnamed columns) are the file's column i. What a firmware host does once per file layout.
+   */
+  inModelOrder(data: Float32Array, rows: number, columns: readonly string[]): Float32Array {
+    const names = this.meta().featureNames as string[];
+    const at = new Map(columns.map((c, i) => [c, i]));
+    const src = names.map((n) => {
+      const i = at.get(n) ?? (/^#\d+$/.test(n) ? Number(n.slice(1)) : undefined);
+      if (i === undefined || i >= columns.length) throw new RangeError(`the model reads column '${n}', which the sample does not have (columns: ${columns.slice(0, 8).join(', ')}${columns.length > 8 ? ', …' : ''})`);
+      return i;
+    });
+    if (data.length !== rows * columns.length) throw new RangeError(`${data.length} values for ${rows} rows × ${columns.length} columns`);
+    const F = names.length;
+    const out = new Float32Array(rows * F);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < F; j++) out[r * F + j] = data[r * columns.length + src[j]!]!;
+    return out;
+  }
+
   /** Classifies rows × cols values (the model's feature order), streamed `chunk` rows at a time in
    *  every pass; probabilities rows × 4 and the summary. */
   classify(data: Float32Array, rows: number, cols: number, chunk = this.abi.hc_chunk_rows()): { probabilities: Float32Array; summary: EmbeddedSummary } {
