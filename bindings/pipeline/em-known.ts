@@ -3,6 +3,10 @@
 // by those references (fitClassMap). Host float64, on low-dimensional rows.
 import { componentLogWeights, dominantClass, estimateProportions, logGauss, selectRows, softmaxRows, type ClassMixture } from './mixture.js';
 
+/** k-means restarts of the components a reference-constrained mixture starts from (the platelet
+ *  side's, the VaDE prior's): the EM that follows moves them, so a few restarts suffice. */
+export const START_KMEANS_RESTARTS = 4;
+
 /**
  * EM with per-sample class proportions fixed: updates μ, σ², ρ in place. `theta` is [S × classes];
  * `sampleOf[i]` the sample of row i. Returns the mean log-likelihood per row of the last E-step.

@@ -33,6 +33,7 @@ import { classifyRedFromClassLogLik, levelInputsFromPulse, sampleShift } from '.
 import { pulseSummaries } from './pulse-features.js';
 import { fitPca2, project2 } from './pca.js';
 import { fitReticScale, scaleReticCount } from './retic-count.js';
+import { TRAINING_DEFAULTS } from './train-spec.js';
 import { columnMedians, gateMessage, QualityGateError, referenceFit, sampleFlags, type SampleQuality, type TrainingQuality } from './quality.js';
 import { trainState } from './train.js';
 import { decodePipeline, encodePipeline } from './model-file.js';
@@ -43,6 +44,10 @@ export * from './types.js';
 export { validateSample } from './validate.js';
 export { QualityGateError } from './quality.js';
 
+
+/** Training events the plot projection (PCA of the joint embedding) is fitted on: a 2-D picture
+ *  needs the cloud's shape, not every event. */
+const PROJECTION_ROWS = 6000;
 export class BloodCellPipeline {
   private enc1: Mlp;
   private enc2: Mlp;
@@ -88,7 +93,7 @@ export class BloodCellPipeline {
     const F = state.meta.features;
     const pipe = new BloodCellPipeline(opts.backend, state);
     // The plot projection, fitted on (a subsample of) the training events.
-    const sub = subsample(n, 6000, opts.seed ?? 1);
+    const sub = subsample(n, PROJECTION_ROWS, opts.seed ?? TRAINING_DEFAULTS.seed);
     const xs = new Float32Array(sub.length * F);
     sub.forEach((r, i) => xs.set(units.subarray(r * F, (r + 1) * F), i * F));
     const emb = await pipe.inferUnits(xs, sub.length);

@@ -25,7 +25,7 @@ import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
 import { bestScaledSubset } from './mapping.js';
 import { classLogLik, classLogLikOnBackend, logGauss, selectRows, type ClassMixture } from './mixture.js';
-import { fitClassMap, mStep } from './em-known.js';
+import { fitClassMap, mStep, START_KMEANS_RESTARTS } from './em-known.js';
 import { proportionsFromClassLogLik } from './proportions.js';
 import { principalAxes, rotateRows } from './axes.js';
 
@@ -128,7 +128,7 @@ async function startingMixture(be: ComputeBackend, z: Float64Array, n: number, w
   const Z = uploadMatrix(be, host);
   let labels: Int32Array;
   try {
-    labels = (await kmeansOnBackend(be, Z, host, { k, nInit: 4, seed })).labels;
+    labels = (await kmeansOnBackend(be, Z, host, { k, nInit: START_KMEANS_RESTARTS, seed })).labels;
   } finally {
     be.dispose(Z);
   }

@@ -208,14 +208,19 @@ export function proportionsFromClassLogLik(classes: number, L: ArrayLike<number>
   return proportionsFromRelativeLik(classes, relativeLikelihoods(L, n, classes), n, opts);
 }
 
+/** Defaults of the per-sample proportion EM: iterations at most; the floor of a proportion (a class
+ *  the sample lacks stays representable); the change of θ at which it stops (tighter when SQUAREM
+ *  accelerates, whose steps are longer). */
+const EM_DEFAULTS = { iterations: 200, floor: 1e-6, tol: 1e-7, tolAccelerated: 1e-8 };
+
 /** proportionsFromClassLogLik from e = relativeLikelihoods(L) (callers with row subsets of one
  *  sample exponentiate once). */
 export function proportionsFromRelativeLik(classes: number, e: Float64Array, n: number,
   opts: ProportionOptions = {}): ProportionResult {
-  const floor = opts.floor ?? 1e-6;
+  const floor = opts.floor ?? EM_DEFAULTS.floor;
   const init = Float64Array.from({ length: classes }, (_, c) => opts.init?.[c] ?? 1 / classes);
-  const updates = Math.max(0, (opts.iterations ?? 200) - 1);
-  const tol = opts.tol ?? (opts.accelerate ? 1e-8 : 1e-7);
+  const updates = Math.max(0, (opts.iterations ?? EM_DEFAULTS.iterations) - 1);
+  const tol = opts.tol ?? (opts.accelerate ? EM_DEFAULTS.tolAccelerated : EM_DEFAULTS.tol);
   const { theta, evaluations } = (opts.accelerate ? squarem : plainEm)(e, n, classes, init, floor, updates, tol);
   return { theta, post: posteriorsUnder(e, n, classes, theta, floor), evaluations };
 }

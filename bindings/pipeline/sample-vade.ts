@@ -20,7 +20,7 @@ import { checkLosses, type Matrix } from '../models/types.js';
 import { MIN_LOG_VAR, VaDE } from '../models/vade.js';
 import { clusterShares, fitProportionMap } from './mapping.js';
 import { componentLogWeights, type ClassMixture } from './mixture.js';
-import { fitClassMap } from './em-known.js';
+import { fitClassMap, START_KMEANS_RESTARTS } from './em-known.js';
 
 export interface SampleVadeOptions {
   /** Mixture components (default 24), spread over the classes by the reference map. */
@@ -80,7 +80,7 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
     const sSub = Int32Array.from(sub, (i) => sampleOf[i]);
     const Zs = uploadMatrix(be, { rows: sub.length, cols: d, data: zSub });
     tensors.push(Zs);
-    const km = await kmeansOnBackend(be, Zs, { rows: sub.length, cols: d, data: zSub }, { k: K, nInit: 4, seed: o.seed });
+    const km = await kmeansOnBackend(be, Zs, { rows: sub.length, cols: d, data: zSub }, { k: K, nInit: START_KMEANS_RESTARTS, seed: o.seed });
     const shares = clusterShares(km.labels, sSub, S, K);
     const { w, classOf } = fitProportionMap(shares, theta);
     const mixture = initMixture(km.labels, zSub, sub.length, d, K, C, w);
