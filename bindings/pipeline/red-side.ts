@@ -22,10 +22,6 @@ import { fitPlateletSplit, perSampleKeep, type PlateletSplit, type SideOptions }
 export const RED_SIDE_COMPONENTS: readonly number[] = [8, 12, 16];
 /** How much better the training platelet % must follow the references with the split. */
 const RED_SIDE_GAIN = 2;
-/** Red-side rows per training sample the mixture is fitted on (evenly spaced): a few per cent of
- *  them are platelets, so ~1,000 give each sample's platelets tens of rows, and the fit (three
- *  component counts, EM over every row) stays a small part of training. All rows are then scored. */
-const FIT_ROWS_PER_SAMPLE = 1000;
 
 export interface RedSideResult {
   split: PlateletSplit;
@@ -52,15 +48,9 @@ export async function fitRedSide(be: ComputeBackend, x: ArrayLike<number>, w: nu
   if (!excess.some((e) => e > 0)) return null;
   const rows: number[] = [];
   for (let i = 0; i < n; i++) if (pPlt[i] < 0.5) rows.push(i);
-  const fitRows = evenlySpaced(rows, sampleOf, S, FIT_ROWS_PER_SAMPLE);
-  // The split's target is a share of ALL the sample's rows (platelet-side.ts): the excess, scaled so
-  // that the platelet fraction of the rows the fit sees is the red side's.
-  const seen = new Float64Array(S);
-  for (const i of fitRows) seen[sampleOf[i]]++;
-  const onRed = new Float64Array(S);
-  for (const i of rows) onRed[sampleOf[i]]++;
-  const fitShare = excess.map((e, s) => (onRed[s] > 0 ? (e * seen[s]) / onRed[s] : 0));
-  const split = await fitPlateletSplit(be, x, w, 'pulse', fitRows, sampleOf, fitShare, o, (m) => log?.(`red side, ${m}`));
+  // Every red-side row: platelets are a few per cent of them, and a thinner subsample (tried, to
+  // save time) left the split too few of them to place.
+  const split = await fitPlateletSplit(be, x, w, 'pulse', rows, sampleOf, excess, o, (m) => log?.(`red side, ${m}`));
   if (!split) return null;
   const keep = perSampleKeep(split, x, n, sampleOf, S, (i) => pPlt[i] < 0.5);
   const found = new Float64Array(S);
@@ -71,11 +61,4 @@ export async function fitRedSide(be: ComputeBackend, x: ArrayLike<number>, w: nu
   const kept = withSplit * RED_SIDE_GAIN < without;
   log?.(`red side: training platelet % RMS ${(100 * without).toFixed(3)} pp without the split, ${(100 * withSplit).toFixed(3)} pp with it (${split.mixture.k} components): ${kept ? 'kept' : 'not kept'}`);
   return kept ? { split, keep } : null;
-}
-
-/** At most `cap` of each sample's rows, evenly spaced through them (deterministic). */
-function evenlySpaced(rows: number[], sampleOf: ArrayLike<number>, S: number, cap: number): number[] {
-  const bySample: number[][] = Array.from({ length: S }, () => []);
-  for (const i of rows) bySample[sampleOf[i]].push(i);
-  return bySample.flatMap((r) => (r.length <= cap ? r : Array.from({ length: cap }, (_, j) => r[Math.floor((j * r.length) / cap)])));
 }
