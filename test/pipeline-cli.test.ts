@@ -63,7 +63,7 @@ describe('hemaclust train/classify/evaluate', () => {
     expect(ev.samples).toHaveLength(5);
     expect(ev.confusion).toHaveLength(6);
     expect(ev.macroF1).toBeGreaterThan(0.3);
-  }, 90_000);
+  }, 300_000);
 
   it('refuses references that belong to other samples with exit 1 and says why', async () => {
     // reference.csv with every row's values moved to the next sample.
@@ -77,7 +77,7 @@ describe('hemaclust train/classify/evaluate', () => {
     expect(t.err).toMatch(/do not explain the training references/);
     expect(t.err).toMatch(/--force/);
     await expect(readFile(join(dir, 'never.safetensors'))).rejects.toThrow(/ENOENT/);
-  }, 90_000);
+  }, 300_000);
 
   it('reports usage errors and a model/data mismatch clearly', async () => {
     expect((await cli(['train', '--out', 'x'])).err).toMatch(/--data DIR is required/);

@@ -52,7 +52,7 @@ describe('units', () => {
         for (const k of ['plt_pct', 'retic_pct', 'clump_pct'] as const) expect(Math.abs(p[k] - results[0][i][k]), `${k} of held-out ${i}`).toBeLessThanOrEqual(UNIT_TOLERANCE_PP);
       });
     }
-  }, 300_000);
+  }, 900_000);
 });
 
 describe('quality gates', () => {
@@ -71,7 +71,7 @@ describe('quality gates', () => {
     // The diagnostics travel with the model.
     expect(BloodCellPipeline.fromBytes(kept.toBytes(), be).meta.quality?.passed).toBe(false);
     kept.dispose();
-  }, 300_000);
+  }, 900_000);
 
   it('passes the true references and flags a sample measured at another gain', async () => {
     const inputs = inputsAt(1);
@@ -89,5 +89,5 @@ describe('quality gates', () => {
     const again = await pipe.classify(reversed);
     expect(Array.from(again.probabilities)).toEqual(Array.from(same.probabilities));
     pipe.dispose();
-  }, 300_000);
+  }, 900_000);
 });
