@@ -14,7 +14,7 @@ import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, SUMMARY_FIELDS } from '../bindings/export/module.js';
 import { EmbeddedClassifier } from '../bindings/export/host.js';
 import { buildCHost, cHostTools, runCHost } from './helpers/c-host.js';
-import { trainTiny } from './helpers/tiny-pipeline.js';
+import { trainTinyDog } from './helpers/tiny-pipeline.js';
 
 const tools = cHostTools('test/embed-c-host.test.ts');
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   if (!tools) return;
   dir = await mkdtemp(join(tmpdir(), 'hemaclust-c-host-'));
   be = await createWasmBackend({ threads: 1 });
-  model = await trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 4, sampleIndex: 60 + i })), 3);
+  model = await trainTinyDog(be, 4, 60, 3);
 }, 600_000);
 
 afterAll(async () => {

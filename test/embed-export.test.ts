@@ -18,7 +18,7 @@ import { simulateSample } from '../bindings/simulate/index.js';
 import { exportClassifier, readGenericModule, type EmbedFlavour } from '../bindings/export/module.js';
 import { EmbeddedClassifier, type EmbeddedSummary } from '../bindings/export/host.js';
 import { handSignals, handState, type HandLayout } from './helpers/embed-models.js';
-import { trainTiny } from './helpers/tiny-pipeline.js';
+import { trainTinyDog } from './helpers/tiny-pipeline.js';
 
 const FLAVOURS: EmbedFlavour[] = ['simd', 'scalar'];
 let be: ComputeBackend;
@@ -26,7 +26,7 @@ let trained: Uint8Array;
 
 beforeAll(async () => {
   be = await createWasmBackend({ threads: 1 });
-  trained = await trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 3, sampleIndex: 50 + i })), 2);
+  trained = await trainTinyDog(be, 3, 50, 2);
 }, 600_000);
 
 afterAll(() => be?.destroy());

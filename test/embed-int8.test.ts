@@ -13,7 +13,7 @@ import { EmbeddedClassifier } from '../bindings/export/host.js';
 import { int8Dense, int8Plan, quantiseRow, quantiseWeights } from '../bindings/export/int8.js';
 import { handSignals, handState, type HandLayout } from './helpers/embed-models.js';
 import { int8ReferencePipeline } from './helpers/int8-reference.js';
-import { trainTiny } from './helpers/tiny-pipeline.js';
+import { trainTinyDog } from './helpers/tiny-pipeline.js';
 import { Rng, testSeed, reproduceHint } from './helpers/rng.js';
 
 const FLAVOURS: EmbedFlavour[] = ['simd', 'scalar'];
@@ -142,7 +142,7 @@ describe('int8 against fp32 on a trained model', () => {
 
   beforeAll(async () => {
     be = await createWasmBackend({ threads: 1 });
-    trained = await trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: 3, sampleIndex: 50 + i })), 2);
+    trained = await trainTinyDog(be, 3, 50, 2);
   }, 600_000);
 
   afterAll(() => be?.destroy());

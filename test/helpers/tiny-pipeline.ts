@@ -31,3 +31,8 @@ export async function trainTiny(be: ComputeBackend, sims: Simulated[], seed: num
     p.dispose();
   }
 }
+
+/** The tiny model of four 600-event dog samples (simulation seed `simSeed`, indices from `first`) trained with `seed`. */
+export function trainTinyDog(be: ComputeBackend, simSeed: number, first: number, seed: number): Promise<Uint8Array> {
+  return trainTiny(be, [0, 1, 2, 3].map((i) => simulateSample({ species: 'dog', cells: 600, seed: simSeed, sampleIndex: first + i })), seed);
+}
