@@ -13,6 +13,7 @@ import { levelAColumns, levelBColumns } from '../pipeline/red-levels.js';
 import type { ClassMixture } from '../pipeline/mixture.js';
 import type { PipelineState } from '../pipeline/types.js';
 import type { PlateletSplit } from '../pipeline/platelet-side.js';
+import { TENSORS } from '../pipeline/tensor-layout.js';
 import { encoderSlots } from './int8.js';
 
 export const BLOB_MAGIC = 0x42454348;
@@ -58,8 +59,9 @@ export function blobArrays(st: PipelineState, meta: Uint8Array, int8: boolean[] 
     : [];
   const enc = st.dims.map((nout, l) => {
     const nin = l === 0 ? F : st.dims[l - 1]!;
-    const w = stage1.encoder[`stage1.encoder.${l}.weight`];
-    const bias = stage1.encoder[`stage1.encoder.${l}.bias`];
+    const names = TENSORS.encoder('stage1', l);
+    const w = stage1.encoder[names.weight];
+    const bias = stage1.encoder[names.bias];
     if (!w || !bias || w.data.length !== nout * nin || bias.data.length !== nout) throw new ExportError(`stage 1 encoder layer ${l}: missing or misshapen weights`);
     return { w: w.data, b: bias.data, nin, nout };
   });
