@@ -2,6 +2,9 @@
 // linear memory (no managed AssemblyScript objects: the runtime is `stub`), so any worker thread that
 // instantiates the same module over the same memory can run a kernel on a slice of the rows.
 
+/** log 2π, for Gaussian log-densities. */
+export const LOG_2PI: f64 = 1.8378770664093453;
+
 /** a*b + c on four f32 lanes. The relaxed build fuses it (f32x4.relaxed_madd → one FMA on x86 with
  *  FMA3/ARM), the baseline build multiplies then adds. Results differ in the last bit, so relaxed
  *  output is never compared bit-exactly. */
@@ -22,6 +25,13 @@
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Promote n f32 at src to f64 at dst (f64x2 SIMD, scalar tail). */
+export function promote(src: usize, dst: usize, n: i32): void {
+  let t = 0;
+  for (; t + 2 <= n; t += 2) v128.store(dst + (<usize>t << 3), f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>t << 2))));
+  for (; t < n; t++) store<f64>(dst + (<usize>t << 3), <f64>load<f32>(src + (<usize>t << 2)));
 }
 
 /** Squared Euclidean distance of two f32 rows of length d (SIMD body, scalar tail). */

@@ -16,4 +16,8 @@ export {
   philox, philoxWord, philoxNormal, reparameterize, reparameterizeBackward, gmmLogResp, gmmScratchBytes,
   vadeKlLoss, vadeKlLossBackward, vadeScratchBytes,
 } from './vade';
+export {
+  mixtureLogLik, mixtureLogLikScratchBytes, mixturePosteriors, mixturePosteriorsAccBytes, mixturePosteriorsScratchBytes,
+  mixtureStats, mixtureStatsAccBytes, mixtureStatsScratchBytes,
+} from './mixture';
 export { kmeansAssign, kmeansUpdate, argmax, softmax, softmaxBackward } from './kmeans';

@@ -3,7 +3,7 @@
 // The GMM parts are small (K·D parameters) but sit inside log-sum-exps whose results are differences
 // of large numbers, so they run in f64 (f64x2 SIMD where it pays); elementwise parts are f32 SIMD.
 
-const LOG_2PI: f64 = 1.8378770664093453;
+import { LOG_2PI, promote } from './common';
 
 // ---- Philox4x32-10 (Salmon et al. 2011, "Parallel Random Numbers: As Easy as 1, 2, 3") ---------
 const PHILOX_M0: u64 = 0xD2511F53;
@@ -88,13 +88,6 @@ function logSoftmax64(piLogits: usize, k: i32, dst: usize): void {
   for (let c = 0; c < k; c++) s += Math.exp(<f64>load<f32>(piLogits + (<usize>c << 2)) - mx);
   const lse = mx + Math.log(s);
   for (let c = 0; c < k; c++) store<f64>(dst + (<usize>c << 3), <f64>load<f32>(piLogits + (<usize>c << 2)) - lse);
-}
-
-/** Promote n f32 at src to f64 at dst (f64x2 SIMD, scalar tail). */
-function promote(src: usize, dst: usize, n: i32): void {
-  let t = 0;
-  for (; t + 2 <= n; t += 2) v128.store(dst + (<usize>t << 3), f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>t << 2))));
-  for (; t < n; t++) store<f64>(dst + (<usize>t << 3), <f64>load<f32>(src + (<usize>t << 2)));
 }
 
 /** Bytes of f64 scratch gmmLogResp needs. */

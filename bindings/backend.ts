@@ -205,6 +205,28 @@ export interface OpSet {
     logVarC: Tensor, dMuEnc: Tensor, dLogVarEnc: Tensor, dPiLogits: Tensor, dMuC: Tensor,
     dLogVarC: Tensor, scale?: number, opts?: BackwardOptions): void;
 
+  // ---- class mixtures with per-sample proportions (pipeline/em-known.ts) -------------------
+  // Components shared by classes: p(z | c) = Σ_k ρ_ck N(z | μ_k, diag σ²_k), each sample s with its
+  // own class prior. One EM iteration is mixtureLogLik → mixturePosteriors (once or a few times,
+  // while the host balances the priors) → mixtureStats; the host finishes the M-step from the sums.
+  /** logDens_ik = log N(z_i | μ_k, diag e^{logVar_k}) = −½ Σ_d (log 2π + logVar_kd + (z_id − μ_kd)² e^{−logVar_kd});
+   *  classLogLik_ic = log Σ_k ρ_ck exp(logDens_ik) (terms with ρ_ck = 0 left out; −∞ only if every
+   *  ρ_ck of the class is 0). z [N,D], mu, logVar [K,D], rho [C,K] (≥ 0), logDens [N,K], classLogLik [N,C]. */
+  mixtureLogLik(z: Tensor, mu: Tensor, logVar: Tensor, rho: Tensor, logDens: Tensor, classLogLik: Tensor): void;
+  /** Class posteriors under each row's sample prior: with a_ic = classLogLik_ic + logPrior[s_i, c] and
+   *  l_i = logsumexp_c a_ic, post_ic = exp(a_ic − l_i); colSums[s, c] = Σ_{i: s_i = s} post_ic;
+   *  sampleLogLik[s] = Σ_{i: s_i = s} l_i (0 for a sample without rows). classLogLik [N,C],
+   *  sampleOf [N] i32 (each in 0..S−1, checked on CPU), logPrior [S,C], post [N,C], colSums [S,C], sampleLogLik [S]. */
+  mixturePosteriors(classLogLik: Tensor, sampleOf: Tensor, logPrior: Tensor, post: Tensor, colSums: Tensor, sampleLogLik: Tensor): void;
+  /** The M-step's sufficient statistics. With g_ick = post_ic ρ_ck exp(logDens_ik − classLogLik_ic)
+   *  (the share of row i that class c gives component k; 0 where ρ_ck or post_ic is 0) and
+   *  r_ik = Σ_c g_ick: classWeights[c,k] = Σ_i g_ick, sum1[k,d] = Σ_i r_ik (z_id − center_kd),
+   *  sum2[k,d] = Σ_i r_ik (z_id − center_kd)². Sums about a center near the new mean (the current μ)
+   *  keep the variance Σ r (z − μ)² / Σ r free of the cancellation the raw second moment suffers in f32.
+   *  z [N,D], logDens [N,K], classLogLik, post [N,C], rho [C,K], center [K,D], classWeights [C,K], sum1, sum2 [K,D]. */
+  mixtureStats(z: Tensor, logDens: Tensor, classLogLik: Tensor, post: Tensor, rho: Tensor, center: Tensor,
+    classWeights: Tensor, sum1: Tensor, sum2: Tensor): void;
+
   // ---- k-means, classification helpers ------------------------------------------------------
   /** labels[i] = argmin_j ‖x_i−c_j‖², minDist[i] = that squared distance.
    *  x [N,D], centroids [K,D], labels [N] i32, minDist [N] f32. */
@@ -235,6 +257,7 @@ export const OP_NAMES: readonly (keyof OpSet)[] = [
   'softAssign', 'targetDistribution', 'klDivLoss', 'softAssignBackward',
   'philoxNormal', 'reparameterize', 'reparameterizeBackward', 'gmmLogResp', 'vadeKlLoss',
   'vadeKlLossBackward',
+  'mixtureLogLik', 'mixturePosteriors', 'mixtureStats',
   'kmeansAssign', 'kmeansUpdate', 'argmax', 'softmax', 'softmaxBackward',
   'proportionXentLoss', 'proportionXentLossBackward',
 ];

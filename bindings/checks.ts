@@ -246,6 +246,46 @@ export const checks = {
     }
     if (loss) dim(op, args, loss.size === 1, 'loss must have exactly 1 element');
   },
+  mixtureLogLik(be: Backend, ts: { z: Tensor; mu: Tensor; logVar: Tensor; rho: Tensor; logDens: Tensor; classLogLik: Tensor }) {
+    const op = 'mixtureLogLik';
+    own(op, be, ts);
+    rank(op, ts, { z: 2, mu: 2, logVar: 2, rho: 2, logDens: 2, classLogLik: 2 });
+    same(op, ts, ['mu', 'logVar']);
+    const [n, d] = ts.z.shape;
+    const [k] = ts.mu.shape;
+    const [c] = ts.rho.shape;
+    dim(op, ts, ts.mu.shape[1] === d, 'mu and logVar must be [K, D] for z [N, D]');
+    dim(op, ts, ts.rho.shape[1] === k, 'rho must be [C, K] for mu [K, D]');
+    dim(op, ts, ts.logDens.shape[0] === n && ts.logDens.shape[1] === k, 'logDens must be [N, K]');
+    dim(op, ts, ts.classLogLik.shape[0] === n && ts.classLogLik.shape[1] === c, 'classLogLik must be [N, C]');
+  },
+  mixturePosteriors(be: Backend, ts: { classLogLik: Tensor; sampleOf: Tensor; logPrior: Tensor; post: Tensor; colSums: Tensor; sampleLogLik: Tensor }) {
+    const op = 'mixturePosteriors';
+    own(op, be, ts, { sampleOf: 'i32' });
+    rank(op, ts, { classLogLik: 2, sampleOf: 1, logPrior: 2, post: 2, colSums: 2, sampleLogLik: 1 });
+    same(op, ts, ['classLogLik', 'post']);
+    same(op, ts, ['logPrior', 'colSums']);
+    const [n, c] = ts.classLogLik.shape;
+    dim(op, ts, ts.sampleOf.shape[0] === n, 'sampleOf must be [N] for classLogLik [N, C]');
+    dim(op, ts, ts.logPrior.shape[1] === c, 'logPrior and colSums must be [S, C] for classLogLik [N, C]');
+    dim(op, ts, ts.sampleLogLik.shape[0] === ts.logPrior.shape[0], 'sampleLogLik must be [S] for logPrior [S, C]');
+  },
+  mixtureStats(be: Backend, ts: { z: Tensor; logDens: Tensor; classLogLik: Tensor; post: Tensor; rho: Tensor; center: Tensor;
+    classWeights: Tensor; sum1: Tensor; sum2: Tensor }) {
+    const op = 'mixtureStats';
+    own(op, be, ts);
+    rank(op, ts, { z: 2, logDens: 2, classLogLik: 2, post: 2, rho: 2, center: 2, classWeights: 2, sum1: 2, sum2: 2 });
+    same(op, ts, ['classLogLik', 'post']);
+    same(op, ts, ['rho', 'classWeights']);
+    same(op, ts, ['center', 'sum1', 'sum2']);
+    const [n, d] = ts.z.shape;
+    const [k] = ts.center.shape;
+    const [c] = ts.rho.shape;
+    dim(op, ts, ts.center.shape[1] === d, 'center, sum1 and sum2 must be [K, D] for z [N, D]');
+    dim(op, ts, ts.logDens.shape[0] === n && ts.logDens.shape[1] === k, 'logDens must be [N, K]');
+    dim(op, ts, ts.rho.shape[1] === k, 'rho and classWeights must be [C, K]');
+    dim(op, ts, ts.post.shape[0] === n && ts.post.shape[1] === c, 'classLogLik and post must be [N, C]');
+  },
   kmeansAssign(be: Backend, x: Tensor, centroids: Tensor, labels: Tensor, minDist: Tensor) {
     const args = { x, centroids, labels, minDist };
     own('kmeansAssign', be, args, { labels: 'i32' });

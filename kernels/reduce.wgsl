@@ -1,5 +1,6 @@
 // reduce.wgsl — colSum: column sums of a row-major matrix, the one reduction every other
-// reduction finishes with (losses, kmeansUpdate, softAssignBackward's dmu, VaDE gradients).
+// reduction finishes with (losses, kmeansUpdate, softAssignBackward's dmu, VaDE gradients,
+// the class-mixture sums of mixture.wgsl).
 // No float atomics: each workgroup sums a block of RPG = LANES*SEQ rows of COLS columns — every lane
 // adds SEQ rows in order, then the LANES partial sums meet in a tree in workgroup memory — and writes
 // one partial row. The host repeats the pass on the partial rows until one row is left, then a final

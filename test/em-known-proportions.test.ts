@@ -1,9 +1,14 @@
-// emKnownProportions (mixture.ts) against its first implementation (test/helpers/em-oracle.ts), on
-// fresh random mixtures: the same parameters after many iterations, within float64 rounding. Cases
-// cover rows far from every component (underflow against the row's best), classes that own no
-// component for a row (ρ exactly 0: a hard map), components no class uses, empty components,
-// proportion matching on and off.
-import { describe, expect, it } from 'vitest';
+// emKnownProportions (em-known.ts: its row work as backend ops) against its first implementation,
+// host float64 written the direct way (test/helpers/em-oracle.ts), on fresh random mixtures: the
+// same parameters after many iterations on the reference backend (float64 inside, its inputs
+// rounded to f32) and on wasm. Cases cover rows far from every component (underflow against the
+// row's best), classes that own no component for a row (ρ exactly 0: a hard map), components no
+// class uses, empty components, proportion matching on and off. The oracle balances from zero each
+// iteration, so these runs do too (warmStart off); the warm start is checked on its own below.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ComputeBackend } from '../bindings/backend.js';
+import { createReferenceBackend } from '../bindings/backends/reference/index.js';
+import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import type { ClassMixture } from '../bindings/pipeline/mixture.js';
 import { emKnownProportions } from '../bindings/pipeline/em-known.js';
 import { emKnownProportionsOracle } from './helpers/em-oracle.js';
@@ -38,7 +43,23 @@ function relErr(a: Float64Array, b: Float64Array): number {
   return Math.sqrt(num / Math.max(den, 1e-300));
 }
 
-describe('emKnownProportions is its direct implementation, faster', () => {
+const f32 = (a: Float64Array) => Float64Array.from(a, Math.fround);
+
+/** Rows whose parameters and inputs are f32 already, so the oracle (float64 throughout) and the
+ *  backends see the same numbers at the start. */
+function f32Mixture(m: ClassMixture): ClassMixture {
+  return { ...m, mu: f32(m.mu), logVar: f32(m.logVar), rho: f32(m.rho) };
+}
+
+const backends: [string, () => Promise<ComputeBackend>, number][] = [
+  // name, factory, tolerance (relative norm after 25 iterations against the float64 oracle)
+  ['reference', async () => createReferenceBackend(), 1e-4],
+  ['wasm', async () => createWasmBackend({ relaxed: false, threads: 2 }), 1e-3],
+];
+const made: ComputeBackend[] = [];
+afterAll(() => made.forEach((b) => b.destroy()));
+
+describe.each(backends)('emKnownProportions on %s is its direct implementation', (beName, create, tol) => {
   const cases: [string, number, number, number, number, boolean, boolean, boolean][] = [
     // name, n, k, d, classes, hard map, match proportions, far rows
     ['soft map, matched', 600, 7, 3, 3, false, true, false],
@@ -51,9 +72,11 @@ describe('emKnownProportions is its direct implementation, faster', () => {
     ['hard map with a component no class uses', 350, 8, 3, 3, true, true, false],
   ];
   for (const [name, n, k, d, C, hard, match, far] of cases) {
-    it(name, () => {
+    it(name, async () => {
+      const be = await create();
+      made.push(be);
       const rng = Rng.forCase(SEED, `emKnown ${name}`);
-      const m = mixture(rng, k, d, C, hard);
+      const m = f32Mixture(mixture(rng, k, d, C, hard));
       if (name.includes('no class uses')) for (let c = 0; c < C; c++) m.rho[c * k + k - 1] = 0;
       const S = 4;
       const sampleOf = Int32Array.from({ length: n }, (_, i) => i % S);
@@ -62,23 +85,45 @@ describe('emKnownProportions is its direct implementation, faster', () => {
         const s = t.reduce((a, b) => a + b, 0);
         return t.map((v) => v / s);
       });
-      const z = Float64Array.from({ length: n * d }, (_, i) => {
+      const z = Float64Array.from({ length: n * d }, (_, i) => Math.fround((() => {
         const row = Math.floor(i / d);
         const comp = row % k;
         // Far rows sit hundreds of sds from every component: exp(ld − max) underflows for most.
         return far && row % 17 === 0 ? 400 * (rng.uniform() < 0.5 ? -1 : 1) + rng.normal() : m.mu[comp * d + (i % d)] + rng.normal();
-      });
+      })()));
       const a = clone(m);
       const b = clone(m);
-      const llA = emKnownProportions(a, z, n, sampleOf, theta, 25, { matchProportions: match });
+      const llA = await emKnownProportions(be, a, z, n, sampleOf, theta, 25, { matchProportions: match, warmStart: false });
       const llB = emKnownProportionsOracle(b, z, n, sampleOf, theta, 25, { matchProportions: match });
       expect(Number.isFinite(llA), hint).toBe(true);
-      expect(Math.abs(llA - llB) / Math.max(1, Math.abs(llB)), `log-lik; ${hint}`).toBeLessThan(1e-9);
+      expect(Math.abs(llA - llB) / Math.max(1, Math.abs(llB)), `${beName} log-lik; ${hint}`).toBeLessThan(tol);
       for (const key of ['mu', 'logVar', 'rho'] as const) {
         expect(a[key].every(Number.isFinite), `${key} finite; ${hint}`).toBe(true);
-        expect(relErr(a[key], b[key]), `${key}; ${hint}`).toBeLessThan(1e-8);
+        expect(relErr(a[key], b[key]), `${beName} ${key}; ${hint}`).toBeLessThan(tol);
       }
       if (hard) for (let i = 0; i < a.rho.length; i++) if (m.rho[i] === 0) expect(a.rho[i]).toBe(0);
     });
   }
+});
+
+describe('the warm-started balancing', () => {
+  it('reaches the cold start\'s parameters to the balancing tolerance', async () => {
+    const rng = Rng.forCase(SEED, 'emKnown warm start');
+    const be = createReferenceBackend();
+    const [n, k, d, C, S] = [1200, 7, 3, 3, 4];
+    const m = f32Mixture(mixture(rng, k, d, C, false));
+    const sampleOf = Int32Array.from({ length: n }, (_, i) => i % S);
+    const theta = Array.from({ length: S }, () => {
+      const t = Array.from({ length: C }, () => rng.range(0.05, 1));
+      const s = t.reduce((a, b) => a + b, 0);
+      return t.map((v) => v / s);
+    });
+    const z = Float64Array.from({ length: n * d }, (_, i) => Math.fround(m.mu[(Math.floor(i / d) % k) * d + (i % d)] + rng.normal()));
+    const warm = clone(m);
+    const cold = clone(m);
+    const llW = await emKnownProportions(be, warm, z, n, sampleOf, theta, 40);
+    const llC = await emKnownProportions(be, cold, z, n, sampleOf, theta, 40, { warmStart: false });
+    expect(Math.abs(llW - llC), hint).toBeLessThan(1e-3);
+    for (const key of ['mu', 'logVar', 'rho'] as const) expect(relErr(warm[key], cold[key]), `${key}; ${hint}`).toBeLessThan(1e-2);
+  });
 });

@@ -2,7 +2,8 @@
 // independent run as row slices on the caller and the workers. Results must be bit-identical to one
 // thread (same kernel, same rows, only the split differs), every row written (outputs poisoned with
 // NaN), at row counts that do not divide evenly, and below the size at which splitting starts.
-// gmmLogResp also checks each thread uses its own f64 scratch (shared scratch would mix rows' terms).
+// gmmLogResp also checks each thread uses its own f64 scratch (shared scratch would mix rows' terms);
+// the mixture EM's reductions sum in fixed chunks, so they too are bit-identical on any thread count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackend, Tensor } from '../bindings/backend.js';
 import { createWasmBackend, type WasmBackend } from '../bindings/backends/wasm/index.js';
@@ -22,13 +23,13 @@ afterAll(() => {
   three.destroy();
 });
 
-type Inputs = Record<string, { shape: number[]; data: Float32Array | null }>;
+type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array | null }>;
 
 /** Uploads the inputs (null data = an output, NaN-poisoned), runs `call`, downloads `outs`. */
 async function run(be: ComputeBackend, inputs: Inputs, call: (t: Record<string, Tensor>) => void, outs: string[]): Promise<Float32Array[]> {
   const t: Record<string, Tensor> = {};
   for (const [name, d] of Object.entries(inputs)) {
-    t[name] = be.create(d.shape);
+    t[name] = be.create(d.shape, d.data instanceof Int32Array ? 'i32' : 'f32');
     be.upload(t[name], d.data ?? new Float32Array(t[name].size).fill(NaN));
   }
   call(t);
@@ -63,6 +64,33 @@ describe('wasm row jobs on 3 threads are bit-identical to 1 thread', () => {
           out: { shape: [n, k], data: null },
         }, (be, t) => be.gmmLogResp(t.z, t.pi, t.mu, t.lv, t.out), ['out']);
       }
+    }
+  });
+
+  it('mixtureLogLik, mixturePosteriors, mixtureStats (chunked reductions)', async () => {
+    const rng = Rng.forCase(SEED, 'row split mixture');
+    for (const n of [...ROWS, 9001]) {
+      const [d, k, c, S] = [12, 24, 3, 5];
+      const rho = rng.simplexRows(c, k, 1);
+      const z = f32(rng.normals(n * d, 2)), mu = f32(rng.normals(k * d, 2)), lv = f32(rng.uniforms(k * d, -1, 1));
+      await sameOnBoth(`mixtureLogLik N=${n}`, {
+        z: { shape: [n, d], data: z }, mu: { shape: [k, d], data: mu }, lv: { shape: [k, d], data: lv }, rho: { shape: [c, k], data: f32(rho) },
+        ld: { shape: [n, k], data: null }, L: { shape: [n, c], data: null },
+      }, (be, t) => be.mixtureLogLik(t.z, t.mu, t.lv, t.rho, t.ld, t.L), ['ld', 'L']);
+      const [ld, L] = await run(one, {
+        z: { shape: [n, d], data: z }, mu: { shape: [k, d], data: mu }, lv: { shape: [k, d], data: lv }, rho: { shape: [c, k], data: f32(rho) },
+        ld: { shape: [n, k], data: null }, L: { shape: [n, c], data: null },
+      }, (t) => one.mixtureLogLik(t.z, t.mu, t.lv, t.rho, t.ld, t.L), ['ld', 'L']);
+      const sampleOf = rng.ints(n, S);
+      await sameOnBoth(`mixturePosteriors N=${n}`, {
+        L: { shape: [n, c], data: L }, s: { shape: [n], data: sampleOf }, lp: { shape: [S, c], data: f32(rng.normals(S * c)) },
+        post: { shape: [n, c], data: null }, cs: { shape: [S, c], data: null }, sl: { shape: [S], data: null },
+      }, (be, t) => be.mixturePosteriors(t.L, t.s, t.lp, t.post, t.cs, t.sl), ['post', 'cs', 'sl']);
+      await sameOnBoth(`mixtureStats N=${n}`, {
+        z: { shape: [n, d], data: z }, ld: { shape: [n, k], data: ld }, L: { shape: [n, c], data: L }, post: { shape: [n, c], data: f32(rng.simplexRows(n, c, 2)) },
+        rho: { shape: [c, k], data: f32(rho) }, mu: { shape: [k, d], data: mu },
+        cw: { shape: [c, k], data: null }, s1: { shape: [k, d], data: null }, s2: { shape: [k, d], data: null },
+      }, (be, t) => be.mixtureStats(t.z, t.ld, t.L, t.post, t.rho, t.mu, t.cw, t.s1, t.s2), ['cw', 's1', 's2']);
     }
   });
 

@@ -6,6 +6,7 @@ import { fitPulseScaler, pulseSummaries, summaryRoles, withPulse } from '../bind
 import { detectLayout } from '../bindings/pipeline/layout.js';
 import { centreBySample, classifyRed, fitRedLevels, levelAColumns, levelBColumns, levelInputsFromPulse, sampleShift, type RedLevels } from '../bindings/pipeline/red-levels.js';
 import type { ClassMixture } from '../bindings/pipeline/mixture.js';
+import { createReferenceBackend } from '../bindings/backends/reference/index.js';
 
 describe('per-sample centring of the volume/shape summaries', () => {
   const roles = ['FSC', 'FSC', 'SSC', 'SSC', 'FL', 'FL', 'IMP', 'IMP'] as const;
@@ -146,8 +147,8 @@ describe('two-level red-cell decision', () => {
     rho: Float64Array.from([0.5, 0.5, 0, 0, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0.5, 0.5]),
   };
 
-  it('recovers the classes from the references alone, clumps holding RNA included', () => {
-    const L = fitRedLevels(vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false, rotate: true });
+  it('recovers the classes from the references alone, clumps holding RNA included', async () => {
+    const L = await fitRedLevels(createReferenceBackend(), vade, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false, rotate: true });
     expect(L.a.d).toBe(levelAColumns(d, ROLES8).length);
     expect(levelAColumns(d, ROLES8)).toEqual([2, 3, 4, 5, 8, 9]);
     expect(L.b.d).toBe(levelBColumns(d, ROLES8).length);
@@ -174,11 +175,11 @@ describe('two-level red-cell decision', () => {
     expect(rnaClumpsRight / rnaClumps).toBeGreaterThan(0.9);
   });
 
-  it('re-decides the map from the references: a reticulocyte component started as rbc moves back', () => {
+  it('re-decides the map from the references: a reticulocyte component started as rbc moves back', async () => {
     // Component 2 (half of the reticulocytes) handed to rbc: only the per-sample references show
     // that its share follows retic %, not rbc %.
     const wrong: ClassMixture = { ...vade, rho: Float64Array.from([1 / 3, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.5, 0.5]) };
-    const L = fitRedLevels(wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false, rotate: false });
+    const L = await fitRedLevels(createReferenceBackend(), wrong, zEmb, z, ROLES8, n, sampleOf, theta, { emIterations: 20, smoothing: 0.05, floor: 1e-3, centred: false, rotate: false });
     const test = sample(rng, 3000, [0.85, 0.1, 0.05]);
     const post = classifyRed(L, test.z, 3000)(Array.from({ length: 3000 }, (_, i) => i));
     let retic = 0;

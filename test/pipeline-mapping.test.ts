@@ -5,6 +5,7 @@ import { bestScaledSubset, bestSubset, clusterShares, fitProportionMap, projectS
 import { estimateProportions, logGauss, type ClassMixture } from '../bindings/pipeline/mixture.js';
 import { emKnownProportions, fitClassMap } from '../bindings/pipeline/em-known.js';
 import { HostRng } from '../bindings/models/rng.js';
+import { createReferenceBackend } from '../bindings/backends/reference/index.js';
 
 /** Per-sample shares of k clusters built from class proportions and a hidden cluster → class map. */
 function synthShares(theta: number[][], classOf: number[], within: number[]): number[][] {
@@ -86,19 +87,19 @@ describe('pipeline mixture EM', () => {
     expect(post[0] + post[1]).toBeCloseTo(1, 10);
   });
 
-  it('emKnownProportions moves misplaced components back to their class', () => {
+  it('emKnownProportions moves misplaced components back to their class', async () => {
     const zs = [draw(4000, 0.05, 4), draw(4000, 0.4, 5)];
     const z = Float64Array.from([...zs[0], ...zs[1]]);
     const sampleOf = Int32Array.from({ length: z.length }, (_, i) => (i < 4000 ? 0 : 1));
     const mix = m();
     mix.mu[0] = 1.5; // poor start
     mix.mu[1] = 2.5;
-    emKnownProportions(mix, z, z.length, sampleOf, [[0.95, 0.05], [0.6, 0.4]], 50);
+    await emKnownProportions(createReferenceBackend(), mix, z, z.length, sampleOf, [[0.95, 0.05], [0.6, 0.4]], 50);
     expect(mix.mu[0]).toBeCloseTo(0, 0);
     expect(mix.mu[1]).toBeCloseTo(4, 0);
   });
 
-  it('fitClassMap takes a component away from a class whose references its share does not follow', () => {
+  it('fitClassMap takes a component away from a class whose references its share does not follow', async () => {
     // Class 0: 90 % at 0, 10 % at 8; class 1 at 4 with a share that varies across samples. The
     // component at 8 starts mostly in class 1 (a wrong least-squares map); the map must hand it back.
     const thetas = [0.01, 0.08, 0.03, 0.12, 0.05, 0.02].map((t) => [1 - t, t]);
@@ -114,7 +115,7 @@ describe('pipeline mixture EM', () => {
     });
     const mix: ClassMixture = { k: 3, d: 1, classes: 2, mu: Float64Array.from([0, 4, 8]), logVar: Float64Array.from([Math.log(0.25), Math.log(0.25), Math.log(0.25)]),
       rho: Float64Array.from([0.9, 0.05, 0.05, 0.05, 0.45, 0.5]) };
-    const { classOf } = fitClassMap(mix, z, z.length, sampleOf, thetas, { softIterations: 30, hardIterations: 10, smoothing: 0, floor: 1e-3 });
+    const { classOf } = await fitClassMap(createReferenceBackend(), mix, z, z.length, sampleOf, thetas, { softIterations: 30, hardIterations: 10, smoothing: 0, floor: 1e-3 });
     expect(classOf).toEqual([0, 1, 0]);
     // Hard map: ρ is zero off the map and on the simplex within each class; ρ[0, ·] ≈ (0.9, 0, 0.1).
     expect(Array.from(mix.rho, (v) => v > 0)).toEqual([true, false, true, false, true, false]);

@@ -1,197 +1,130 @@
 // Reference-constrained EM for the mixtures of mixture.ts: training with each sample's class
 // proportions fixed to its references (emKnownProportions), and the component → class map chosen
-// by those references (fitClassMap). Host float64, on low-dimensional rows.
+// by those references (fitClassMap). The EM's row work runs on the compute backend (em-rows.ts).
+import type { ComputeBackend } from '../backend.js';
+import { EmRows, type ComponentSums } from './em-rows.js';
 import { componentLogWeights, dominantClass, estimateProportions, logGauss, selectRows, softmaxRows, type ClassMixture } from './mixture.js';
 
 /** k-means restarts of the components a reference-constrained mixture starts from (the platelet
  *  side's, the VaDE prior's): the EM that follows moves them, so a few restarts suffice. */
 export const START_KMEANS_RESTARTS = 4;
 
+/** Sinkhorn balancing of each iteration's class posteriors: at most this many rounds, until no
+ *  sample's class total is off its target by more than BALANCE_TOL (relative, as a log ratio). */
+const BALANCE_ROUNDS = 30;
+const BALANCE_TOL = 1e-3;
+
+export interface EmOptions {
+  /** θ is floored at this before its log (no class impossible in a sample). */
+  floor?: number;
+  varFloor?: number;
+  rhoFloor?: number;
+  fixRho?: boolean;
+  matchProportions?: boolean;
+  /** Start each iteration's balancing from the previous iteration's per-sample class offsets (on by
+   *  default): the parameters move little between iterations, so the same fixed point (to
+   *  BALANCE_TOL) is reached in a round or two instead of up to BALANCE_ROUNDS from zero. */
+  warmStart?: boolean;
+}
+
 /**
  * EM with per-sample class proportions fixed: updates μ, σ², ρ in place. `theta` is [S × classes];
- * `sampleOf[i]` the sample of row i. Returns the mean log-likelihood per row of the last E-step.
+ * `sampleOf[i]` the sample of row i. Returns the mean log-likelihood per row under θ in the last
+ * E-step. The row work runs on the backend (em-rows.ts); the host balances and finishes the M-step.
  *
  * E-step, per row i of sample s: class posterior q_{ic} ∝ θ_{s,c} p(z_i | c) with p(z | c) = Σ_k ρ_{c,k} N(z | μ_k, σ²_k),
  * split over components as r_{ikc} = q_{ic} ρ_{c,k} N_k(z_i) / p(z_i | c). With `matchProportions` (default on) the
  * class posteriors of each sample are rescaled — per-sample class offsets found by iterative proportional
- * fitting, as in Sinkhorn balancing — until their column sums are exactly n_s θ_{s,c}: each sample's reference is
+ * fitting, as in Sinkhorn balancing — until their column sums are n_s θ_{s,c}: each sample's reference is
  * then a constraint on how many of its rows a class receives (the "most class-like" ones), not only a prior,
  * which is what lets the weak per-bag signal of a rare class move a component away from it.
  * M-step: μ_k, σ²_k from r_{ik} = Σ_c r_{ikc}; ρ_{c,k} ∝ Σ_i r_{ikc} (+ a tiny floor so no weight is lost for good).
  */
-export function emKnownProportions(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
-  theta: number[][], iterations: number,
-  opts: { floor?: number; varFloor?: number; rhoFloor?: number; fixRho?: boolean; matchProportions?: boolean } = {}): number {
+export async function emKnownProportions(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
+  theta: number[][], iterations: number, opts: EmOptions = {}): Promise<number> {
   const { k, classes: C } = m;
-  const floor = opts.floor ?? 1e-3;
-  const w = emWork(n, k, C);
-  const logT = theta.map((t) => t.map((v) => Math.log(Math.max(v, floor))));
-  const rowsOf = new Float64Array(theta.length);
-  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]]++;
-  let ll = 0;
-  for (let it = 0; it < iterations; it++) {
-    const { ld, logRho } = classLikelihoods(m, z, n, w);
-    ll = balancedPosteriors(w, n, C, sampleOf, theta, logT, rowsOf, floor, opts.matchProportions ?? true);
-    const acc = responsibilities(m, w, ld, logRho, n);
-    mStep(m, z, n, w.r, opts.varFloor ?? 1e-4);
-    if (!opts.fixRho) {
-      const rhoFloor = opts.rhoFloor ?? 1e-6;
-      for (let c = 0; c < C; c++) {
-        let s = 0;
-        // A weight that is exactly zero stays zero (a hard class map); others get the floor.
-        for (let j = 0; j < k; j++) s += (acc[c * k + j] += m.rho[c * k + j] > 0 ? rhoFloor : 0);
-        for (let j = 0; j < k; j++) m.rho[c * k + j] = acc[c * k + j] / s;
-      }
-    }
-  }
-  return ll;
-}
-
-/** emKnownProportions' per-row work arrays, reused across iterations. */
-interface EmWork {
-  /** exp(ld_ij − rowMax_i): each row's exponentials, taken once [n × k]. */
-  E: Float64Array;
-  /** Σ_j ρ_cj E_ij (0 only where the class underflowed) [n × C]. */
-  sum: Float64Array;
-  /** log p(z_i | c) [n × C]. */
-  L: Float64Array;
-  /** exp(L_ic − max_c L_ic) [n × C]. */
-  e: Float64Array;
-  rowL: Float64Array;
-  /** Class posteriors [n × C]. */
-  q: Float64Array;
-  /** Component responsibilities [n × k]. */
-  r: Float64Array;
-}
-
-function emWork(n: number, k: number, C: number): EmWork {
-  return { E: new Float64Array(n * k), sum: new Float64Array(n * C), L: new Float64Array(n * C), e: new Float64Array(n * C), rowL: new Float64Array(n), q: new Float64Array(n * C), r: new Float64Array(n * k) };
-}
-
-/** Every row's class log-likelihoods log p(z_i | c) = log Σ_j ρ_cj N_ij and their exponentials. */
-function classLikelihoods(m: ClassMixture, z: ArrayLike<number>, n: number, w: EmWork): { ld: Float64Array; logRho: Float64Array } {
-  const { k, classes: C } = m;
-  const { E, sum, L, e, rowL } = w;
-  const ld = logGauss(m, z, n);
-  const logRho = Float64Array.from(m.rho, (v) => Math.log(Math.max(v, 1e-300)));
-  // A component no class uses cannot set the row's scale.
-  const live = Array.from({ length: k }, (_, j) => {
-    for (let c = 0; c < C; c++) if (m.rho[c * k + j] > 0) return true;
-    return false;
-  });
-  for (let i = 0; i < n; i++) {
-    let mx = -Infinity;
-    for (let j = 0; j < k; j++) if (live[j] && ld[i * k + j] > mx) mx = ld[i * k + j];
-    for (let j = 0; j < k; j++) E[i * k + j] = live[j] ? Math.exp(ld[i * k + j] - mx) : 0;
-    let best = -Infinity;
-    for (let c = 0; c < C; c++) {
-      let t = 0;
-      for (let j = 0; j < k; j++) t += m.rho[c * k + j] * E[i * k + j];
-      sum[i * C + c] = t;
-      // A class whose every component underflowed against the row's best: its log-sum-exp the
-      // direct way (finite, so the balancing below can still weigh it).
-      const v = t > 0 ? mx + Math.log(t) : logSumExpClass(ld, logRho, i, c, k);
-      L[i * C + c] = v;
-      if (v > best) best = v;
-    }
-    rowL[i] = best;
-    for (let c = 0; c < C; c++) e[i * C + c] = Math.exp(L[i * C + c] - best);
-  }
-  return { ld, logRho };
-}
-
-/** Class posteriors q under θ_s, balanced (Sinkhorn) to the sample's class totals when `match`:
- *  each round only rescales the classes of a sample, so it multiplies e_ic by per-(sample, class)
- *  weights. Returns the mean log-likelihood per row under θ (the first round). */
-function balancedPosteriors(w: EmWork, n: number, C: number, sampleOf: ArrayLike<number>, theta: number[][], logT: number[][],
-  rowsOf: Float64Array, floor: number, match: boolean): number {
-  const { q, L, e, rowL } = w;
   const S = theta.length;
-  const offset = Array.from({ length: S }, () => new Float64Array(C));
-  const rounds = match ? 30 : 1;
-  let ll = 0;
-  for (let round = 0; round < rounds; round++) {
-    const ws = Array.from({ length: S }, (_, s) => {
-      let top = -Infinity;
-      for (let c = 0; c < C; c++) top = Math.max(top, logT[s][c] + offset[s][c]);
-      return { top, w: Float64Array.from({ length: C }, (_, c) => Math.exp(logT[s][c] + offset[s][c] - top)) };
-    });
-    const colSum = Array.from({ length: S }, () => new Float64Array(C));
-    let sumLl = 0;
-    for (let i = 0; i < n; i++) {
-      const s = sampleOf[i];
-      const wt = ws[s].w;
-      let t = 0;
-      for (let c = 0; c < C; c++) t += (q[i * C + c] = e[i * C + c] * wt[c]);
-      if (!(t > 0)) {
-        t = balancedRowDirect(q, L, logT[s], offset[s], i, C);
-        if (round === 0) sumLl += t;
-      } else {
-        for (let c = 0; c < C; c++) q[i * C + c] /= t;
-        if (round === 0) sumLl += rowL[i] + ws[s].top + Math.log(t);
-      }
-      for (let c = 0; c < C; c++) colSum[s][c] += q[i * C + c];
-    }
-    if (round === 0) ll = sumLl / n;
-    if (!match) break;
-    let worst = 0;
-    for (let s = 0; s < S; s++) {
-      let tot = 0;
-      for (let c = 0; c < C; c++) tot += Math.max(theta[s][c], floor);
-      for (let c = 0; c < C; c++) {
-        const want = (rowsOf[s] * Math.max(theta[s][c], floor)) / tot;
-        const step = Math.log(want / Math.max(colSum[s][c], 1e-12));
-        worst = Math.max(worst, Math.abs(step));
-        offset[s][c] += step;
-      }
-    }
-    if (worst < 1e-3) break;
-  }
-  return ll;
-}
-
-/** Component responsibilities r_ij = Σ_c q_ic ρ_cj N_ij / p(z_i|c) = Σ_c q_ic ρ_cj E_ij / sum_ic into
- *  w.r; returns the per-class accumulators of ρ [C × k]. */
-function responsibilities(m: ClassMixture, w: EmWork, ld: Float64Array, logRho: Float64Array, n: number): Float64Array {
-  const { k, classes: C } = m;
-  const { q, sum, E, L, r } = w;
-  r.fill(0);
-  const acc = new Float64Array(C * k);
-  for (let i = 0; i < n; i++) {
+  const floor = opts.floor ?? 1e-3;
+  const match = opts.matchProportions ?? true;
+  const rowsOf = new Float64Array(S);
+  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]]++;
+  const logT = new Float64Array(S * C);
+  const want = new Float64Array(S * C);
+  for (let s = 0; s < S; s++) {
+    const tot = theta[s].reduce((a, v) => a + Math.max(v, floor), 0);
     for (let c = 0; c < C; c++) {
-      const qc = q[i * C + c];
-      if (qc < 1e-12) continue;
-      const t = sum[i * C + c];
-      for (let j = 0; j < k; j++) {
-        if (m.rho[c * k + j] === 0) continue;
-        const g = t > 0 ? (qc * m.rho[c * k + j] * E[i * k + j]) / t : qc * Math.exp(ld[i * k + j] + logRho[c * k + j] - L[i * C + c]);
-        r[i * k + j] += g;
-        acc[c * k + j] += g;
-      }
+      logT[s * C + c] = Math.log(Math.max(theta[s][c], floor));
+      want[s * C + c] = (rowsOf[s] * Math.max(theta[s][c], floor)) / tot;
     }
   }
-  return acc;
+  const offset = new Float64Array(S * C);
+  const rows = new EmRows(be, m, z, n, sampleOf, S);
+  try {
+    let ll = 0;
+    for (let it = 0; it < iterations; it++) {
+      rows.eStep(m);
+      const last = it === iterations - 1;
+      // The log-likelihood reported is under θ itself, not under the balanced priors.
+      if (last || !match) ll = (await rows.posteriors(logT)).sampleLogLik.reduce((a, v) => a + v, 0) / n;
+      if (match) {
+        if (!(opts.warmStart ?? true)) offset.fill(0);
+        await balance(rows, logT, offset, want, rowsOf, C);
+      }
+      const sums = await rows.sums();
+      mStepFromSums(m, sums, opts.varFloor ?? 1e-4);
+      if (!opts.fixRho) updateRho(m, sums.classWeights, opts.rhoFloor ?? 1e-6);
+    }
+    return ll;
+  } finally {
+    rows.dispose();
+  }
 }
 
-/** log Σ_j ρ_cj exp(ld_ij) with its own maximum (a class underflowed against the row's best). */
-function logSumExpClass(ld: Float64Array, logRho: Float64Array, i: number, c: number, k: number): number {
-  let mx = -Infinity;
-  for (let j = 0; j < k; j++) mx = Math.max(mx, ld[i * k + j] + logRho[c * k + j]);
-  if (mx === -Infinity) return -Infinity;
-  let s = 0;
-  for (let j = 0; j < k; j++) s += Math.exp(ld[i * k + j] + logRho[c * k + j] - mx);
-  return mx + Math.log(s);
+/** Balances the posteriors held by `rows`: per-(sample, class) offsets added to log θ until every
+ *  sample's class totals are its targets `want`. Samples without rows have nothing to balance. */
+async function balance(rows: EmRows, logT: Float64Array, offset: Float64Array, want: Float64Array, rowsOf: Float64Array, C: number): Promise<void> {
+  const logPrior = new Float64Array(logT.length);
+  for (let round = 0; round < BALANCE_ROUNDS; round++) {
+    for (let i = 0; i < logT.length; i++) logPrior[i] = logT[i] + offset[i];
+    const { colSums } = await rows.posteriors(logPrior);
+    let worst = 0;
+    for (let i = 0; i < logT.length; i++) {
+      if (rowsOf[Math.floor(i / C)] === 0) continue;
+      const step = Math.log(want[i] / Math.max(colSums[i], 1e-12));
+      worst = Math.max(worst, Math.abs(step));
+      offset[i] += step;
+    }
+    if (worst < BALANCE_TOL) return;
+  }
 }
 
-/** One row's balanced posteriors in log space (when the weighted exponentials all underflow);
- *  returns the row's log-likelihood under the balanced prior. */
-function balancedRowDirect(q: Float64Array, L: Float64Array, logT: number[], offset: Float64Array, i: number, C: number): number {
-  let mx = -Infinity;
-  for (let c = 0; c < C; c++) mx = Math.max(mx, (q[i * C + c] = L[i * C + c] + logT[c] + offset[c]));
-  let t = 0;
-  for (let c = 0; c < C; c++) t += (q[i * C + c] = Math.exp(q[i * C + c] - mx));
-  for (let c = 0; c < C; c++) q[i * C + c] /= t;
-  return mx + Math.log(t);
+/** μ and σ² of every component that kept some weight, from the sums about the μ it had in the
+ *  E-step (as the backend holds it: rounded to f32). A component that lost all its rows keeps its
+ *  place (it may win rows back later). */
+function mStepFromSums(m: ClassMixture, sums: ComponentSums, varFloor: number): void {
+  const { k, d, classes: C } = m;
+  for (let j = 0; j < k; j++) {
+    let nk = 0;
+    for (let c = 0; c < C; c++) nk += sums.classWeights[c * k + j];
+    if (nk < 1e-6) continue;
+    for (let t = 0; t < d; t++) {
+      const shift = sums.sum1[j * d + t] / nk;
+      m.mu[j * d + t] = Math.fround(m.mu[j * d + t]) + shift;
+      m.logVar[j * d + t] = Math.log(Math.max(sums.sum2[j * d + t] / nk - shift * shift, 0) + varFloor);
+    }
+  }
+}
+
+/** ρ_c ∝ each class's weight on each component, plus `rhoFloor` so no weight is lost for good; a
+ *  weight that is exactly zero stays zero (a hard class map). */
+function updateRho(m: ClassMixture, classWeights: Float32Array, rhoFloor: number): void {
+  const { k, classes: C } = m;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    const acc = new Float64Array(k);
+    for (let j = 0; j < k; j++) s += (acc[j] = classWeights[c * k + j] + (m.rho[c * k + j] > 0 ? rhoFloor : 0));
+    for (let j = 0; j < k; j++) m.rho[c * k + j] = acc[j] / s;
+  }
 }
 
 /**
@@ -208,8 +141,8 @@ function balancedRowDirect(q: Float64Array, L: Float64Array, logT: number[], off
  * wins — a choice made from the references alone. Returns the map, its reference-fit error and the
  * mean log-likelihood of the last E-step.
  */
-export function fitClassMap(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, theta: number[][],
-  o: { softIterations: number; hardIterations: number; smoothing: number; floor: number; candidates?: number[][] }): { classOf: number[]; fit: number; ll: number; tried: number } {
+export async function fitClassMap(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, theta: number[][],
+  o: { softIterations: number; hardIterations: number; smoothing: number; floor: number; candidates?: number[][] }): Promise<{ classOf: number[]; fit: number; ll: number; tried: number }> {
   const { k, classes: C } = m;
   const size = new Float64Array(k);
   const meanTheta = Array.from({ length: C }, (_, c) => theta.reduce((a, t) => a + t[c], 0) / theta.length);
@@ -219,7 +152,7 @@ export function fitClassMap(m: ClassMixture, z: ArrayLike<number>, n: number, sa
     for (let j = 0; j < k; j++) t += (m.rho[c * k + j] += o.smoothing * size[j]);
     for (let j = 0; j < k; j++) m.rho[c * k + j] /= t;
   }
-  emKnownProportions(m, z, n, sampleOf, theta, o.softIterations, { floor: o.floor });
+  await emKnownProportions(be, m, z, n, sampleOf, theta, o.softIterations, { floor: o.floor });
   const soft = cloneMixture(m);
   const maps = [dominantClass(m, meanTheta), ...(o.candidates ?? [])].map((map) => ensureEveryClass([...map], soft));
   const unique = maps.filter((map, i) => maps.findIndex((x) => x.join() === map.join()) === i);
@@ -232,7 +165,7 @@ export function fitClassMap(m: ClassMixture, z: ArrayLike<number>, n: number, sa
       for (let j = 0; j < k; j++) t += classOf[j] === c ? cand.rho[c * k + j] + 1e-6 : 0;
       for (let j = 0; j < k; j++) cand.rho[c * k + j] = classOf[j] === c ? (cand.rho[c * k + j] + 1e-6) / t : 0;
     }
-    const ll = emKnownProportions(cand, z, n, sampleOf, theta, o.hardIterations, { floor: o.floor });
+    const ll = await emKnownProportions(be, cand, z, n, sampleOf, theta, o.hardIterations, { floor: o.floor });
     const fit = referenceFit(cand, z, n, sampleOf, theta);
     if (!best || fit < best.fit) best = { classOf, fit, ll, mix: cand };
   }

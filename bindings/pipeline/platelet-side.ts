@@ -112,7 +112,7 @@ export async function fitPlateletSplit(be: ComputeBackend, x: ArrayLike<number>,
   for (const k of counts) {
     const { mixture, members } = await startingMixture(be, z, rows.length, w, sOf, S, total, pltShare, k, o.seed);
     const map = members.map((m) => (m ? 0 : 1));
-    const { fit } = fitClassMap(mixture, z, rows.length, sOf, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [map] });
+    const { fit } = await fitClassMap(be, mixture, z, rows.length, sOf, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [map] });
     log?.(`${k} components: reference fit ${fit.toFixed(3)}`);
     if (!best || fit < best.fit) best = { mixture, fit };
   }

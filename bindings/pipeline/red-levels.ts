@@ -13,6 +13,7 @@
 // room for the clump-like coincidences that no reference counts), level B's (rbc, retic)
 // renormalised to the single cells. Both start from the trained VaDE's
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
+import type { ComputeBackend } from '../backend.js';
 import { CLUMP_OFFSETS, levelATargets, offsetTrackingError } from './clump-offset.js';
 import { classLogLik, estimateProportions, logGauss, selectRows, type ClassMixture } from './mixture.js';
 import { cloneMixture, fitClassMap, liftMixture } from './em-known.js';
@@ -174,8 +175,8 @@ const dominant = (rho: Float64Array, C: number, k: number) =>
  * Fits both levels. `vade` is the trained stage-2 mixture over the embedding `zEmb` (n × d); `z`
  * the same rows as [embedding, scaled pulse summaries] (n × D); theta[s] = (rbc, retic, clump).
  */
-export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Float64Array, roles: Role[], n: number, sampleOf: Int32Array,
-  theta: number[][], o: LevelOptions, log?: (m: string) => void): RedLevels {
+export async function fitRedLevels(be: ComputeBackend, vade: ClassMixture, zEmb: ArrayLike<number>, z: Float64Array, roles: Role[], n: number, sampleOf: Int32Array,
+  theta: number[][], o: LevelOptions, log?: (m: string) => void): Promise<RedLevels> {
   const d = vade.d;
   const D = d + roles.length;
   const meanTheta = meanOf(theta);
@@ -193,7 +194,7 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   for (const u of CLUMP_OFFSETS) {
     const thetaA = levelATargets(theta, u);
     const a: ClassMixture = { ...cloneMixture(a0), classes: 2, rho: Float64Array.from(rhoA) };
-    const fitA = fitClassMap(a, zA, n, sampleOf, thetaA, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(a.rho, 2, a.k)] });
+    const fitA = await fitClassMap(be, a, zA, n, sampleOf, thetaA, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(a.rho, 2, a.k)] });
     const track = offsetTrackingError(a, zA, n, sampleOf, clumpRef, 1, meanOf(thetaA));
     log?.(`stage 2 level A (single | clump), clump targets + ${(100 * u).toFixed(2)} pp: map [${fitA.classOf.join(',')}] of ${fitA.tried} (reference fit ${fitA.fit.toFixed(3)}; clump tracking ${(1e4 * track.error).toFixed(3)} pp², offset ${(100 * track.offset).toFixed(2)} pp)`);
     if (!best || track.error < best.error) best = { a, thetaA, u, error: track.error };
@@ -211,7 +212,7 @@ export function fitRedLevels(vade: ClassMixture, zEmb: ArrayLike<number>, z: Flo
   const thetaB = theta.map((t) => [t[0] / Math.max(t[0] + t[1], 1e-12), t[1] / Math.max(t[0] + t[1], 1e-12)]);
   const b0 = liftMixture(vade, embB, zB, colsB.length, single.length, sB, theta, o.floor);
   const b: ClassMixture = { ...b0, classes: 2, rho: mergeRho(vade, [[0], [1]], meanTheta) };
-  const fitB = fitClassMap(b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
+  const fitB = await fitClassMap(be, b, zB, single.length, sB, thetaB, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(b.rho, 2, b.k)] });
   log?.(`stage 2 level B (rbc | retic) on ${single.length} of ${n} rows: map [${fitB.classOf.join(',')}] of ${fitB.tried} (reference fit ${fitB.fit.toFixed(3)})`);
   return { embeddingDim: d, roles, a, b, priorA: meanOf(thetaA), priorB: meanOf(thetaB), centred: o.centred, rotationA };
 }

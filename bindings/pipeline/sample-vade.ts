@@ -85,7 +85,7 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
     const { w, classOf } = fitProportionMap(shares, theta);
     const mixture = initMixture(km.labels, zSub, sub.length, d, K, C, w);
     const initialClassOf = [...classOf];
-    const fit0 = fitClassMap(mixture, zSub, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: 0, floor: THETA_FLOOR });
+    const fit0 = await fitClassMap(be, mixture, zSub, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: 0, floor: THETA_FLOOR });
     o.onMessage?.(`stage 2: ${K} components, least-squares map [${classOf.join(',')}] → by EM [${fit0.classOf.join(',')}] (reference fit ${fit0.fit.toFixed(3)}); EM log-lik ${fit0.ll.toFixed(3)}`);
 
     // 2. ELBO training, one sample per minibatch with that sample's fixed prior.
@@ -98,7 +98,7 @@ export async function trainSampleVade(be: ComputeBackend, ae: Autoencoder, x: Ma
     mixture.mu = Float64Array.from(learned.mu);
     mixture.logVar = Float64Array.from(learned.logVar);
     const zT = await vade.transform({ rows: sub.length, cols: c.inputDim, data: gatherHost(x.data, c.inputDim, sub) });
-    const fit1 = fitClassMap(mixture, zT, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, candidates: [fit0.classOf] });
+    const fit1 = await fitClassMap(be, mixture, zT, sub.length, sSub, theta, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, candidates: [fit0.classOf] });
     o.onMessage?.(`stage 2: EM on the trained embedding: map [${fit1.classOf.join(',')}] of ${fit1.tried} (reference fit ${fit1.fit.toFixed(3)}), log-lik ${fit1.ll.toFixed(3)}`);
     return { encoderState: await vade.encoderState(), mixture, initialClassOf, emRows: sub, emEmbedding: zT };
   } finally {

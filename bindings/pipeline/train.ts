@@ -1,6 +1,7 @@
 // Training of the two stages from samples and their references only (docs/method.md). The
 // pipeline object (index.ts) adds what needs inference on the trained model: the plot projection,
 // the reticulocyte count scale and the quality gate.
+import type { ComputeBackend } from '../backend.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { LIBRARY_VERSION } from '../models/version.js';
 import { applyPreprocessor, fitPreprocessor, toAsinhUnits } from './preprocess.js';
@@ -95,7 +96,7 @@ export async function trainState(samples: SampleInput[], references: Map<string,
     // Stage 2's final decision over [embedding, pulse summaries] in two reference-constrained
     // levels (red-levels.ts), started from the trained VaDE's components.
     const d = dims[dims.length - 1];
-    const { pulse, levels, domain } = stage2Levels(layout, units, features, redRows, sampleOf2, theta, vade, d, refs, samples, progress);
+    const { pulse, levels, domain } = await stage2Levels(be, layout, units, features, redRows, sampleOf2, theta, vade, d, refs, samples, progress);
 
     const stage1Encoder = encoderTensors(await s1.idec.ae.exportState(), 'stage1');
     const stage2Encoder = encoderTensors(vade.encoderState, 'stage2');
@@ -183,7 +184,7 @@ function redProportions(r: Reference): number[] {
 /** Stage 2's final decision over [embedding, pulse summaries] in two reference-constrained levels
  *  (red-levels.ts), started from the trained VaDE's components, and the training domain the
  *  quality flags compare new samples with. All null for a layout without pulse summaries. */
-function stage2Levels(layout: ChannelLayout, units: Float32Array, features: number, redRows: number[], sampleOf2: Int32Array, theta: number[][],
+async function stage2Levels(be: ComputeBackend, layout: ChannelLayout, units: Float32Array, features: number, redRows: number[], sampleOf2: Int32Array, theta: number[][],
   vade: SampleVadeResult, d: number, refs: Reference[], samples: SampleInput[], progress: PipelineProgressCallback) {
   const roles = summaryRoles(layout);
   const P = roles.length;
@@ -197,7 +198,7 @@ function stage2Levels(layout: ChannelLayout, units: Float32Array, features: numb
     const fc = centreBySample(roles, f, em.length, sEm, theta.length);
     pulse = fitPulseScaler(fc, em.length, P);
     const zp = withPulse(vade.emEmbedding, d, fc, P, pulse, em.length);
-    levels = fitRedLevels(vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
+    levels = await fitRedLevels(be, vade.mixture, vade.emEmbedding, zp, roles, em.length, sEm, theta,
       { emIterations: LEVEL_EM_ITERATIONS, smoothing: RHO_SMOOTHING, floor: THETA_FLOOR, centred: true, rotate: true }, (message) => progress({ stage: 'stage2-map', message }));
     const { median, spread } = columnMedians(f, em.length, P);
     const dens = nearestLogDensity(levels.a, levelInputs(levels, zp, em.length).zA, em.length).sort();

@@ -6,6 +6,7 @@
 // a tolerance per op and per backend.
 import type { Activation, ComputeBackend, DType, OpSet, Tensor } from '../../bindings/backend.js';
 import { ACTIVATIONS } from '../../bindings/backend.js';
+import { mixtureLogLik as referenceMixtureLogLik } from '../../bindings/backends/reference/mixture.js';
 import type { Rng } from '../helpers/rng.js';
 
 export type Role = 'in' | 'out' | 'inout';
@@ -61,6 +62,32 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const ND: [number, number][] = [[1, 1], [7, 5], [13, 17], [3, 39], [1000, 12]];
 /** [N, D, K] for the clustering ops. */
 const NDK: [number, number, number][] = [[1, 1, 1], [7, 3, 2], [13, 10, 5], [1000, 10, 3]];
+
+/** [N, D, K, C] for the class-mixture ops (C classes over K shared components). */
+const NDKC: [number, number, number, number][] = [[1, 1, 1, 1], [7, 3, 4, 2], [13, 10, 5, 3], [1000, 12, 24, 3]];
+
+/** ρ [C, K], each row on the simplex; with `zeros`, a hard map (each component in one class) and
+ *  the last component in none, as the pipeline's maps and an unused component make it. */
+function classWeightsWithZeros(rng: Rng, c: number, k: number, zeros: boolean): Float64Array {
+  const rho = rng.simplexRows(c, k, 1);
+  if (zeros && k > c) {
+    for (let j = 0; j < k; j++) for (let a = 0; a < c; a++) if (j === k - 1 || a !== j % c) rho[a * k + j] = 0;
+    for (let a = 0; a < c; a++) {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += rho[a * k + j];
+      for (let j = 0; j < k; j++) rho[a * k + j] /= s;
+    }
+  }
+  return rho;
+}
+
+/** mixtureLogLik in float64 by the reference's own function (consistent inputs for mixtureStats,
+ *  whose exp(logDens − classLogLik) must not overflow). */
+function mixtureLogLikF64(z: Float64Array, mu: Float64Array, logVar: Float64Array, rho: Float64Array, n: number, d: number, k: number, c: number) {
+  const logDens = new Float64Array(n * k), classLogLik = new Float64Array(n * c);
+  referenceMixtureLogLik(z, mu, logVar, rho, logDens, classLogLik, n, d, k, c);
+  return { logDens, classLogLik };
+}
 
 const acc = [false, true];
 const nd = (n: number, d: number) => `${n}x${d}`;
@@ -526,6 +553,64 @@ export const OP_CASES: OpCase[] = [
   },
 
   // ---- k-means, classification helpers ----
+  {
+    op: 'mixtureLogLik', kind: 'reduction',
+    variants: cross(NDKC, [false, true]).map(([[n, d, k, c], far]) => ({
+      label: `N=${n} D=${d} K=${k} C=${c}${far ? ' (far rows, a component no class uses)' : ''}`,
+      build: (rng: Rng): Built => {
+        const z = rng.normals(n * d, 2);
+        // Rows ~40 spreads from every component: their densities underflow exp in f32 and f64 alike.
+        if (far) for (let i = 0; i < n; i += 3) for (let t = 0; t < d; t++) z[i * d + t] += 40;
+        return {
+          tensors: {
+            z: inp([n, d], z), mu: inp([k, d], rng.normals(k * d, 2)), logVar: inp([k, d], rng.uniforms(k * d, -1, 1)),
+            rho: inp([c, k], classWeightsWithZeros(rng, c, k, far)), logDens: out([n, k]), classLogLik: out([n, c]),
+          },
+          call: (be, t) => be.mixtureLogLik(t.z, t.mu, t.logVar, t.rho, t.logDens, t.classLogLik),
+        };
+      },
+    })),
+  },
+  {
+    op: 'mixturePosteriors', kind: 'reduction',
+    variants: cross(NDKC.map(([n, , , c]) => [n, c] as const), [1, 4]).map(([[n, c], samples]) => ({
+      label: `N=${n} C=${c} S=${samples + 1} (the last sample has no rows)`,
+      build: (rng: Rng): Built => {
+        const S = samples + 1;
+        // Log-likelihoods of very different sizes per row (−1000 underflows exp in any precision).
+        const L = Float64Array.from({ length: n * c }, (_, i) => rng.normal() * 3 - ((i / c) % 4 === 0 ? 1000 : 5));
+        return {
+          tensors: {
+            classLogLik: inp([n, c], L), sampleOf: inp([n], rng.ints(n, samples)), logPrior: inp([S, c], rng.normals(S * c)),
+            post: out([n, c]), colSums: out([S, c]), sampleLogLik: out([S]),
+          },
+          call: (be, t) => be.mixturePosteriors(t.classLogLik, t.sampleOf, t.logPrior, t.post, t.colSums, t.sampleLogLik),
+        };
+      },
+    })),
+  },
+  {
+    op: 'mixtureStats', kind: 'reduction',
+    variants: cross(NDKC, [false, true]).map(([[n, d, k, c], far]) => ({
+      label: `N=${n} D=${d} K=${k} C=${c}${far ? ' (far rows, a component no class uses, zero posteriors)' : ''}`,
+      build: (rng: Rng): Built => {
+        const z = rng.normals(n * d, 2);
+        if (far) for (let i = 0; i < n; i += 3) for (let t = 0; t < d; t++) z[i * d + t] += 40;
+        const mu = rng.normals(k * d, 2), logVar = rng.uniforms(k * d, -1, 1);
+        const rho = classWeightsWithZeros(rng, c, k, far);
+        const { logDens, classLogLik } = mixtureLogLikF64(z, mu, logVar, rho, n, d, k, c);
+        const post = rng.simplexRows(n, c, 2);
+        if (far && c > 1) for (let i = 0; i < n; i += 2) post[i * c + (i % c)] = 0;
+        return {
+          tensors: {
+            z: inp([n, d], z), logDens: inp([n, k], logDens), classLogLik: inp([n, c], classLogLik), post: inp([n, c], post),
+            rho: inp([c, k], rho), center: inp([k, d], mu), classWeights: out([c, k]), sum1: out([k, d]), sum2: out([k, d]),
+          },
+          call: (be, t) => be.mixtureStats(t.z, t.logDens, t.classLogLik, t.post, t.rho, t.center, t.classWeights, t.sum1, t.sum2),
+        };
+      },
+    })),
+  },
   {
     op: 'kmeansAssign', kind: 'reduction',
     variants: NDK.map(([n, d, k]) => ({

@@ -13,6 +13,7 @@ import * as dense from './dense.js';
 import * as kmeans from './kmeans.js';
 import * as losses from './losses.js';
 import * as misc from './misc.js';
+import * as mixture from './mixture.js';
 import * as optim from './optim.js';
 import * as preprocess from './preprocess.js';
 import { RefTensor } from './tensor.js';
@@ -245,6 +246,23 @@ export class ReferenceBackend implements ComputeBackend {
   kmeansAssign(x: Tensor, centroids: Tensor, labels: Tensor, minDist: Tensor): void {
     checks.kmeansAssign(this, x, centroids, labels, minDist);
     kmeans.kmeansAssign(f64(x), f64(centroids), i32(labels), f64(minDist), x.shape[0], centroids.shape[0], x.shape[1]);
+  }
+
+  mixtureLogLik(z: Tensor, mu: Tensor, logVar: Tensor, rho: Tensor, logDens: Tensor, classLogLik: Tensor): void {
+    checks.mixtureLogLik(this, { z, mu, logVar, rho, logDens, classLogLik });
+    mixture.mixtureLogLik(f64(z), f64(mu), f64(logVar), f64(rho), f64(logDens), f64(classLogLik), z.shape[0], z.shape[1], mu.shape[0], rho.shape[0]);
+  }
+
+  mixturePosteriors(classLogLik: Tensor, sampleOf: Tensor, logPrior: Tensor, post: Tensor, colSums: Tensor, sampleLogLik: Tensor): void {
+    checks.mixturePosteriors(this, { classLogLik, sampleOf, logPrior, post, colSums, sampleLogLik });
+    checkIndexRange('mixturePosteriors', 'sampleOf', i32(sampleOf), logPrior.shape[0]);
+    mixture.mixturePosteriors(f64(classLogLik), i32(sampleOf), f64(logPrior), f64(post), f64(colSums), f64(sampleLogLik), classLogLik.shape[0], classLogLik.shape[1]);
+  }
+
+  mixtureStats(z: Tensor, logDens: Tensor, classLogLik: Tensor, post: Tensor, rho: Tensor, center: Tensor, classWeights: Tensor, sum1: Tensor, sum2: Tensor): void {
+    checks.mixtureStats(this, { z, logDens, classLogLik, post, rho, center, classWeights, sum1, sum2 });
+    mixture.mixtureStats(f64(z), f64(logDens), f64(classLogLik), f64(post), f64(rho), f64(center), f64(classWeights), f64(sum1), f64(sum2),
+      z.shape[0], z.shape[1], center.shape[0], rho.shape[0]);
   }
 
   kmeansUpdate(x: Tensor, labels: Tensor, sums: Tensor, counts: Tensor, opts: BackwardOptions = {}): void {

@@ -8,12 +8,10 @@ import { ACTIVATIONS, OP_NAMES, resolveAdam, resolveSgd } from '../../backend.js
 import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeError } from '../../checks.js';
 import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
-import { ScratchBlock, type WasmAllocator } from './memory.js';
+import type { WasmAllocator } from './memory.js';
+import { RowJobs, TRANSCENDENTAL_WORK } from './row-jobs.js';
 import { WasmTensor } from './tensor.js';
-import type { RowKernel, WorkerPool } from './threads.js';
-
-/** Work weight of a transcendental (asinh, exp) against a multiply-add, for the pool's split test. */
-const TRANSCENDENTAL_WORK = 16;
+import type { WorkerPool } from './threads.js';
 
 const f32bits = new Float32Array(1);
 const u32bits = new Uint32Array(f32bits.buffer);
@@ -25,8 +23,8 @@ export class WasmBackend implements ComputeBackend {
   /** Per-thread gemm packing panels (thread 0 = this thread). */
   private readonly packA: number;
   private readonly packB: number;
-  /** One block for the f64 temporaries of whichever kernel runs (ops run one at a time). */
-  private readonly scratchBlock: ScratchBlock;
+  /** Row jobs over the worker pool, and the f64 scratch of whichever kernel runs. */
+  private readonly jobs: RowJobs;
 
   constructor(
     readonly k: KernelExports,
@@ -37,7 +35,7 @@ export class WasmBackend implements ComputeBackend {
   ) {
     this.packA = alloc.alloc(k.gemmPackABytes(), 'gemm packing panel A');
     this.packB = alloc.alloc(k.gemmPackBBytes(), 'gemm packing panel B');
-    this.scratchBlock = new ScratchBlock(alloc);
+    this.jobs = new RowJobs(k, alloc, pool);
   }
 
   get threads(): number {
@@ -46,8 +44,7 @@ export class WasmBackend implements ComputeBackend {
 
   info(): BackendInfo {
     const build = this.flavor === 'relaxed' ? 'WASM SIMD128 + relaxed-simd' : 'WASM SIMD128';
-    const t = this.threads;
-    return { name: 'wasm', device: `${build}, ${t} thread${t === 1 ? '' : 's'}`, threads: t };
+    return { name: 'wasm', device: `${build}, ${this.threads} thread${this.threads === 1 ? '' : 's'}`, threads: this.threads };
   }
 
   supportsOp(op: keyof OpSet): boolean {
@@ -103,32 +100,6 @@ export class WasmBackend implements ComputeBackend {
     if (this.destroyed) throw new Error('wasm: backend was destroyed');
   }
 
-  /**
-   * Runs a row kernel (its last two arguments are [r0, r1)) over all rows: split across the worker
-   * pool when there is one and the job is big enough (`work` = element·terms in all), else here.
-   * `scratchArg` names the argument that holds an f64 scratch pointer: each thread then gets its own
-   * block of `scratchBytes` (threads must not share temporaries).
-   */
-  private rowJob(kernel: RowKernel, rows: number, work: number, args: number[], scratchArg = -1, scratchBytes = 0): void {
-    if (this.pool && this.pool.worthSplittingRows(rows, work)) {
-      if (scratchArg < 0) {
-        this.pool.rows(kernel, rows, args);
-        return;
-      }
-      const stride = Math.ceil(scratchBytes / 64) * 64;
-      const base = this.scratch(stride * this.threads, kernel);
-      this.pool.rows(kernel, rows, args, { arg: scratchArg, base, stride });
-      return;
-    }
-    if (scratchArg >= 0) args[scratchArg] = this.scratch(scratchBytes, kernel);
-    (this.k[kernel] as (...a: number[]) => void)(...args, 0, rows);
-  }
-
-  /** A scratch block of at least `bytes` for a kernel's f64 temporaries; reused across calls. */
-  private scratch(bytes: number, op: string): number {
-    return this.scratchBlock.atLeast(bytes, op);
-  }
-
   // ---- elementwise / data movement --------------------------------------------------------
   fill(out: Tensor, value: number): void {
     this.alive();
@@ -162,7 +133,7 @@ export class WasmBackend implements ComputeBackend {
     checks.asinhStandardize(this, x, mean, std, scale, out);
     const [n, d] = x.shape;
     // 1/scale rounded to f32 once, as the kernel multiplies in f32 (exact for the power-of-two default).
-    this.rowJob('asinhStandardize', n, TRANSCENDENTAL_WORK * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);
+    this.jobs.rowJob('asinhStandardize', n, TRANSCENDENTAL_WORK * n * d, [p(x), p(mean), p(std), p(out), d, 1 / scale]);
   }
 
   pulseSummaries(x: Tensor, scale: number, out: Tensor): void {
@@ -170,7 +141,7 @@ export class WasmBackend implements ComputeBackend {
     checks.pulseSummaries(this, x, scale, out);
     const [n, d] = x.shape;
     // scale travels as f64 (row-job arguments are f64): the kernel divides in f64 like the host.
-    this.rowJob('pulseSummaries', n, n * d, [p(x), p(out), d, out.shape[1] / 2, scale]);
+    this.jobs.rowJob('pulseSummaries', n, n * d, [p(x), p(out), d, out.shape[1] / 2, scale]);
   }
 
   // ---- dense layers ---------------------------------------------------------------------
@@ -186,7 +157,7 @@ export class WasmBackend implements ComputeBackend {
     const beta = opts.beta ?? 0;
     if (this.pool && this.pool.splitsK(m, n, kk, transA)) {
       // Narrow TN with deep K (a 10-wide layer's dW): K blocks as chunks (few rows), one partial each.
-      const scratch = this.scratch(this.k.gemmNarrowKBlocks(kk) * this.k.gemmNarrowPartBytes(m, n, kk), 'gemm (split K)');
+      const scratch = this.jobs.scratch(this.k.gemmNarrowKBlocks(kk) * this.k.gemmNarrowPartBytes(m, n, kk), 'gemm (split K)');
       this.pool.gemmSplitK(p(a), p(b), p(c), m, n, kk, transB, alpha, beta, scratch);
       return;
     }
@@ -201,7 +172,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.biasAct(this, x, bias, act, out);
     const [n, d] = x.shape;
-    this.rowJob('biasAct', n, n * d, [p(x), p(bias), ACTIVATIONS.indexOf(act), p(out), n, d]);
+    this.jobs.rowJob('biasAct', n, n * d, [p(x), p(bias), ACTIVATIONS.indexOf(act), p(out), n, d]);
   }
 
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {
@@ -252,14 +223,14 @@ export class WasmBackend implements ComputeBackend {
     const bc2 = 1 - Math.pow(beta2, o.step);
     // 1 − β in f64 here: in f32 from a rounded β it is off by up to 1.3e-5 relative (see assembly/optim.ts).
     // Elements are the rows of the job: a large update is shared by the worker pool (memory-bound).
-    this.rowJob('adamUpdate', param.size, param.size, [p(param), p(grad), p(m), p(v), o.lr, beta1, beta2, eps, bc1, bc2,
+    this.jobs.rowJob('adamUpdate', param.size, param.size, [p(param), p(grad), p(m), p(v), o.lr, beta1, beta2, eps, bc1, bc2,
       weightDecay, 1 - beta1, 1 - beta2]);
   }
 
   sgdUpdate(param: Tensor, grad: Tensor, vel: Tensor, o: SgdOptions): void {
     this.alive();
     checks.optimizer('sgdUpdate', this, { param, grad, vel }, o.lr);
-    this.rowJob('sgdUpdate', param.size, param.size, [p(param), p(grad), p(vel), o.lr, resolveSgd(o).momentum]);
+    this.jobs.rowJob('sgdUpdate', param.size, param.size, [p(param), p(grad), p(vel), o.lr, resolveSgd(o).momentum]);
   }
 
   // ---- DEC / IDEC -----------------------------------------------------------------------
@@ -267,7 +238,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.softAssign(this, z, mu, q, alpha);
     const [n, d] = z.shape;
-    this.rowJob('softAssign', n, n * d * mu.shape[0], [p(z), p(mu), p(q), n, d, mu.shape[0], alpha]);
+    this.jobs.rowJob('softAssign', n, n * d * mu.shape[0], [p(z), p(mu), p(q), n, d, mu.shape[0], alpha]);
   }
 
   targetDistribution(q: Tensor, f: Tensor, pOut: Tensor): void {
@@ -289,7 +260,7 @@ export class WasmBackend implements ComputeBackend {
     checks.scale('softAssignBackward', scale);
     const [n, d] = z.shape;
     const k = mu.shape[0];
-    const scratch = this.scratch((k * d + d) * 8, 'softAssignBackward');
+    const scratch = this.jobs.scratch((k * d + d) * 8, 'softAssignBackward');
     this.k.softAssignBackward(p(z), p(mu), p(pIn), p(q), n, d, k, alpha, p(dz), p(dmu), scale, opts.accumulate ? 1 : 0, scratch);
   }
 
@@ -318,7 +289,7 @@ export class WasmBackend implements ComputeBackend {
     const [n, d] = z.shape;
     const k = piLogits.shape[0];
     // Every thread redoes the O(K·D) setup in its own scratch; the rows are split.
-    this.rowJob('gmmLogResp', n, n * d * k, [p(z), p(piLogits), p(muC), p(logVarC), p(logResp), n, d, k, 0], 8, this.k.gmmScratchBytes(d, k));
+    this.jobs.rowJob('gmmLogResp', n, n * d * k, [p(z), p(piLogits), p(muC), p(logVarC), p(logResp), n, d, k, 0], 8, this.k.gmmScratchBytes(d, k));
   }
 
   vadeKlLoss(muEnc: Tensor, logVarEnc: Tensor, gamma: Tensor, piLogits: Tensor, muC: Tensor, logVarC: Tensor, loss: Tensor): void {
@@ -326,7 +297,7 @@ export class WasmBackend implements ComputeBackend {
     checks.vadeKl('vadeKlLoss', this, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, {}, loss);
     const [n, d] = muEnc.shape;
     const k = piLogits.shape[0];
-    const scratch = this.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLoss');
+    const scratch = this.jobs.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLoss');
     this.k.vadeKlLoss(p(muEnc), p(logVarEnc), p(gamma), p(piLogits), p(muC), p(logVarC), p(loss), n, d, k, scratch);
   }
 
@@ -339,7 +310,7 @@ export class WasmBackend implements ComputeBackend {
     checks.scale('vadeKlLossBackward', scale);
     const [n, d] = muEnc.shape;
     const k = piLogits.shape[0];
-    const scratch = this.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLossBackward');
+    const scratch = this.jobs.scratch(this.k.vadeScratchBytes(d, k), 'vadeKlLossBackward');
     this.k.vadeKlLossBackward(p(muEnc), p(logVarEnc), p(gamma), p(piLogits), p(muC), p(logVarC), p(dMuEnc), p(dLogVarEnc),
       p(dPiLogits), p(dMuC), p(dLogVarC), n, d, k, scale, opts.accumulate ? 1 : 0, scratch);
   }
@@ -352,13 +323,43 @@ export class WasmBackend implements ComputeBackend {
     this.k.kmeansAssign(p(x), p(centroids), p(labels), p(minDist), n, d, centroids.shape[0], 0, n);
   }
 
+  mixtureLogLik(z: Tensor, mu: Tensor, logVar: Tensor, rho: Tensor, logDens: Tensor, classLogLik: Tensor): void {
+    this.alive();
+    checks.mixtureLogLik(this, { z, mu, logVar, rho, logDens, classLogLik });
+    const [[n, d], [c, k]] = [z.shape, rho.shape];
+    this.jobs.rowJob('mixtureLogLik', n, n * k * (d + TRANSCENDENTAL_WORK), [p(z), p(mu), p(logVar), p(rho), p(logDens), p(classLogLik), n, d, k, c, 0],
+      10, this.k.mixtureLogLikScratchBytes(d, k, c));
+  }
+
+  mixturePosteriors(classLogLik: Tensor, sampleOf: Tensor, logPrior: Tensor, post: Tensor, colSums: Tensor, sampleLogLik: Tensor): void {
+    this.alive();
+    checks.mixturePosteriors(this, { classLogLik, sampleOf, logPrior, post, colSums, sampleLogLik });
+    const [[n, c], [s]] = [classLogLik.shape, logPrior.shape];
+    checkIndexRange('mixturePosteriors', 'sampleOf', this.view(sampleOf) as Int32Array, s);
+    const sums = this.jobs.chunkReduce('mixturePosteriors', n, n * c * TRANSCENDENTAL_WORK, [p(classLogLik), p(sampleOf), p(logPrior), p(post), n, c, s],
+      this.k.mixturePosteriorsScratchBytes(c), this.k.mixturePosteriorsAccBytes(c, s));
+    this.upload(colSums, sums.subarray(0, s * c));
+    this.upload(sampleLogLik, sums.subarray(s * c));
+  }
+
+  mixtureStats(z: Tensor, logDens: Tensor, classLogLik: Tensor, post: Tensor, rho: Tensor, center: Tensor, classWeights: Tensor, sum1: Tensor, sum2: Tensor): void {
+    this.alive();
+    checks.mixtureStats(this, { z, logDens, classLogLik, post, rho, center, classWeights, sum1, sum2 });
+    const [[n, d], [c, k]] = [z.shape, rho.shape];
+    const sums = this.jobs.chunkReduce('mixtureStats', n, n * k * (c + 2 * d + TRANSCENDENTAL_WORK),
+      [p(z), p(logDens), p(classLogLik), p(post), p(rho), p(center), n, d, k, c], this.k.mixtureStatsScratchBytes(d, k, c), this.k.mixtureStatsAccBytes(d, k, c));
+    this.upload(classWeights, sums.subarray(0, c * k));
+    this.upload(sum1, sums.subarray(c * k, c * k + k * d));
+    this.upload(sum2, sums.subarray(c * k + k * d));
+  }
+
   kmeansUpdate(x: Tensor, labels: Tensor, sums: Tensor, counts: Tensor, opts: BackwardOptions = {}): void {
     this.alive();
     checks.kmeansUpdate(this, x, labels, sums, counts);
     const [n, d] = x.shape;
     const k = sums.shape[0];
     checkIndexRange('kmeansUpdate', 'labels', this.view(labels) as Int32Array, k);
-    const scratch = this.scratch((k * d + k) * 8, 'kmeansUpdate');
+    const scratch = this.jobs.scratch((k * d + k) * 8, 'kmeansUpdate');
     this.k.kmeansUpdate(p(x), p(labels), p(sums), p(counts), n, d, k, opts.accumulate ? 1 : 0, scratch);
   }
 
@@ -372,7 +373,7 @@ export class WasmBackend implements ComputeBackend {
     this.alive();
     checks.rowwise('softmax', this, { x, out });
     const [n, kk] = x.shape;
-    this.rowJob('softmax', n, TRANSCENDENTAL_WORK * n * kk, [p(x), p(out), n, kk]);
+    this.jobs.rowJob('softmax', n, TRANSCENDENTAL_WORK * n * kk, [p(x), p(out), n, kk]);
   }
 
   softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor): void {

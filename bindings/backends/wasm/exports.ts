@@ -46,6 +46,14 @@ export interface KernelExports {
   vadeKlLossBackward(muEnc: P, logVarEnc: P, gamma: P, piLogits: P, muC: P, logVarC: P, dMuEnc: P, dLogVarEnc: P,
     dPiLogits: P, dMuC: P, dLogVarC: P, n: I, d: I, k: I, scale: F, accumulate: I, scratch: P): void;
   vadeScratchBytes(d: I, k: I): I;
+  mixtureLogLik(z: P, mu: P, logVar: P, rho: P, logDens: P, classLogLik: P, n: I, d: I, k: I, c: I, scratch: P, r0: I, r1: I): void;
+  mixtureLogLikScratchBytes(d: I, k: I, c: I): I;
+  mixturePosteriors(classLogLik: P, sampleOf: P, logPrior: P, post: P, n: I, c: I, s: I, scratch: P, acc: P, chunkRows: I, r0: I, r1: I): void;
+  mixturePosteriorsAccBytes(c: I, s: I): I;
+  mixturePosteriorsScratchBytes(c: I): I;
+  mixtureStats(z: P, logDens: P, classLogLik: P, post: P, rho: P, center: P, n: I, d: I, k: I, c: I, scratch: P, acc: P, chunkRows: I, r0: I, r1: I): void;
+  mixtureStatsAccBytes(d: I, k: I, c: I): I;
+  mixtureStatsScratchBytes(d: I, k: I, c: I): I;
   kmeansAssign(x: P, centroids: P, labels: P, minDist: P, n: I, d: I, k: I, r0: I, r1: I): void;
   kmeansUpdate(x: P, labels: P, sums: P, counts: P, n: I, d: I, k: I, accumulate: I, scratch: P): void;
   argmax(x: P, out: P, n: I, k: I): void;

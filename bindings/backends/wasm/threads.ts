@@ -43,9 +43,11 @@ export interface WorkerPool {
    * Runs row kernel `kernel` over rows [0, rows) split across the caller and the workers: each
    * thread calls it with `args` followed by its own (r0, r1). With `scratch`, argument
    * `scratch.arg` is replaced per thread by `scratch.base + thread · scratch.stride` (thread 0 is the
-   * caller), so kernels with f64 temporaries do not share them.
+   * caller), so kernels with f64 temporaries do not share them. `cut` replaces the default chunks
+   * (a reduction that sums per chunk needs chunks that do not depend on the thread count).
    */
-  rows(kernel: RowKernel, rows: number, args: readonly number[], scratch?: { arg: number; base: number; stride: number }): void;
+  rows(kernel: RowKernel, rows: number, args: readonly number[], scratch?: { arg: number; base: number; stride: number },
+    cut?: { chunk: number; chunks: number }): void;
   terminate(): void;
 }
 
@@ -53,7 +55,7 @@ export interface WorkerPool {
  *  optimisers' "rows" are single elements (assembly/optim.ts); gemmNarrowSplitK's are K blocks, each
  *  written to its own partial (run by gemmSplitK, not rows()). */
 export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAssign', 'pulseSummaries', 'softmax',
-  'adamUpdate', 'sgdUpdate', 'gemmNarrowSplitK'] as const;
+  'adamUpdate', 'sgdUpdate', 'gemmNarrowSplitK', 'mixtureLogLik', 'mixturePosteriors', 'mixtureStats'] as const;
 export type RowKernel = (typeof ROW_KERNELS)[number];
 /** A row job is worth waking the workers when it touches at least this many elements·terms. */
 export const ROW_SPLIT_MIN_WORK = 1 << 15;
@@ -380,8 +382,8 @@ export async function createWorkerPool(workers: number, loaded: LoadedModule, me
       runRows('gemmNarrowSplitK', blocks, [a, b, m, n, k, transB, alpha, scratch], undefined, { chunk: 1, chunks: blocks }, 'gemm (split K)');
       kernels.gemmNarrowReduce(cp, m, n, k, beta, scratch, 0, m);
     },
-    rows(kernel, rows, args, scratch) {
-      runRows(kernel, rows, args, scratch);
+    rows(kernel, rows, args, scratch, cut) {
+      runRows(kernel, rows, args, scratch, cut);
     },
     terminate() {
       if (!alive) return;

@@ -11,6 +11,7 @@ import { WebGPUTensor } from './tensor.js';
 import { softAssignBackward } from './ops/dec.js';
 import { gemm as gemmOp } from './ops/gemm.js';
 import { colSumTensor, reduceRows } from './ops/reduce.js';
+import * as mixture from './ops/mixture.js';
 import { ACT_CODE, blockPartials, ew, flatLoss, flatOp, k, perThread } from './ops/row-ops.js';
 import { vadeKlLoss, vadeKlLossBackward } from './ops/vade.js';
 
@@ -288,6 +289,26 @@ export class WebGPUBackend implements ComputeBackend {
     this.ctx.begin();
     vadeKlLossBackward(this.ctx, muEnc, logVarEnc, gamma, piLogits, muC, logVarC, dMuEnc, dLogVarEnc, dPiLogits, dMuC, dLogVarC,
       scale, !!opts.accumulate);
+  }
+
+  // ---- class mixtures (pipeline/em-known.ts) ---------------------------------------------------
+  mixtureLogLik(z: Tensor, mu: Tensor, logVar: Tensor, rho: Tensor, logDens: Tensor, classLogLik: Tensor): void {
+    checks.mixtureLogLik(this, { z, mu, logVar, rho, logDens, classLogLik });
+    this.ctx.begin();
+    mixture.mixtureLogLik(this.ctx, z, mu, logVar, rho, logDens, classLogLik);
+  }
+
+  mixturePosteriors(classLogLik: Tensor, sampleOf: Tensor, logPrior: Tensor, post: Tensor, colSums: Tensor, sampleLogLik: Tensor): void {
+    checks.mixturePosteriors(this, { classLogLik, sampleOf, logPrior, post, colSums, sampleLogLik });
+    this.ctx.begin();
+    mixture.mixturePosteriors(this.ctx, classLogLik, sampleOf, logPrior, post, colSums, sampleLogLik);
+  }
+
+  mixtureStats(z: Tensor, logDens: Tensor, classLogLik: Tensor, post: Tensor, rho: Tensor, center: Tensor,
+    classWeights: Tensor, sum1: Tensor, sum2: Tensor): void {
+    checks.mixtureStats(this, { z, logDens, classLogLik, post, rho, center, classWeights, sum1, sum2 });
+    this.ctx.begin();
+    mixture.mixtureStats(this.ctx, z, logDens, classLogLik, post, rho, center, classWeights, sum1, sum2);
   }
 
   // ---- k-means, classification helpers ------------------------------------------------------

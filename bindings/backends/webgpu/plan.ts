@@ -86,5 +86,5 @@ export function reduceTile(width: number): ReduceTile {
 
 /** Elements handled per 256-thread workgroup by the loss kernels' first pass (4 per thread). */
 export const LOSS_ELEMS_PER_GROUP = 1024;
-/** Rows per workgroup in the row-block partial kernels (kmeansUpdate, softAssignBackward dmu, VaDE). */
+/** Rows per workgroup in the row-block partial kernels (kmeansUpdate, softAssignBackward dmu, VaDE, the class-mixture sums). */
 export const BLOCK_ROWS = 64;

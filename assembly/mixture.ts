@@ -1,0 +1,228 @@
+// Class mixtures with per-sample proportions (bindings/backend.ts: mixtureLogLik,
+// mixturePosteriors, mixtureStats): the E-step and the M-step's sums of the pipeline's
+// reference-constrained EM, run every iteration over tens of thousands of rows.
+// Everything inside is f64: the log-likelihoods are differences of large numbers and the sums run
+// over all rows. Row kernels: each thread takes rows [r0, r1) with its own scratch. The two
+// reductions run in fixed chunks of `chunkRows` rows, each call one chunk, each chunk summed into
+// its own block of f64 accumulators at `acc`; the host folds the blocks in chunk order
+// (bindings/backends/wasm/backend.ts, chunkReduce), so the sums do not depend on which thread took
+// which chunk, nor on how many threads there are.
+import { LOG_2PI, promote } from './common';
+
+/** Below this a class's sum of scaled densities is too close to underflow to take its log: the
+ *  class is summed again about its own maximum. */
+const TINY: f64 = 1e-250;
+/** exp of more than this overflows f64: a row's class lies too far below its best component for
+ *  the shared scale, and its terms are taken directly. */
+const HUGE_LOG: f64 = 600;
+
+// @ts-ignore: decorator
+@inline function f64At(base: usize, i: i32): f64 {
+  return load<f64>(base + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline function f32At(base: usize, i: i32): f64 {
+  return <f64>load<f32>(base + (<usize>i << 2));
+}
+
+/** Bytes of f64 scratch mixtureLogLik needs per thread. */
+export function mixtureLogLikScratchBytes(d: i32, k: i32, c: i32): i32 {
+  return (2 * k * d + k + c * k + 2 * k + d) * 8;
+}
+
+/** logDens [N,K] and classLogLik [N,C] for rows [r0, r1). z [N,D], mu, logVar [K,D], rho [C,K]. */
+export function mixtureLogLik(z: usize, mu: usize, logVar: usize, rho: usize, logDens: usize, classLogLik: usize,
+  n: i32, d: i32, k: i32, c: i32, scratch: usize, r0: i32, r1: i32): void {
+  const kd = k * d;
+  const mu64 = scratch; // [K,D]
+  const iv64 = mu64 + (<usize>kd << 3); // [K,D] 1/σ²
+  const cst = iv64 + (<usize>kd << 3); // [K] −½ Σ_d (log 2π + log σ²)
+  const rho64 = cst + (<usize>k << 3); // [C,K]
+  const ld = rho64 + (<usize>(c * k) << 3); // [K] this row's log densities
+  const e = ld + (<usize>k << 3); // [K] exp(ld − row max)
+  const z64 = e + (<usize>k << 3); // [D]
+  promote(mu, mu64, kd);
+  promote(rho, rho64, c * k);
+  for (let j = 0; j < k; j++) {
+    let s: f64 = 0;
+    for (let t = 0; t < d; t++) {
+      const lv = f32At(logVar, j * d + t);
+      store<f64>(iv64 + (<usize>(j * d + t) << 3), Math.exp(-lv));
+      s += LOG_2PI + lv;
+    }
+    store<f64>(cst + (<usize>j << 3), -0.5 * s);
+  }
+  for (let i = r0; i < r1; i++) {
+    promote(z + (<usize>i * <usize>d << 2), z64, d);
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const mj = mu64 + (<usize>(j * d) << 3);
+      const ij = iv64 + (<usize>(j * d) << 3);
+      let acc = f64x2.splat(0);
+      let t = 0;
+      for (; t + 2 <= d; t += 2) {
+        const o = <usize>t << 3;
+        const df = f64x2.sub(v128.load(z64 + o), v128.load(mj + o));
+        acc = f64x2.add(acc, f64x2.mul(f64x2.mul(df, df), v128.load(ij + o)));
+      }
+      let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+      for (; t < d; t++) {
+        const df = f64At(z64, t) - f64At(mj, t);
+        s += df * df * f64At(ij, t);
+      }
+      const v = f64At(cst, j) - 0.5 * s;
+      store<f64>(ld + (<usize>j << 3), v);
+      store<f32>(logDens + ((<usize>i * <usize>k + <usize>j) << 2), <f32>v);
+      if (v > mx) mx = v;
+    }
+    for (let j = 0; j < k; j++) store<f64>(e + (<usize>j << 3), Math.exp(f64At(ld, j) - mx));
+    for (let a = 0; a < c; a++) {
+      const ra = rho64 + (<usize>(a * k) << 3);
+      let s: f64 = 0;
+      for (let j = 0; j < k; j++) s += f64At(ra, j) * f64At(e, j);
+      const v = s > TINY ? mx + Math.log(s) : classLogSumExp(ld, ra, k);
+      store<f32>(classLogLik + ((<usize>i * <usize>c + <usize>a) << 2), <f32>v);
+    }
+  }
+}
+
+/** log Σ_j ρ_j exp(ld_j) about the class's own maximum (−∞ when every ρ_j is 0). */
+function classLogSumExp(ld: usize, ra: usize, k: i32): f64 {
+  let mx = -Infinity;
+  for (let j = 0; j < k; j++) if (f64At(ra, j) > 0) mx = Math.max(mx, f64At(ld, j) + Math.log(f64At(ra, j)));
+  if (mx == -Infinity) return mx;
+  let s: f64 = 0;
+  for (let j = 0; j < k; j++) if (f64At(ra, j) > 0) s += Math.exp(f64At(ld, j) + Math.log(f64At(ra, j)) - mx);
+  return mx + Math.log(s);
+}
+
+/** f64 accumulators of mixturePosteriors: colSums [S,C] then sampleLogLik [S]. */
+export function mixturePosteriorsAccBytes(c: i32, s: i32): i32 {
+  return (s * c + s) * 8;
+}
+
+/** Bytes of f64 scratch mixturePosteriors needs per thread. */
+export function mixturePosteriorsScratchBytes(c: i32): i32 {
+  return c * 8;
+}
+
+/** post [N,C] for the chunk [r0, r1); its colSums and sampleLogLik into accumulator block
+ *  r0 / chunkRows at acc. classLogLik [N,C], sampleOf [N] (range-checked by the host), logPrior [S,C]. */
+export function mixturePosteriors(classLogLik: usize, sampleOf: usize, logPrior: usize, post: usize,
+  n: i32, c: i32, s: i32, scratch: usize, acc: usize, chunkRows: i32, r0: i32, r1: i32): void {
+  const bytes = mixturePosteriorsAccBytes(c, s);
+  const colSums = acc + <usize>(r0 / chunkRows) * <usize>bytes;
+  memory.fill(colSums, 0, bytes);
+  const sampleLl = colSums + (<usize>(s * c) << 3);
+  const a64 = scratch; // [C]
+  for (let i = r0; i < r1; i++) {
+    const si = load<i32>(sampleOf + (<usize>i << 2));
+    let mx = -Infinity;
+    for (let a = 0; a < c; a++) {
+      const v = f32At(classLogLik, i * c + a) + f32At(logPrior, si * c + a);
+      store<f64>(a64 + (<usize>a << 3), v);
+      if (v > mx) mx = v;
+    }
+    let t: f64 = 0;
+    for (let a = 0; a < c; a++) {
+      const ev = Math.exp(f64At(a64, a) - mx);
+      store<f64>(a64 + (<usize>a << 3), ev);
+      t += ev;
+    }
+    const inv = 1 / t;
+    for (let a = 0; a < c; a++) {
+      const p = f64At(a64, a) * inv;
+      store<f32>(post + ((<usize>i * <usize>c + <usize>a) << 2), <f32>p);
+      const at = colSums + (<usize>(si * c + a) << 3);
+      store<f64>(at, load<f64>(at) + p);
+    }
+    const at = sampleLl + (<usize>si << 3);
+    store<f64>(at, load<f64>(at) + mx + Math.log(t));
+  }
+}
+
+/** f64 accumulators of mixtureStats: classWeights [C,K], sum1 [K,D], sum2 [K,D]. */
+export function mixtureStatsAccBytes(d: i32, k: i32, c: i32): i32 {
+  return (c * k + 2 * k * d) * 8;
+}
+
+/** Bytes of f64 scratch mixtureStats needs per thread. */
+export function mixtureStatsScratchBytes(d: i32, k: i32, c: i32): i32 {
+  return (c * k + 2 * k + c + d + k * d) * 8;
+}
+
+/** The chunk [r0, r1)'s shares of classWeights, sum1 and sum2 (about center) into accumulator block
+ *  r0 / chunkRows at acc. z [N,D], logDens [N,K], classLogLik, post [N,C], rho [C,K], center [K,D]. */
+export function mixtureStats(z: usize, logDens: usize, classLogLik: usize, post: usize, rho: usize, center: usize,
+  n: i32, d: i32, k: i32, c: i32, scratch: usize, acc: usize, chunkRows: i32, r0: i32, r1: i32): void {
+  const kd = k * d;
+  const bytes = mixtureStatsAccBytes(d, k, c);
+  const cw = acc + <usize>(r0 / chunkRows) * <usize>bytes; // [C,K]
+  memory.fill(cw, 0, bytes);
+  const s1 = cw + (<usize>(c * k) << 3); // [K,D]
+  const s2 = s1 + (<usize>kd << 3); // [K,D]
+  const rho64 = scratch; // [C,K]
+  const ld = rho64 + (<usize>(c * k) << 3); // [K]
+  const r = ld + (<usize>k << 3); // [K] this row's responsibilities
+  const f = r + (<usize>k << 3); // [C] post_ic · exp(mx − L_ic), or −1: the class's terms taken directly
+  const z64 = f + (<usize>c << 3); // [D]
+  const c64 = z64 + (<usize>d << 3); // [K,D]
+  promote(rho, rho64, c * k);
+  promote(center, c64, kd);
+  for (let i = r0; i < r1; i++) {
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const v = f32At(logDens, i * k + j);
+      store<f64>(ld + (<usize>j << 3), v);
+      if (v > mx) mx = v;
+    }
+    let any = false;
+    for (let a = 0; a < c; a++) {
+      const p = f32At(post, i * c + a);
+      const gap = mx - f32At(classLogLik, i * c + a);
+      const fa = p == 0 ? 0 : gap > HUGE_LOG ? -1 : p * Math.exp(gap);
+      store<f64>(f + (<usize>a << 3), fa);
+      if (fa != 0) any = true;
+    }
+    if (!any) continue;
+    for (let j = 0; j < k; j++) {
+      const ej = Math.exp(f64At(ld, j) - mx);
+      let rj: f64 = 0;
+      for (let a = 0; a < c; a++) {
+        const fa = f64At(f, a);
+        const rh = f64At(rho64, a * k + j);
+        if (fa == 0 || rh == 0) continue;
+        const g = fa > 0 ? fa * rh * ej
+          : f32At(post, i * c + a) * rh * Math.exp(f64At(ld, j) - f32At(classLogLik, i * c + a));
+        const at = cw + (<usize>(a * k + j) << 3);
+        store<f64>(at, load<f64>(at) + g);
+        rj += g;
+      }
+      store<f64>(r + (<usize>j << 3), rj);
+    }
+    promote(z + (<usize>i * <usize>d << 2), z64, d);
+    for (let j = 0; j < k; j++) {
+      const rj = f64At(r, j);
+      if (rj == 0) continue;
+      const vr = f64x2.splat(rj);
+      const cj = c64 + (<usize>(j * d) << 3);
+      const a1 = s1 + (<usize>(j * d) << 3);
+      const a2 = s2 + (<usize>(j * d) << 3);
+      let t = 0;
+      for (; t + 2 <= d; t += 2) {
+        const o = <usize>t << 3;
+        const df = f64x2.sub(v128.load(z64 + o), v128.load(cj + o));
+        const w = f64x2.mul(vr, df);
+        v128.store(a1 + o, f64x2.add(v128.load(a1 + o), w));
+        v128.store(a2 + o, f64x2.add(v128.load(a2 + o), f64x2.mul(w, df)));
+      }
+      for (; t < d; t++) {
+        const o = <usize>t << 3;
+        const df = f64At(z64, t) - f64At(cj, t);
+        store<f64>(a1 + o, load<f64>(a1 + o) + rj * df);
+        store<f64>(a2 + o, load<f64>(a2 + o) + rj * df * df);
+      }
+    }
+  }
+}
