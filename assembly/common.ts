@@ -27,6 +27,29 @@ export const LOG_2PI: f64 = 1.8378770664093453;
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
+/** Below this e^x is under f32's smallest normal: expF32x4 gives 0 there. */
+const EXP_MIN_ARG: f32 = -87.33654;
+
+/** e^x on four f32 lanes for the mixture kernels' responsibilities, where f32 accuracy is all the
+ *  output keeps: x = n ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two so r is exact), e^r by its
+ *  degree-6 Taylor polynomial (remainder ≤ r⁷/7! ≈ 1.2e-7 relative), 2^n built in the exponent
+ *  bits. Lanes below EXP_MIN_ARG give 0; arguments are meant to be ≤ 0 (above 88 it saturates). */
+export function expF32x4(x: v128): v128 {
+  const xc = f32x4.min(f32x4.max(x, f32x4.splat(EXP_MIN_ARG)), f32x4.splat(88));
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.add(r, f32x4.mul(n, f32x4.splat(2.12194440e-4)));
+  let p = f32x4.splat(<f32>(1.0 / 720));
+  p = madd(p, r, f32x4.splat(<f32>(1.0 / 120)));
+  p = madd(p, r, f32x4.splat(<f32>(1.0 / 24)));
+  p = madd(p, r, f32x4.splat(<f32>(1.0 / 6)));
+  p = madd(p, r, f32x4.splat(0.5));
+  p = madd(p, r, f32x4.splat(1));
+  p = madd(p, r, f32x4.splat(1));
+  const twoN = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.bitselect(f32x4.splat(0), f32x4.mul(p, twoN), f32x4.lt(x, f32x4.splat(EXP_MIN_ARG)));
+}
+
 /** Promote n f32 at src to f64 at dst (f64x2 SIMD, scalar tail). */
 export function promote(src: usize, dst: usize, n: i32): void {
   let t = 0;

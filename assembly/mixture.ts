@@ -7,14 +7,27 @@
 // its own block of f64 accumulators at `acc`; the host folds the blocks in chunk order
 // (bindings/backends/wasm/backend.ts, chunkReduce), so the sums do not depend on which thread took
 // which chunk, nor on how many threads there are.
-import { LOG_2PI, promote } from './common';
+import { expF32x4, LOG_2PI, promote } from './common';
 
-/** Below this a class's sum of scaled densities is too close to underflow to take its log: the
- *  class is summed again about its own maximum. */
-const TINY: f64 = 1e-250;
-/** exp of more than this overflows f64: a row's class lies too far below its best component for
- *  the shared scale, and its terms are taken directly. */
-const HUGE_LOG: f64 = 600;
+/** Below this a class's sum of densities scaled by the row's best (f32 exponentials) is too close
+ *  to underflow to take its log: the class is summed again about its own maximum, in f64. */
+const TINY: f64 = 1e-30;
+/** A row's share of a component below this (its whole mass is 1) is left out of the component's
+ *  mean and variance sums: at most N·SKIP of mass, far below the M-step's 1e-6 floor on a
+ *  component's weight, for a fraction of the work (most rows belong to a few components). */
+const SKIP: f64 = 1e-12;
+
+/** dst[j] = e^(src[j] − mx), j < k: src f32, dst f32; four lanes at a time (expF32x4). */
+function expShifted(src: usize, mx: f32, dst: usize, k: i32): void {
+  const m = f32x4.splat(mx);
+  let j = 0;
+  for (; j + 4 <= k; j += 4) v128.store(dst + (<usize>j << 2), expF32x4(f32x4.sub(v128.load(src + (<usize>j << 2)), m)));
+  for (; j < k; j++) store<f32>(dst + (<usize>j << 2), <f32>Math.exp(<f64>load<f32>(src + (<usize>j << 2)) - <f64>mx));
+}
+/** A class whose log-likelihood lies more than this below the row's best component has its terms
+ *  taken directly, in f64: scaled by the row's best, its components' exponentials would fall below
+ *  what f32 holds (e^−87) while the class itself may still carry the row's mass. */
+const FAR_CLASS: f64 = 40;
 
 // @ts-ignore: decorator
 @inline function f64At(base: usize, i: i32): f64 {
@@ -28,7 +41,7 @@ const HUGE_LOG: f64 = 600;
 
 /** Bytes of f64 scratch mixtureLogLik needs per thread. */
 export function mixtureLogLikScratchBytes(d: i32, k: i32, c: i32): i32 {
-  return (2 * k * d + k + c * k + 2 * k + d) * 8;
+  return (2 * k * d + k + c * k + 2 * k + d) * 8 + k * 4;
 }
 
 /** logDens [N,K] and classLogLik [N,C] for rows [r0, r1). z [N,D], mu, logVar [K,D], rho [C,K]. */
@@ -40,8 +53,9 @@ export function mixtureLogLik(z: usize, mu: usize, logVar: usize, rho: usize, lo
   const cst = iv64 + (<usize>kd << 3); // [K] −½ Σ_d (log 2π + log σ²)
   const rho64 = cst + (<usize>k << 3); // [C,K]
   const ld = rho64 + (<usize>(c * k) << 3); // [K] this row's log densities
-  const e = ld + (<usize>k << 3); // [K] exp(ld − row max)
+  const e = ld + (<usize>k << 3); // [K] f32 exp(ld − row max)
   const z64 = e + (<usize>k << 3); // [D]
+  const shifted = z64 + (<usize>d << 3); // [K] f32 ld − row max
   promote(mu, mu64, kd);
   promote(rho, rho64, c * k);
   for (let j = 0; j < k; j++) {
@@ -76,11 +90,12 @@ export function mixtureLogLik(z: usize, mu: usize, logVar: usize, rho: usize, lo
       store<f32>(logDens + ((<usize>i * <usize>k + <usize>j) << 2), <f32>v);
       if (v > mx) mx = v;
     }
-    for (let j = 0; j < k; j++) store<f64>(e + (<usize>j << 3), Math.exp(f64At(ld, j) - mx));
+    for (let j = 0; j < k; j++) store<f32>(shifted + (<usize>j << 2), <f32>(f64At(ld, j) - mx));
+    expShifted(shifted, 0, e, k);
     for (let a = 0; a < c; a++) {
       const ra = rho64 + (<usize>(a * k) << 3);
       let s: f64 = 0;
-      for (let j = 0; j < k; j++) s += f64At(ra, j) * f64At(e, j);
+      for (let j = 0; j < k; j++) s += f64At(ra, j) * f32At(e, j);
       const v = s > TINY ? mx + Math.log(s) : classLogSumExp(ld, ra, k);
       store<f32>(classLogLik + ((<usize>i * <usize>c + <usize>a) << 2), <f32>v);
     }
@@ -149,7 +164,7 @@ export function mixtureStatsAccBytes(d: i32, k: i32, c: i32): i32 {
 
 /** Bytes of f64 scratch mixtureStats needs per thread. */
 export function mixtureStatsScratchBytes(d: i32, k: i32, c: i32): i32 {
-  return (c * k + 2 * k + c + d + k * d) * 8;
+  return (c * k + 2 * k + c + d + k * d) * 8 + k * 4;
 }
 
 /** The chunk [r0, r1)'s shares of classWeights, sum1 and sum2 (about center) into accumulator block
@@ -168,12 +183,14 @@ export function mixtureStats(z: usize, logDens: usize, classLogLik: usize, post:
   const f = r + (<usize>k << 3); // [C] post_ic · exp(mx − L_ic), or −1: the class's terms taken directly
   const z64 = f + (<usize>c << 3); // [D]
   const c64 = z64 + (<usize>d << 3); // [K,D]
+  const e = c64 + (<usize>kd << 3); // [K] f32 exp(ld − row max)
   promote(rho, rho64, c * k);
   promote(center, c64, kd);
   for (let i = r0; i < r1; i++) {
     let mx = -Infinity;
+    const ldRow = logDens + (<usize>i * <usize>k << 2);
     for (let j = 0; j < k; j++) {
-      const v = f32At(logDens, i * k + j);
+      const v = f32At(ldRow, j);
       store<f64>(ld + (<usize>j << 3), v);
       if (v > mx) mx = v;
     }
@@ -181,13 +198,14 @@ export function mixtureStats(z: usize, logDens: usize, classLogLik: usize, post:
     for (let a = 0; a < c; a++) {
       const p = f32At(post, i * c + a);
       const gap = mx - f32At(classLogLik, i * c + a);
-      const fa = p == 0 ? 0 : gap > HUGE_LOG ? -1 : p * Math.exp(gap);
+      const fa = p == 0 ? 0 : gap > FAR_CLASS ? -1 : p * Math.exp(gap);
       store<f64>(f + (<usize>a << 3), fa);
       if (fa != 0) any = true;
     }
     if (!any) continue;
+    expShifted(ldRow, <f32>mx, e, k);
     for (let j = 0; j < k; j++) {
-      const ej = Math.exp(f64At(ld, j) - mx);
+      const ej = f32At(e, j);
       let rj: f64 = 0;
       for (let a = 0; a < c; a++) {
         const fa = f64At(f, a);
@@ -204,7 +222,7 @@ export function mixtureStats(z: usize, logDens: usize, classLogLik: usize, post:
     promote(z + (<usize>i * <usize>d << 2), z64, d);
     for (let j = 0; j < k; j++) {
       const rj = f64At(r, j);
-      if (rj == 0) continue;
+      if (rj < SKIP) continue;
       const vr = f64x2.splat(rj);
       const cj = c64 + (<usize>(j * d) << 3);
       const a1 = s1 + (<usize>(j * d) << 3);
