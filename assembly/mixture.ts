@@ -204,20 +204,11 @@ export function mixtureStats(z: usize, logDens: usize, classLogLik: usize, post:
     }
     if (!any) continue;
     expShifted(ldRow, <f32>mx, e, k);
-    for (let j = 0; j < k; j++) {
-      const ej = f32At(e, j);
-      let rj: f64 = 0;
-      for (let a = 0; a < c; a++) {
-        const fa = f64At(f, a);
-        const rh = f64At(rho64, a * k + j);
-        if (fa == 0 || rh == 0) continue;
-        const g = fa > 0 ? fa * rh * ej
-          : f32At(post, i * c + a) * rh * Math.exp(f64At(ld, j) - f32At(classLogLik, i * c + a));
-        const at = cw + (<usize>(a * k + j) << 3);
-        store<f64>(at, load<f64>(at) + g);
-        rj += g;
-      }
-      store<f64>(r + (<usize>j << 3), rj);
+    memory.fill(r, 0, <usize>k << 3);
+    for (let a = 0; a < c; a++) {
+      const fa = f64At(f, a);
+      if (fa > 0) classShares(fa, rho64 + (<usize>(a * k) << 3), e, cw + (<usize>(a * k) << 3), r, k);
+      else if (fa < 0) farClassShares(f32At(post, i * c + a), f32At(classLogLik, i * c + a), rho64 + (<usize>(a * k) << 3), ld, cw + (<usize>(a * k) << 3), r, k);
     }
     promote(z + (<usize>i * <usize>d << 2), z64, d);
     for (let j = 0; j < k; j++) {
@@ -242,5 +233,37 @@ export function mixtureStats(z: usize, logDens: usize, classLogLik: usize, post:
         store<f64>(a2 + o, load<f64>(a2 + o) + rj * df * df);
       }
     }
+  }
+}
+
+/** One class's shares g_j = fa ρ_j e_j of a row (fa = its posterior × e^(row max − its log-lik),
+ *  e_j = e^(ld_j − row max) in f32), added to the class's weights cw and the row's r; two
+ *  components at a time. A zero ρ_j adds an exact 0, as leaving it out would. */
+function classShares(fa: f64, rho: usize, e: usize, cw: usize, r: usize, k: i32): void {
+  const vf = f64x2.splat(fa);
+  let j = 0;
+  for (; j + 2 <= k; j += 2) {
+    const o = <usize>j << 3;
+    const g = f64x2.mul(f64x2.mul(vf, v128.load(rho + o)), f64x2.promote_low_f32x4(v128.load64_zero(e + (<usize>j << 2))));
+    v128.store(cw + o, f64x2.add(v128.load(cw + o), g));
+    v128.store(r + o, f64x2.add(v128.load(r + o), g));
+  }
+  for (; j < k; j++) {
+    const o = <usize>j << 3;
+    const g = fa * load<f64>(rho + o) * f32At(e, j);
+    store<f64>(cw + o, load<f64>(cw + o) + g);
+    store<f64>(r + o, load<f64>(r + o) + g);
+  }
+}
+
+/** The same for a class far below the row's best (FAR_CLASS): g_j = p ρ_j e^(ld_j − L) directly, in f64. */
+function farClassShares(p: f64, L: f64, rho: usize, ld: usize, cw: usize, r: usize, k: i32): void {
+  for (let j = 0; j < k; j++) {
+    const rh = f64At(rho, j);
+    if (rh == 0) continue;
+    const o = <usize>j << 3;
+    const g = p * rh * Math.exp(f64At(ld, j) - L);
+    store<f64>(cw + o, load<f64>(cw + o) + g);
+    store<f64>(r + o, load<f64>(r + o) + g);
   }
 }
