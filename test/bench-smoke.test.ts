@@ -40,7 +40,7 @@ describe('bench harness (quick, toy sizes)', () => {
 
   let result: BenchResult;
   it('runs end to end and writes JSON + markdown with a row (or an n/a reason) for every case', async () => {
-    const args = parseArgs(['--quick', '--only', 'gemm,softAssign,adam,encoder-1m,train-idec,train-vade', '--threads', '1',
+    const args = parseArgs(['--quick', '--only', 'gemm,softAssign,adam,encoder-1m,train-idec,train-vade,train-pipeline', '--threads', '1',
       '--backends', 'reference,wasm', '--time', '5', '--out', out, '--tag', 'smoke']) as BenchArgs;
     const logs: string[] = [];
     const r = await runBench(args, (m) => logs.push(m));
@@ -69,6 +69,10 @@ describe('bench harness (quick, toy sizes)', () => {
     expect(json.rows.length).toBe(result.rows.length);
     expect(readFileSync(join(out, files.find((f) => f.endsWith('.md'))!), 'utf8')).toMatch(/^# hemaclust bench/);
     expect(result.e2e.length).toBeGreaterThan(0);
+    // The pipeline's training row: measured on wasm, with its phases in the note.
+    const tp = result.e2e.find((e) => e.scenario === 'train-pipeline' && e.backend === 'wasm 1t');
+    expect(tp?.value, 'train-pipeline wasm 1t events/s').toBeGreaterThan(0);
+    expect(tp?.note).toMatch(/stage1-pretrain [\d.]+ s.*stage2-map [\d.]+ s/);
   });
 
   it('gives every measured row its fraction of the ceiling and each peer ratio, or says why not', () => {
