@@ -3,7 +3,7 @@
 // instantiates the same module over the same memory can run a kernel on a slice of the rows.
 
 /** log 2π, for Gaussian log-densities. */
-export const LOG_2PI: f64 = 1.8378770664093453;
+const LOG_2PI: f64 = 1.8378770664093453;
 
 /** a*b + c on four f32 lanes. The relaxed build fuses it (f32x4.relaxed_madd → one FMA on x86 with
  *  FMA3/ARM), the baseline build multiplies then adds. Results differ in the last bit, so relaxed
@@ -55,6 +55,38 @@ export function promote(src: usize, dst: usize, n: i32): void {
   let t = 0;
   for (; t + 2 <= n; t += 2) v128.store(dst + (<usize>t << 3), f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>t << 2))));
   for (; t < n; t++) store<f64>(dst + (<usize>t << 3), <f64>load<f32>(src + (<usize>t << 2)));
+}
+
+/** A diagonal Gaussian's per-component constants in f64 from its f32 log-variances logVar [K,D]:
+ *  iv64 [K,D] = e^{−logVar}, cst [K] = −½ Σ_d (log 2π + logVar_kd). */
+export function gaussConstants64(logVar: usize, k: i32, d: i32, iv64: usize, cst: usize): void {
+  for (let j = 0; j < k; j++) {
+    let s: f64 = 0;
+    for (let t = 0; t < d; t++) {
+      const lv = <f64>load<f32>(logVar + (<usize>(j * d + t) << 2));
+      store<f64>(iv64 + (<usize>(j * d + t) << 3), Math.exp(-lv));
+      s += LOG_2PI + lv;
+    }
+    store<f64>(cst + (<usize>j << 3), -0.5 * s);
+  }
+}
+
+/** Σ_t (z_t − μ_t)² iv_t over d f64 values (f64x2, scalar tail): a Gaussian's Mahalanobis term. */
+export function weightedSqDist64(z64: usize, mu64: usize, iv64: usize, d: i32): f64 {
+  let acc = f64x2.splat(0);
+  let t = 0;
+  for (; t + 2 <= d; t += 2) {
+    const o = <usize>t << 3;
+    const df = f64x2.sub(v128.load(z64 + o), v128.load(mu64 + o));
+    acc = f64x2.add(acc, f64x2.mul(f64x2.mul(df, df), v128.load(iv64 + o)));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; t < d; t++) {
+    const o = <usize>t << 3;
+    const df = load<f64>(z64 + o) - load<f64>(mu64 + o);
+    s += df * df * load<f64>(iv64 + o);
+  }
+  return s;
 }
 
 /** Squared Euclidean distance of two f32 rows of length d (SIMD body, scalar tail). */

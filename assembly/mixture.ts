@@ -7,7 +7,7 @@
 // its own block of f64 accumulators at `acc`; the host folds the blocks in chunk order
 // (bindings/backends/wasm/backend.ts, chunkReduce), so the sums do not depend on which thread took
 // which chunk, nor on how many threads there are.
-import { expF32x4, LOG_2PI, promote } from './common';
+import { expF32x4, gaussConstants64, promote, weightedSqDist64 } from './common';
 
 /** Below this a class's sum of densities scaled by the row's best (f32 exponentials) is too close
  *  to underflow to take its log: the class is summed again about its own maximum, in f64. */
@@ -58,33 +58,12 @@ export function mixtureLogLik(z: usize, mu: usize, logVar: usize, rho: usize, lo
   const shifted = z64 + (<usize>d << 3); // [K] f32 ld − row max
   promote(mu, mu64, kd);
   promote(rho, rho64, c * k);
-  for (let j = 0; j < k; j++) {
-    let s: f64 = 0;
-    for (let t = 0; t < d; t++) {
-      const lv = f32At(logVar, j * d + t);
-      store<f64>(iv64 + (<usize>(j * d + t) << 3), Math.exp(-lv));
-      s += LOG_2PI + lv;
-    }
-    store<f64>(cst + (<usize>j << 3), -0.5 * s);
-  }
+  gaussConstants64(logVar, k, d, iv64, cst);
   for (let i = r0; i < r1; i++) {
     promote(z + (<usize>i * <usize>d << 2), z64, d);
     let mx = -Infinity;
     for (let j = 0; j < k; j++) {
-      const mj = mu64 + (<usize>(j * d) << 3);
-      const ij = iv64 + (<usize>(j * d) << 3);
-      let acc = f64x2.splat(0);
-      let t = 0;
-      for (; t + 2 <= d; t += 2) {
-        const o = <usize>t << 3;
-        const df = f64x2.sub(v128.load(z64 + o), v128.load(mj + o));
-        acc = f64x2.add(acc, f64x2.mul(f64x2.mul(df, df), v128.load(ij + o)));
-      }
-      let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-      for (; t < d; t++) {
-        const df = f64At(z64, t) - f64At(mj, t);
-        s += df * df * f64At(ij, t);
-      }
+      const s = weightedSqDist64(z64, mu64 + (<usize>(j * d) << 3), iv64 + (<usize>(j * d) << 3), d);
       const v = f64At(cst, j) - 0.5 * s;
       store<f64>(ld + (<usize>j << 3), v);
       store<f32>(logDens + ((<usize>i * <usize>k + <usize>j) << 2), <f32>v);

@@ -3,7 +3,7 @@
 // The GMM parts are small (K·D parameters) but sit inside log-sum-exps whose results are differences
 // of large numbers, so they run in f64 (f64x2 SIMD where it pays); elementwise parts are f32 SIMD.
 
-import { LOG_2PI, promote } from './common';
+import { gaussConstants64, promote, weightedSqDist64 } from './common';
 
 // ---- Philox4x32-10 (Salmon et al. 2011, "Parallel Random Numbers: As Easy as 1, 2, 3") ---------
 const PHILOX_M0: u64 = 0xD2511F53;
@@ -106,35 +106,15 @@ export function gmmLogResp(z: usize, piLogits: usize, muC: usize, logVarC: usize
   const row = cst + (<usize>k << 3); // [K] per-row log terms
   const z64 = row + (<usize>k << 3); // [D]
   promote(muC, mu64, kd);
-  logSoftmax64(piLogits, k, cst);
-  for (let c = 0; c < k; c++) {
-    let s: f64 = 0;
-    for (let t = 0; t < d; t++) {
-      const lv = <f64>load<f32>(logVarC + (<usize>(c * d + t) << 2));
-      store<f64>(iv64 + (<usize>(c * d + t) << 3), Math.exp(-lv));
-      s += LOG_2PI + lv;
-    }
-    store<f64>(cst + (<usize>c << 3), load<f64>(cst + (<usize>c << 3)) - 0.5 * s);
-  }
+  gaussConstants64(logVarC, k, d, iv64, cst);
+  // log π_c + the Gaussian's constant (row holds log π until the rows start).
+  logSoftmax64(piLogits, k, row);
+  for (let c = 0; c < k; c++) store<f64>(cst + (<usize>c << 3), load<f64>(row + (<usize>c << 3)) + load<f64>(cst + (<usize>c << 3)));
   for (let i = r0; i < r1; i++) {
     promote(z + (<usize>i * <usize>d << 2), z64, d);
     let mx = -Infinity;
     for (let c = 0; c < k; c++) {
-      const mc = mu64 + (<usize>(c * d) << 3);
-      const ic = iv64 + (<usize>(c * d) << 3);
-      let acc = f64x2.splat(0);
-      let t = 0;
-      for (; t + 2 <= d; t += 2) {
-        const o = <usize>t << 3;
-        const df = f64x2.sub(v128.load(z64 + o), v128.load(mc + o));
-        acc = f64x2.add(acc, f64x2.mul(f64x2.mul(df, df), v128.load(ic + o)));
-      }
-      let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-      for (; t < d; t++) {
-        const o = <usize>t << 3;
-        const df = load<f64>(z64 + o) - load<f64>(mc + o);
-        s += df * df * load<f64>(ic + o);
-      }
+      const s = weightedSqDist64(z64, mu64 + (<usize>(c * d) << 3), iv64 + (<usize>(c * d) << 3), d);
       const v = load<f64>(cst + (<usize>c << 3)) - 0.5 * s;
       store<f64>(row + (<usize>c << 3), v);
       if (v > mx) mx = v;
