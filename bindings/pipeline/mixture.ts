@@ -1,6 +1,7 @@
 // Diagonal Gaussian mixtures whose components are SHARED by classes, with per-sample class
-// proportions. Host-side float64 EM on low-dimensional embeddings (d ≈ 10, a few tens of thousands
-// of rows).
+// proportions, on low-dimensional embeddings (d ≈ 10, a few tens of thousands of rows). Training's
+// EM runs its rows on the compute backend (em-known.ts, em-rows.ts); the per-sample re-estimation
+// here is host float64 over densities the backend computed or logGauss below.
 //
 //   p(z | sample s) = Σ_c θ_{s,c} Σ_k ρ_{c,k} N(z | μ_k, diag σ²_k),   Σ_k ρ_{c,k} = 1 for each class c
 //
