@@ -68,7 +68,7 @@ const bench: E2EBench = {
       ctx.log(`train-pipeline ${lb.config.label}: ${events} events in ${seconds.toFixed(1)} s (${clock.summary()})`);
       rows.push({
         scenario: 'train-pipeline', backend: lb.config.label, metric: 'events/s', value: events / seconds, seconds, peakRssMiB: peakRssMiB(),
-        noPeer: 'no PyTorch script of the whole two-stage training yet (train-idec / train-vade compare its network parts)',
+        noPeer: 'no peer trains the whole two-stage pipeline (no tfjs or PyTorch version of it yet; train-idec / train-vade compare its network parts)',
         note: clock.summary(),
       });
     }
