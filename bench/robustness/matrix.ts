@@ -11,7 +11,7 @@ import { detectLayout, layoutWidth, columnSources } from '../../bindings/pipelin
 import { canonicalColumns, fitPreprocessor, toAsinhUnits } from '../../bindings/pipeline/preprocess.js';
 import { pulseSummaries } from '../../bindings/pipeline/pulse-features.js';
 import { macroF1 } from '../../bindings/metrics/index.js';
-import { DOMAINS, simulateSample, type Domain } from '../../bindings/simulate/index.js';
+import { DOMAINS, simulateSample } from '../../bindings/simulate/index.js';
 import { fitQda, predictQda, qdaLogDensities } from './qda.js';
 import { proportionsFromClassLogLik } from '../../bindings/pipeline/proportions.js';
 
@@ -64,17 +64,20 @@ export interface SupervisedBound {
 /** platelet, rbc, reticulocyte, clumped, debris, coincidence (the simulator's truth labels). */
 const TRUTH_CLASSES = 6;
 
-function samplesOf(domain: Domain, seed: number, count: number, cells: number) {
-  return Array.from({ length: count }, (_, i) => simulateSample({ domain, cells, seed, sampleIndex: i }));
+/** Samples first … first+count−1 of a domain's cohort for `seed`: the simulator's output, the
+ *  pipeline's inputs (ids `<domain>-<index>`, columns named) and their references. */
+export function domainCohort(domainName: string, seed: number, count: number, cells: number, first = 0) {
+  const domain = DOMAINS[domainName];
+  if (!domain) throw new Error(`unknown domain '${domainName}'`);
+  const sims = Array.from({ length: count }, (_, i) => simulateSample({ domain, cells, seed, sampleIndex: first + i }));
+  const inputs: SampleInput[] = sims.map((s, i) => ({ id: `${domainName}-${first + i}`, rows: s.cells, cols: s.features.length, data: s.signals, columns: s.features }));
+  const refs = new Map<string, Reference>(sims.map((s, i) => [inputs[i].id, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  return { domain, sims, inputs, refs };
 }
 
 /** One cell of the matrix. */
 export async function runMatrixCell(be: ComputeBackend, domainName: string, seed: number, o: MatrixOptions): Promise<MatrixRow> {
-  const domain = DOMAINS[domainName];
-  if (!domain) throw new Error(`unknown domain '${domainName}'`);
-  const sims = samplesOf(domain, seed, o.train + o.test, o.cells);
-  const inputs: SampleInput[] = sims.map((s, i) => ({ id: `${domainName}-${i}`, rows: s.cells, cols: s.features.length, data: s.signals, columns: s.features }));
-  const refs = new Map<string, Reference>(sims.map((s, i) => [inputs[i].id, { plt_pct: s.reference.pltPct, retic_pct: s.reference.reticPct, clump_pct: s.reference.clumpPct }]));
+  const { domain, sims, inputs, refs } = domainCohort(domainName, seed, o.train + o.test, o.cells);
   const t0 = performance.now();
   let gatePassed = true;
   const pipe = await BloodCellPipeline.train(inputs.slice(0, o.train), refs, {
@@ -102,10 +105,7 @@ export async function runMatrixCell(be: ComputeBackend, domainName: string, seed
 
 /** A cell's supervised bound alone (no pipeline training): the same simulated samples, the same QDA. */
 export function cellBound(domainName: string, seed: number, o: Pick<MatrixOptions, 'train' | 'test' | 'cells'>): SupervisedBound {
-  const domain = DOMAINS[domainName];
-  if (!domain) throw new Error(`unknown domain '${domainName}'`);
-  const sims = samplesOf(domain, seed, o.train + o.test, o.cells);
-  const inputs: SampleInput[] = sims.map((s, i) => ({ id: `${domainName}-${i}`, rows: s.cells, cols: s.features.length, data: s.signals, columns: s.features }));
+  const { sims, inputs } = domainCohort(domainName, seed, o.train + o.test, o.cells);
   return supervisedBound(inputs, sims.map((s) => s.truth), o.train);
 }
 
