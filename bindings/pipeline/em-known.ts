@@ -42,7 +42,7 @@ export interface EmOptions {
  */
 export async function emKnownProportions(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
   theta: number[][], iterations: number, opts: EmOptions = {}): Promise<number> {
-  const { k, classes: C } = m;
+  const C = m.classes;
   const S = theta.length;
   const floor = opts.floor ?? 1e-3;
   const match = opts.matchProportions ?? true;
