@@ -12,19 +12,12 @@ import { join } from 'node:path';
 import { createBackend } from '../bindings/backends/index.js';
 import { formatCross, runCrossRow, type CrossCell } from '../bench/robustness/cross.js';
 import { machineInfo } from '../bench/lib/machine.js';
+import { opt, positiveInt } from '../bench/robustness/argv.js';
 
 /** The robustness table's domains: both species, waveform and scalar layouts, gains, noise, renamed channels. */
 const DEFAULT_DOMAINS = 'builtin,low-gain,high-gain,noisy,renamed-reordered,scalar-dog,scalar-vendor,builtin-cat';
 
-function opt(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const int = (name: string, fallback: number) => {
-  const v = Number(opt(name, String(fallback)));
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
+const int = positiveInt;
 
 const seed = int('seed', 1);
 const train = int('train', 16);

@@ -14,16 +14,9 @@ import { join } from 'node:path';
 import { createBackend } from '../bindings/backends/index.js';
 import { cellBound, formatMatrix, MATRIX_DOMAINS, meetsBars, runMatrixCell, type MatrixRow } from '../bench/robustness/matrix.js';
 import { machineInfo } from '../bench/lib/machine.js';
+import { opt, positiveInt } from '../bench/robustness/argv.js';
 
-function opt(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const int = (name: string, fallback: number) => {
-  const v = Number(opt(name, String(fallback)));
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-};
+const int = positiveInt;
 
 const domains = opt('domains', MATRIX_DOMAINS.join(',')).split(',').filter(Boolean);
 const seeds = opt('seeds', '1,2').split(',').map(Number);
