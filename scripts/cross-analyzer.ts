@@ -17,13 +17,12 @@ import { opt, positiveInt } from '../bench/robustness/argv.js';
 /** The robustness table's domains: both species, waveform and scalar layouts, gains, noise, renamed channels. */
 const DEFAULT_DOMAINS = 'builtin,low-gain,high-gain,noisy,renamed-reordered,scalar-dog,scalar-vendor,builtin-cat';
 
-const int = positiveInt;
 
-const seed = int('seed', 1);
-const train = int('train', 16);
-const test = int('test', 8);
-const cells = int('cells', 30000);
-const threads = int('threads', Math.min(4, availableParallelism()));
+const seed = positiveInt('seed', 1);
+const train = positiveInt('train', 16);
+const test = positiveInt('test', 8);
+const cells = positiveInt('cells', 30000);
+const threads = positiveInt('threads', Math.min(4, availableParallelism()));
 const date = new Date().toISOString().slice(0, 10);
 const out = opt('out', join('bench', 'results', `cross-analyzer-${date}`));
 const merge = opt('merge', '');

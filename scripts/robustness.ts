@@ -16,14 +16,13 @@ import { cellBound, formatMatrix, MATRIX_DOMAINS, meetsBars, runMatrixCell, type
 import { machineInfo } from '../bench/lib/machine.js';
 import { opt, positiveInt } from '../bench/robustness/argv.js';
 
-const int = positiveInt;
 
 const domains = opt('domains', MATRIX_DOMAINS.join(',')).split(',').filter(Boolean);
 const seeds = opt('seeds', '1,2').split(',').map(Number);
-const train = int('train', 16);
-const test = int('test', 8);
-const cells = int('cells', 30000);
-let threads = int('threads', Math.min(4, availableParallelism()));
+const train = positiveInt('train', 16);
+const test = positiveInt('test', 8);
+const cells = positiveInt('cells', 30000);
+let threads = positiveInt('threads', Math.min(4, availableParallelism()));
 const date = new Date().toISOString().slice(0, 10);
 const out = opt('out', join('bench', 'results', `robustness-${date}`));
 
