@@ -5,7 +5,7 @@
 // runs in the compute core on every backend; the host keeps only the small per-sample and
 // per-component arithmetic.
 import type { ComputeBackend, Tensor } from '../backend.js';
-import type { ClassMixture } from './mixture.js';
+import { rowsOf, type ClassMixture } from './mixture.js';
 
 export interface PosteriorSums {
   /** Σ of each class's posteriors over each sample's rows [S × C]. */
@@ -55,7 +55,7 @@ export class EmRows {
       [this.rho, this.classWeights] = [t([C, k]), t([C, k])];
       [this.logDens, this.classLogLik, this.post] = [t([n, k]), t([n, C]), t([n, C])];
       [this.logPrior, this.colSums, this.sampleLogLik] = [t([S, C]), t([S, C]), t([S])];
-      be.upload(this.z, z instanceof Float32Array || z instanceof Float64Array ? z.subarray(0, n * d) : Float32Array.from({ length: n * d }, (_, i) => z[i]));
+      be.upload(this.z, rowsOf(z, n * d));
       be.upload(this.sampleOf, Int32Array.from({ length: n }, (_, i) => sampleOf[i]));
     } catch (e) {
       this.dispose();

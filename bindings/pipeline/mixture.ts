@@ -69,7 +69,7 @@ export function selectRows(z: ArrayLike<number>, D: number, rows: ArrayLike<numb
 /** The first `size` values of z as an upload source: typed arrays as views (the backends round
  *  float64 to f32 in one bulk copy), anything else copied once here rather than element by element
  *  through a callback, which showed in classify's profile. */
-function rowsOf(z: ArrayLike<number>, size: number): Float32Array | Float64Array {
+export function rowsOf(z: ArrayLike<number>, size: number): Float32Array | Float64Array {
   if (z instanceof Float32Array || z instanceof Float64Array) return z.length === size ? z : z.subarray(0, size);
   return Float32Array.from(Array.prototype.slice.call(z, 0, size) as number[]);
 }
