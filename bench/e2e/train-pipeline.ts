@@ -4,11 +4,19 @@
 // per second over the whole training; the note splits the time by phase (the pipeline's progress
 // stages: stage-1 pretraining, k-means, IDEC, the stage-1 splits, stage-2 pretraining, the VaDE map,
 // VaDE, the two levels), so a change shows where it moved. --quick: 4 × 600 events, tiny networks.
+// Peer (--peers torch): the same training in PyTorch as the same work — our run counts what it asked
+// of the backend, phase by phase (bench/lib/workload.ts), and bench/peers/torch_pipeline.py replays
+// those steps, passes and EM iterations at the same sizes, at our row's thread count. It runs twice,
+// with its BLAS on as many threads as torch and on one (Debian's OpenBLAS keeps its own pthread
+// pool beside torch's OpenMP one, and on minibatch-sized GEMMs the two pools fight for the cores),
+// and the faster run is the peer row.
 import type { TrainOptions } from '../../bindings/pipeline/types.js';
 import { BloodCellPipeline, type Reference, type SampleInput } from '../../bindings/pipeline/index.js';
 import { TRAINING_DEFAULTS } from '../../bindings/pipeline/train-spec.js';
 import { simulateSample } from '../../bindings/simulate/index.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
+import { recordWorkload, type Workload } from '../lib/workload.js';
+import { runTorchPipeline } from '../peers/torch.js';
 
 const COHORT = { full: { samples: 10, cells: 5000 }, quick: { samples: 4, cells: 600 } };
 const QUICK_OPTIONS: Partial<TrainOptions> = {
@@ -26,7 +34,7 @@ function cohort(quick: boolean): { inputs: SampleInput[]; refs: Map<string, Refe
 /** Seconds per progress stage, in the order the stages first appeared. */
 class PhaseClock {
   private readonly seconds = new Map<string, number>();
-  private stage = '';
+  stage = '';
   private since = performance.now();
 
   mark(stage: string): void {
@@ -46,6 +54,40 @@ class PhaseClock {
   }
 }
 
+/** The PyTorch replay of one of our runs' work (bench/peers/torch_pipeline.py), as a peer row: the
+ *  faster of BLAS threads = torch threads and BLAS threads = 1. */
+function torchRow(log: (m: string) => void, job: Parameters<typeof runTorchPipeline>[0], events: number): E2EResult {
+  const base = { scenario: 'train-pipeline', backend: `torch ${job.threads}t`, metric: 'events/s', peakRssMiB: peakRssMiB(), peer: 'torch' as const };
+  try {
+    const runs = [...new Set([job.blasThreads, 1])].map((blasThreads) => {
+      const got = runTorchPipeline({ ...job, blasThreads });
+      if ('why' in got) return { blasThreads, got };
+      if (got.threads !== job.threads) throw new Error(`torch ran ${got.threads} thread(s), asked ${job.threads}`);
+      const phases = Object.entries(got.phases).map(([p, t]) => `${p} ${t.toFixed(1)} s`).join(', ');
+      log(`train-pipeline torch ${job.threads}t, BLAS ${blasThreads}t: ${events} events in ${got.seconds.toFixed(1)} s (${phases})`);
+      return { blasThreads, got, phases };
+    });
+    const first = runs[0].got;
+    if ('why' in first) return { ...base, value: NaN, seconds: NaN, na: first.why };
+    const timed = runs.filter((r): r is typeof r & { got: Exclude<typeof first, { why: string }>; phases: string } => !('why' in r.got));
+    const best = timed.reduce((a, r) => (r.got.seconds < a.got.seconds ? r : a));
+    const others = timed.filter((r) => r !== best).map((r) => `BLAS ${r.blasThreads}t: ${r.got.seconds.toFixed(1)} s`).join(', ');
+    return {
+      ...base, value: events / best.got.seconds, seconds: best.got.seconds,
+      note: `PyTorch ${best.got.torch}, BLAS ${best.got.blas.split(',')[0]} on ${best.blasThreads} thread(s)${others ? ` (${others})` : ''}, EM in ${job.emDtype}; replays our run's work (${replayCoverage(job.workload, best.got.flop)}): ${best.phases}`,
+    };
+  } catch (e) {
+    return { ...base, value: NaN, seconds: NaN, na: (e as Error).message.split('\n')[0].slice(0, 200) };
+  }
+}
+
+/** The replayed networks' GEMM FLOP against what our run's GEMMs counted, and the EM and k-means
+ *  runs replayed. */
+function replayCoverage(w: Workload, flop: number): string {
+  const ours = Object.values(w.phases).reduce((a, p) => a + p.gemmFlop, 0);
+  return `network GEMM FLOP ${(100 * flop / ours).toFixed(0)} % of ours, ${w.em.length} EM and ${w.kmeans.length} k-means runs`;
+}
+
 const bench: E2EBench = {
   name: 'train-pipeline',
   description: "two-stage pipeline training events/s on the demo's cohort at the default options, with seconds per phase",
@@ -54,23 +96,31 @@ const bench: E2EBench = {
     const perSample = (ctx.quick ? QUICK_OPTIONS.cellsPerSample : undefined) ?? TRAINING_DEFAULTS.cellsPerSample;
     const events = inputs.reduce((a, s) => a + Math.min(s.rows, perSample), 0);
     const rows: E2EResult[] = [];
+    const torchAt = new Set<number>();
     for (const lb of ctx.backends) {
       if (!lb.be || lb.software || lb.config.choice === 'reference') continue;
       const clock = new PhaseClock();
+      const options = { ...TRAINING_DEFAULTS, ...(ctx.quick ? QUICK_OPTIONS : {}) };
+      const { be, workload } = recordWorkload(lb.be, options.batchSize, () => clock.stage || 'prepare');
       const t0 = performance.now();
       // force: the bench times training; a quick cohort this small need not pass the quality gate.
       const pipe = await BloodCellPipeline.train(inputs, refs, {
-        ...(ctx.quick ? QUICK_OPTIONS : {}), backend: lb.be, force: true, onProgress: (p) => clock.mark(p.stage),
+        ...(ctx.quick ? QUICK_OPTIONS : {}), backend: be, force: true, onProgress: (p) => clock.mark(p.stage),
       });
       clock.stop();
       const seconds = (performance.now() - t0) / 1e3;
+      const features = pipe.meta.features;
       pipe.dispose();
       ctx.log(`train-pipeline ${lb.config.label}: ${events} events in ${seconds.toFixed(1)} s (${clock.summary()})`);
       rows.push({
         scenario: 'train-pipeline', backend: lb.config.label, metric: 'events/s', value: events / seconds, seconds, peakRssMiB: peakRssMiB(),
-        noPeer: 'no peer trains the whole two-stage pipeline (no tfjs or PyTorch version of it yet; train-idec / train-vade compare its network parts)',
         note: clock.summary(),
       });
+      const threads = lb.config.threads;
+      if (ctx.peers.includes('torch') && !torchAt.has(threads)) {
+        torchAt.add(threads);
+        rows.push(torchRow(ctx.log, { threads, blasThreads: threads, features, dims: options.dims, lr: 1e-3, emDtype: 'float32', workload }, events));
+      }
     }
     return rows;
   },

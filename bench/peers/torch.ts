@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { PeerJob } from '../ops/cases.js';
 import type { Timing } from '../lib/timing.js';
 import type { PeerHandle } from './tfjs.js';
+import type { Workload } from '../lib/workload.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_ops.py');
 
@@ -84,12 +85,13 @@ export interface TorchEncoderRun { seconds: number; torch: string; threads: numb
 
 /** Runs one peer script with `job` on stdin, BLAS/OpenMP pinned to `threads`; `why` when
  *  python+torch is missing, so the row says n/a instead of failing (CI has no torch). */
-function runTorchScript(script: string, what: string, job: object, threads: number): TorchEncoderRun | { why: string } {
+function runTorchScript(script: string, what: string, job: object, threads: number, blasThreads = threads): TorchEncoderRun | { why: string } {
   const found = findPython();
   if ('why' in found) return { why: 'torch not installed' };
   const t = String(threads);
+  const b = String(blasThreads);
   const r = spawnSync(found.python, [script], {
-    input: JSON.stringify(job), encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+    input: JSON.stringify(job), encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: b, MKL_NUM_THREADS: b },
     maxBuffer: 1 << 20, timeout: 30 * 60_000,
   });
   if (r.status !== 0) throw new Error(`torch ${what} peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
@@ -110,4 +112,25 @@ export interface TorchTrainJob { model: 'idec' | 'vade'; dims: number[]; input: 
  *  child process per thread count. */
 export function runTorchTrain(job: TorchTrainJob): TorchEncoderRun | { why: string } {
   return runTorchScript(trainScript, 'train', job, job.threads);
+}
+
+const pipelineScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_pipeline.py');
+
+export interface TorchPipelineJob {
+  threads: number;
+  /** The BLAS's own thread pool (OpenBLAS pthreads is not torch's OpenMP pool). */
+  blasThreads: number;
+  features: number;
+  dims: readonly number[];
+  lr: number;
+  emDtype: 'float64' | 'float32';
+  workload: Workload;
+}
+
+export interface TorchPipelineRun extends TorchEncoderRun { phases: Record<string, number>; flop: number }
+
+/** The train-pipeline row's torch peer (bench/e2e/train-pipeline.ts): the work our training did
+ *  (bench/lib/workload.ts), replayed in PyTorch by torch_pipeline.py in one child process. */
+export function runTorchPipeline(job: TorchPipelineJob): TorchPipelineRun | { why: string } {
+  return runTorchScript(pipelineScript, 'pipeline', job, job.threads, job.blasThreads) as TorchPipelineRun | { why: string };
 }
