@@ -7,6 +7,7 @@ export { asinhStandardize, pulseSummaries } from './preprocess';
 export { gemm, gemmPackABytes, gemmPackBBytes } from './gemm';
 export { gemmNarrowKBlocks, gemmNarrowPartBytes, gemmNarrowSplitK, gemmNarrowReduce } from './gemm-narrow';
 export { biasAct, biasActBackward, colSum } from './dense';
+export { denseInt8, denseInt8ScratchBytes } from './dense-int8';
 export {
   mseLoss, mseLossBackward, bceLogitsLoss, bceLogitsLossBackward, proportionXentLoss, proportionXentLossBackward,
 } from './losses';

@@ -138,6 +138,13 @@ export interface OpSet {
   gemm(a: Tensor, b: Tensor, c: Tensor, opts?: GemmOptions): void;
   /** out = act(x + bias) row-wise. x [N,D], bias [D], out [N,D] (out may be x: in place). */
   biasAct(x: Tensor, bias: Tensor, act: Activation, out: Tensor): void;
+  /** A dense layer with int8 weights (inference only): out = act((Σ_i qx_ri qw_oi) · xs_r · ws_o + bias_o),
+   *  each product and the bias added in f32 in that order, the integer sum exact in i32. The input is
+   *  quantised per row inside the op: xs_r = max_i |x_ri| / 127, qx_ri = x_ri · (127 / max) rounded
+   *  to nearest (ties to even) and clamped to ±127; an all-zero row gives qx = 0, xs = 0. x [N, IN]
+   *  f32; wq [OUT, ⌈IN/4⌉] i32, each word four int8 weights of output o, byte j (little-endian) the
+   *  weight of input 4t + j, padding bytes 0 (packInt8Rows); ws, bias [OUT] f32; out [N, OUT] f32. */
+  denseInt8(x: Tensor, wq: Tensor, ws: Tensor, bias: Tensor, act: Activation, out: Tensor): void;
   /** dx = dy * act'(·), expressed through the activation's OUTPUT y (relu: y>0, sigmoid: y(1-y),
    *  tanh: 1-y², identity: 1). dy, y, dx [N,D] (dx may be dy: in place). */
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void;
@@ -251,7 +258,7 @@ export type ComputeBackend = Backend & OpSet;
 
 export const OP_NAMES: readonly (keyof OpSet)[] = [
   'fill', 'axpby', 'gatherRows', 'asinhStandardize', 'pulseSummaries',
-  'gemm', 'biasAct', 'biasActBackward', 'colSum',
+  'gemm', 'biasAct', 'denseInt8', 'biasActBackward', 'colSum',
   'mseLoss', 'mseLossBackward', 'bceLogitsLoss', 'bceLogitsLossBackward',
   'adamUpdate', 'sgdUpdate',
   'softAssign', 'targetDistribution', 'klDivLoss', 'softAssignBackward',

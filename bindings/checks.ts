@@ -117,6 +117,20 @@ export const checks = {
     dim('biasAct', args, bias.shape[0] === x.shape[1], 'bias must be [D] for x [N, D]');
     act('biasAct', a);
   },
+  denseInt8(be: Backend, x: Tensor, wq: Tensor, ws: Tensor, bias: Tensor, a: Activation, out: Tensor) {
+    const op = 'denseInt8';
+    const args = { x, wq, ws, bias, out };
+    own(op, be, args, { wq: 'i32' });
+    rank(op, args, { x: 2, wq: 2, ws: 1, bias: 1, out: 2 });
+    const [n, inW] = x.shape;
+    const [o] = wq.shape;
+    dim(op, args, wq.shape[1] === Math.ceil(inW / 4), 'wq must be [OUT, ceil(IN/4)] (four int8 weights per i32) for x [N, IN]');
+    dim(op, args, ws.shape[0] === o && bias.shape[0] === o, 'ws and bias must be [OUT] for wq [OUT, ceil(IN/4)]');
+    dim(op, args, out.shape[0] === n && out.shape[1] === o, 'out must be [N, OUT]');
+    // 127² · IN must stay exact in i32.
+    dim(op, args, inW <= 1 << 17, 'IN must be at most 131072 (the i32 sum of int8 products stays exact)');
+    act(op, a);
+  },
   biasActBackward(be: Backend, dy: Tensor, y: Tensor, a: Activation, dx: Tensor) {
     const args = { dy, y, dx };
     own('biasActBackward', be, args);

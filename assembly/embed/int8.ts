@@ -9,6 +9,7 @@
 // Activations are kept as int16 so that the SIMD loop widens only the weights.
 import { dim, slot, slotLen, S_QLAYERS } from './model';
 import { W_QX, W_QS } from './work';
+import { idot, idot4, quantiseRow } from '../int8-dot';
 
 /** Whether encoder layer l is int8 (a version-4 blob that says so; fp32 blobs have no such slot). */
 export function int8Layer(l: i32): bool {
@@ -18,69 +19,8 @@ export function int8Layer(l: i32): bool {
 /** Each of the rows at x (n f32 values each) into int8 values at W_QX and its scale at W_QS. */
 function quantiseRows(x: usize, rows: i32, n: i32): void {
   for (let r = 0; r < rows; r++) {
-    const xr = x + (<usize>(r * n) << 2);
-    const qr = W_QX + (<usize>(r * n) << 1);
-    let m: f32 = 0;
-    for (let i = 0; i < n; i++) m = max(m, abs<f32>(load<f32>(xr + (<usize>i << 2))));
-    // An all-zero row (every ReLU off) quantises to zeros with scale 0: its products are 0 exactly.
-    const inv: f32 = m > 0 ? <f32>127 / m : 0;
-    for (let i = 0; i < n; i++) {
-      const q = nearest<f32>(load<f32>(xr + (<usize>i << 2)) * inv);
-      store<i16>(qr + (<usize>i << 1), <i16>min<f32>(max<f32>(q, -127), 127));
-    }
-    store<f32>(W_QS + (<usize>r << 2), m / <f32>127);
+    store<f32>(W_QS + (<usize>r << 2), quantiseRow(x + (<usize>(r * n) << 2), W_QX + (<usize>(r * n) << 1), n));
   }
-}
-
-/** Σ_i qx[i]·qw[i] of one int16 row and one int8 weight row of n values. */
-function idot(qx: usize, qw: usize, n: i32): i32 {
-  let i = 0;
-  let s: i32 = 0;
-  if (ASC_FEATURE_SIMD) {
-    let v = i32x4.splat(0);
-    for (; i + 8 <= n; i += 8) v = i32x4.add(v, i32x4.dot_i16x8_s(v128.load(qx + (<usize>i << 1)), v128.load8x8_s(qw + <usize>i)));
-    s = i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
-  }
-  for (; i < n; i++) s += <i32>load<i16>(qx + (<usize>i << 1)) * <i32>load<i8>(qw + <usize>i);
-  return s;
-}
-
-/** idot of 4 consecutive int16 rows (stride n) with one weight row, into out[0..3]: the weight row is
- *  loaded and widened once for the 4 rows. */
-function idot4(qx: usize, qw: usize, n: i32, out: usize): void {
-  const stride = <usize>n << 1;
-  let i = 0;
-  let s0: i32 = 0, s1: i32 = 0, s2: i32 = 0, s3: i32 = 0;
-  if (ASC_FEATURE_SIMD) {
-    let v0 = i32x4.splat(0);
-    let v1 = i32x4.splat(0);
-    let v2 = i32x4.splat(0);
-    let v3 = i32x4.splat(0);
-    for (; i + 8 <= n; i += 8) {
-      const o = <usize>i << 1;
-      const w = v128.load8x8_s(qw + <usize>i);
-      v0 = i32x4.add(v0, i32x4.dot_i16x8_s(v128.load(qx + o), w));
-      v1 = i32x4.add(v1, i32x4.dot_i16x8_s(v128.load(qx + stride + o), w));
-      v2 = i32x4.add(v2, i32x4.dot_i16x8_s(v128.load(qx + 2 * stride + o), w));
-      v3 = i32x4.add(v3, i32x4.dot_i16x8_s(v128.load(qx + 3 * stride + o), w));
-    }
-    s0 = i32x4.extract_lane(v0, 0) + i32x4.extract_lane(v0, 1) + i32x4.extract_lane(v0, 2) + i32x4.extract_lane(v0, 3);
-    s1 = i32x4.extract_lane(v1, 0) + i32x4.extract_lane(v1, 1) + i32x4.extract_lane(v1, 2) + i32x4.extract_lane(v1, 3);
-    s2 = i32x4.extract_lane(v2, 0) + i32x4.extract_lane(v2, 1) + i32x4.extract_lane(v2, 2) + i32x4.extract_lane(v2, 3);
-    s3 = i32x4.extract_lane(v3, 0) + i32x4.extract_lane(v3, 1) + i32x4.extract_lane(v3, 2) + i32x4.extract_lane(v3, 3);
-  }
-  for (; i < n; i++) {
-    const w = <i32>load<i8>(qw + <usize>i);
-    const o = <usize>i << 1;
-    s0 += <i32>load<i16>(qx + o) * w;
-    s1 += <i32>load<i16>(qx + stride + o) * w;
-    s2 += <i32>load<i16>(qx + 2 * stride + o) * w;
-    s3 += <i32>load<i16>(qx + 3 * stride + o) * w;
-  }
-  store<i32>(out, s0);
-  store<i32>(out, s1, 4);
-  store<i32>(out, s2, 8);
-  store<i32>(out, s3, 12);
 }
 
 /** idot4's 4 sums (static: the classifier allocates nothing). */

@@ -3,26 +3,43 @@
 // with random weights, in place of the pipeline's trained encoder, until the pipeline exists.
 // Each chunk: upload 4096×128 inputs, 4 × (gemm + biasAct), download the 4096×10 embedding.
 // tfjs-wasm runs the same chain (matMul, add, relu) for the peer row; PyTorch CPU (nn.Linear + ReLU,
-// no_grad, float32) runs it in a child process per thread count (bench/peers/torch_encoder.py).
+// no_grad, float32) runs it in a child process per thread count (bench/peers/torch_encoder.py), and
+// so do ONNX Runtime Web and Node on the same chain written as an ONNX graph (bench/peers/onnx-peer.ts).
 // The runner gives our rows ÷tfjs and ÷torch (cells/s ÷ the peer's at the same thread count, '*'
 // where the peer ran fewer threads) and % of the ceiling from the FLOP counted here.
 import type { ComputeBackend, Tensor } from '../../bindings/backend.js';
 import { hostData } from '../ops/cases.js';
+import { quantiseDense } from '../../bindings/int8.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
 import { runTorchEncoder } from '../peers/torch.js';
+import { runOnnxEncoder } from '../peers/onnx-peer.js';
 
 const DIMS = [128, 500, 500, 2000, 10];
 const FLOP_PER_CELL = DIMS.slice(1).reduce((s, out, l) => s + 2 * DIMS[l] * out + 2 * out, 0);
 
-async function runOurs(be: ComputeBackend, cells: number, chunk: number): Promise<number> {
-  const w: Tensor[] = [], b: Tensor[] = [], act: Tensor[] = [];
+/** Our chain: gemm + biasAct per layer, or with `int8` one denseInt8 per layer (weights quantised
+ *  per output channel from the same f32 weights, bindings/int8.ts). */
+async function runOurs(be: ComputeBackend, cells: number, chunk: number, int8 = false): Promise<number> {
+  const w: Tensor[] = [], b: Tensor[] = [], act: Tensor[] = [], scales: Tensor[] = [];
   for (let l = 0; l + 1 < DIMS.length; l++) {
-    const wl = be.create([DIMS[l], DIMS[l + 1]]);
-    const s = Math.sqrt(6 / DIMS[l]);
-    be.upload(wl, hostData(wl.size, 100 + l, -s, s));
-    const bl = be.create([DIMS[l + 1]]);
-    be.upload(bl, hostData(bl.size, 200 + l, -0.1, 0.1));
-    w.push(wl); b.push(bl); act.push(be.create([chunk, DIMS[l + 1]]));
+    const [nin, nout] = [DIMS[l], DIMS[l + 1]];
+    const s = Math.sqrt(6 / nin);
+    const host = hostData(nin * nout, 100 + l, -s, s);
+    if (int8) {
+      const q = quantiseDense(host, nin, nout);
+      const wq = be.create([nout, Math.ceil(nin / 4)], 'i32');
+      be.upload(wq, q.wq);
+      const ws = be.create([nout]);
+      be.upload(ws, q.ws);
+      w.push(wq); scales.push(ws);
+    } else {
+      const wl = be.create([nin, nout]);
+      be.upload(wl, host);
+      w.push(wl);
+    }
+    const bl = be.create([nout]);
+    be.upload(bl, hostData(nout, 200 + l, -0.1, 0.1));
+    b.push(bl); act.push(be.create([chunk, nout]));
   }
   const x = be.create([chunk, DIMS[0]]);
   const host = hostData(chunk * DIMS[0], 7, -2, 2);
@@ -30,8 +47,12 @@ async function runOurs(be: ComputeBackend, cells: number, chunk: number): Promis
     be.upload(x, host);
     let a = x;
     for (let l = 0; l < w.length; l++) {
-      be.gemm(a, w[l], act[l]);
-      be.biasAct(act[l], b[l], l + 1 < w.length ? 'relu' : 'identity', act[l]);
+      const f = l + 1 < w.length ? 'relu' : 'identity';
+      if (int8) be.denseInt8(a, w[l], scales[l], b[l], f, act[l]);
+      else {
+        be.gemm(a, w[l], act[l]);
+        be.biasAct(act[l], b[l], f, act[l]);
+      }
       a = act[l];
     }
     await be.download(a);
@@ -40,7 +61,7 @@ async function runOurs(be: ComputeBackend, cells: number, chunk: number): Promis
   const t0 = performance.now();
   for (let done = 0; done < cells; done += chunk) await oneChunk();
   const s = (performance.now() - t0) / 1e3;
-  for (const t of [...w, ...b, ...act, x]) be.dispose(t);
+  for (const t of [...w, ...b, ...act, ...scales, x]) be.dispose(t);
   return s;
 }
 
@@ -93,26 +114,56 @@ const bench: E2EBench = {
       }
       ctx.log(`e2e ${label} on ${lb.config.label}`);
       out.push(row(lb.config.label, await runOurs(lb.be, cells, chunk), lb.software ? 'software rasteriser: correctness device' : undefined));
+      if (lb.config.choice === 'wasm') {
+        ctx.log(`e2e ${label} on ${lb.config.label} int8`);
+        out.push(row(`${lb.config.label} int8`, await runOurs(lb.be, cells, chunk, true), 'denseInt8: int8 weights per output channel, inputs quantised per row (int16), i32x4.dot_i16x8_s; FLOP counted as for fp32'));
+      }
     }
     const cpuThreads = ctx.backends.filter((lb) => lb.config.choice === 'wasm' || lb.config.choice === 'wasm-relaxed').map((lb) => lb.config.threads);
     if (ctx.peers.includes('tfjs')) {
       ctx.log(`e2e ${label} on tfjs-wasm 1t`);
       out.push(row('tfjs-wasm 1t', await runTfjs(cells, chunk), undefined, 'tfjs'));
     }
+    // Peers in child processes at the thread counts of our CPU rows (1 and 2 on this machine), at least 1.
+    const peerThreads = [...new Set([1, ...cpuThreads])].sort((a, b) => a - b);
     if (ctx.peers.includes('torch')) {
-      // torch at the thread counts of our CPU rows (1 and 2 on this machine), at least 1.
-      for (const t of [...new Set([1, ...cpuThreads])].sort((a, b) => a - b)) {
+      for (const t of peerThreads) {
         ctx.log(`e2e ${label} on torch ${t}t`);
         try {
-          const got = runTorchEncoder(DIMS, cells, chunk, t);
-          if ('why' in got) {
-            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: got.why, peer: 'torch' });
+          // With its BLAS on torch's threads and on one (Debian's OpenBLAS has a pthread pool of its
+          // own beside torch's OpenMP one; train-pipeline.ts): the faster run is the peer row.
+          const runs = [...new Set([t, 1])].map((blas) => ({ blas, got: runTorchEncoder(DIMS, cells, chunk, t, blas) }));
+          const first = runs[0].got;
+          if ('why' in first) {
+            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: first.why, peer: 'torch' });
             break;
           }
-          if (got.threads !== t) throw new Error(`torch ran ${got.threads} thread(s), asked ${t}`);
-          out.push(row(`torch ${t}t`, got.seconds, `PyTorch ${got.torch}, BLAS ${got.blas.split(',')[0]}; child process`, 'torch'));
+          const timed = runs.flatMap((r) => ('why' in r.got ? [] : [{ blas: r.blas, got: r.got }]));
+          const best = timed.reduce((a, r) => (r.got.seconds < a.got.seconds ? r : a));
+          if (best.got.threads !== t) throw new Error(`torch ran ${best.got.threads} thread(s), asked ${t}`);
+          const other = timed.filter((r) => r !== best).map((r) => ` (BLAS ${r.blas}t: ${r.got.seconds.toFixed(1)} s)`).join('');
+          out.push(row(`torch ${t}t`, best.got.seconds, `PyTorch ${best.got.torch}, BLAS ${best.got.blas.split(',')[0]} on ${best.blas} thread(s)${other}; child process`, 'torch'));
         } catch (e) {
           out.push({ scenario: label, backend: `torch ${t}t`, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.split('\n')[0].slice(0, 200), peer: 'torch' });
+        }
+      }
+    }
+    if (ctx.peers.includes('onnx')) {
+      for (const [runtime, peer, what] of [['web', 'ort-web', 'ONNX Runtime Web (wasm SIMD, threads)'], ['node', 'ort-node', 'ONNX Runtime Node (native CPU)']] as const) {
+        for (const t of peerThreads) {
+          ctx.log(`e2e ${label} on ${peer} ${t}t`);
+          const na = (why: string): E2EResult => ({ scenario: label, backend: `${peer} ${t}t`, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: why, peer });
+          try {
+            const got = runOnnxEncoder(runtime, DIMS, cells, chunk, t);
+            if ('why' in got) {
+              out.push(na(got.why));
+              break;
+            }
+            if (got.threads !== t) throw new Error(`${peer} ran ${got.threads} thread(s), asked ${t}`);
+            out.push(row(`${peer} ${t}t`, got.seconds, `${what} ${got.version}, the same weights and chunks as an ONNX graph (Gemm, Relu); child process`, peer));
+          } catch (e) {
+            out.push(na((e as Error).message.split('\n')[0].slice(0, 200)));
+          }
         }
       }
     }

@@ -8,7 +8,7 @@ export type OpFamily = (typeof OP_FAMILIES)[number];
 export const BACKEND_CHOICES = ['reference', 'wasm', 'wasm-relaxed', 'webgpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
-export const PEER_CHOICES = ['tfjs', 'torch', 'gpujs'] as const;
+export const PEER_CHOICES = ['tfjs', 'torch', 'gpujs', 'onnx'] as const;
 export type PeerChoice = (typeof PEER_CHOICES)[number];
 
 export interface BenchArgs {

@@ -15,6 +15,11 @@ export interface E2EContext {
   log(msg: string): void;
 }
 
+/** Peers an end-to-end row can be measured against, and the --peers choice that selects each. */
+export const E2E_PEERS = ['tfjs', 'torch', 'ort-web', 'ort-node'] as const;
+export type E2EPeer = (typeof E2E_PEERS)[number];
+export const PEER_CHOICE_OF: Record<E2EPeer, string> = { tfjs: 'tfjs', torch: 'torch', 'ort-web': 'onnx', 'ort-node': 'onnx' };
+
 export interface E2EResult {
   scenario: string;
   backend: string;
@@ -26,14 +31,14 @@ export interface E2EResult {
    *  turns it into % of the WASM SIMD128 ceiling). How the FLOP were counted goes in `counted`. */
   gflops?: number;
   counted?: string;
-  /** Set on a peer's row ('tfjs', 'torch'); our rows get ÷peer ratios against these. */
-  peer?: 'tfjs' | 'torch';
+  /** Set on a peer's row; our rows get ÷peer ratios against these. */
+  peer?: E2EPeer;
   /** Filled by the runner: % of the ceiling, ours ÷ each peer, and why either is absent. */
   ceilingPct?: number;
-  vs?: { tfjs?: { ratio: number; fewerThreads: boolean }; torch?: { ratio: number; fewerThreads: boolean } };
+  vs?: Partial<Record<E2EPeer, { ratio: number; fewerThreads: boolean }>>;
   /** A scenario may say why no peer exists for it (e.g. nobody else runs the two-stage pipeline). */
   noPeer?: string;
-  missing?: { ceiling?: string; tfjs?: string; torch?: string };
+  missing?: { ceiling?: string } & Partial<Record<E2EPeer, string>>;
   /** process.resourceUsage().maxRSS at the end, MiB (process-wide peak so far). */
   peakRssMiB: number;
   note?: string;

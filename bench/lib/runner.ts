@@ -12,7 +12,7 @@ import { createGpujsPeer } from '../peers/gpujs.js';
 import { OP_FAMILIES, selected, type BenchArgs } from './args.js';
 import { backendConfigs, loadBackend, naBackend, type LoadedBackend } from './backends.js';
 import { preflight } from './preflight.js';
-import type { E2EBench, E2EResult } from './e2e.js';
+import { E2E_PEERS, PEER_CHOICE_OF, type E2EBench, type E2EPeer, type E2EResult } from './e2e.js';
 import { hostKind, load1, machineInfo, type MachineInfo } from './machine.js';
 import { fillRates, markdownTable, TABLE_LEGEND, textTable, type Row } from './report.js';
 import { timeIt } from './timing.js';
@@ -276,12 +276,12 @@ function annotateE2E(e2e: E2EResult[], loaded: LoadedBackend[], ceilings: Ceilin
     else r.ceilingPct = (r.gflops / peak) * 100;
     if (!r.peer) {
       const mine = threadsOf(r.backend);
-      for (const p of ['tfjs', 'torch'] as const) {
+      for (const p of E2E_PEERS) {
         const peerRows = e2e.filter((x) => x.scenario === r.scenario && x.peer === p && !x.na && x.value > 0);
         const same = peerRows.find((x) => threadsOf(x.backend) === mine);
         const ref = same ?? peerRows.find((x) => threadsOf(x.backend) === 1);
         if (ref) (r.vs ??= {})[p] = { ratio: r.value / ref.value, fewerThreads: ref !== same };
-        else missing[p] = r.noPeer ?? (!args.peers.includes(p) ? 'peer not selected'
+        else missing[p] = r.noPeer ?? (!(args.peers as readonly string[]).includes(PEER_CHOICE_OF[p]) ? 'peer not selected'
           : e2e.some((x) => x.scenario === r.scenario && x.peer === p) ? 'peer row n/a' : 'no such peer row in this scenario');
       }
     }
@@ -320,12 +320,12 @@ function header(r: BenchResult): string[] {
 
 const e2eRatio = (v: { ratio: number; fewerThreads: boolean } | undefined) => (v ? `${v.ratio >= 10 ? v.ratio.toFixed(0) : v.ratio.toFixed(2)}${v.fewerThreads ? '*' : ''}` : '');
 
-/** The judgement cells of an e2e row: % ceiling, ÷tfjs, ÷torch ('–' + reason when absent, 'peer' on peer rows). */
-function e2eJudge(r: E2EResult): { ceiling: string; tfjs: string; torch: string; why: string } {
+/** The judgement cells of an e2e row: % ceiling and ÷ each peer ('–' + reason when absent, 'peer' on peer rows). */
+function e2eJudge(r: E2EResult): { ceiling: string; vs: Record<E2EPeer, string>; why: string } {
   const m = r.missing ?? {};
-  const why = [m.ceiling && `ceiling: ${m.ceiling}`, m.tfjs && `÷tfjs: ${m.tfjs}`, m.torch && `÷torch: ${m.torch}`].filter(Boolean).join('; ');
-  const peerCell = (p: 'tfjs' | 'torch') => (r.peer ? 'peer' : e2eRatio(r.vs?.[p]) || (m[p] ? '–' : ''));
-  return { ceiling: r.ceilingPct !== undefined ? `${r.ceilingPct.toFixed(0)}%` : m.ceiling ? '–' : '', tfjs: peerCell('tfjs'), torch: peerCell('torch'), why };
+  const why = [m.ceiling && `ceiling: ${m.ceiling}`, ...E2E_PEERS.map((p) => m[p] && `÷${p}: ${m[p]}`)].filter(Boolean).join('; ');
+  const vs = Object.fromEntries(E2E_PEERS.map((p) => [p, r.peer ? 'peer' : e2eRatio(r.vs?.[p]) || (m[p] ? '–' : '')])) as Record<E2EPeer, string>;
+  return { ceiling: r.ceilingPct !== undefined ? `${r.ceilingPct.toFixed(0)}%` : m.ceiling ? '–' : '', vs, why };
 }
 
 function e2eText(e: E2EResult[]): string {
@@ -335,18 +335,18 @@ function e2eText(e: E2EResult[]): string {
     const j = e2eJudge(r);
     const notes = [r.note, r.counted && `FLOP: ${r.counted}`, j.why].filter(Boolean).join('; ');
     lines.push(r.na ? `  ${r.scenario} — ${r.backend}: n/a (${r.na})`
-      : `  ${r.scenario} — ${r.backend}: ${g(r.value, 0)} ${r.metric}, ${g(r.seconds, 1)} s${r.gflops ? `, ${g(r.gflops)} GFLOP/s` : ''}, ceiling ${j.ceiling}, ÷tfjs ${j.tfjs}, ÷torch ${j.torch}, process peak RSS ${r.peakRssMiB} MiB${notes ? ` (${notes})` : ''}`);
+      : `  ${r.scenario} — ${r.backend}: ${g(r.value, 0)} ${r.metric}, ${g(r.seconds, 1)} s${r.gflops ? `, ${g(r.gflops)} GFLOP/s` : ''}, ceiling ${j.ceiling}, ${E2E_PEERS.map((p) => `÷${p} ${j.vs[p]}`).join(', ')}, process peak RSS ${r.peakRssMiB} MiB${notes ? ` (${notes})` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 function markdown(r: BenchResult): string {
   const e = r.e2e.length
-    ? ['', '## End-to-end', '', '| scenario | backend | result | seconds | GFLOP/s | % ceiling | ÷tfjs | ÷torch | peak RSS MiB (bench process so far, or the scenario child process where the note says so) | note |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ? ['', '## End-to-end', '', `| scenario | backend | result | seconds | GFLOP/s | % ceiling | ${E2E_PEERS.map((p) => `÷${p}`).join(' | ')} | peak RSS MiB (bench process so far, or the scenario child process where the note says so) | note |`, `| --- | --- | ---: | ---: | ---: | ---: | ${E2E_PEERS.map(() => '---:').join(' | ')} | ---: | --- |`,
       ...r.e2e.map((x) => {
         const j = e2eJudge(x);
         const note = x.na ?? [x.note, x.counted && `FLOP: ${x.counted}`, j.why].filter(Boolean).join('; ');
-        return `| ${x.scenario} | ${x.backend} | ${x.na ? 'n/a' : `${g(x.value, 0)} ${x.metric}`} | ${g(x.seconds, 1)} | ${g(x.gflops)} | ${x.na ? '' : j.ceiling} | ${x.na ? '' : j.tfjs} | ${x.na ? '' : j.torch} | ${x.peakRssMiB} | ${note.replace(/\|/g, '\\|')} |`;
+        return `| ${x.scenario} | ${x.backend} | ${x.na ? 'n/a' : `${g(x.value, 0)} ${x.metric}`} | ${g(x.seconds, 1)} | ${g(x.gflops)} | ${x.na ? '' : j.ceiling} | ${E2E_PEERS.map((p) => (x.na ? '' : j.vs[p])).join(' | ')} | ${x.peakRssMiB} | ${note.replace(/\|/g, '\\|')} |`;
       })]
     : [];
   return [

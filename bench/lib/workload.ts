@@ -122,7 +122,12 @@ export function recordWorkload(be: ComputeBackend, batch: number, phase: () => s
       if (r) r.updates++;
     },
   };
-  const wrapped = new Proxy(be, {
+  return { be: counting(be, counters), workload };
+}
+
+/** `be` with each method named in `counters` calling its counter with the same arguments first. */
+function counting(be: ComputeBackend, counters: Partial<Record<keyof ComputeBackend, (...a: never[]) => void>>): ComputeBackend {
+  return new Proxy(be, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       const count = counters[prop as keyof ComputeBackend];
@@ -134,5 +139,4 @@ export function recordWorkload(be: ComputeBackend, batch: number, phase: () => s
       };
     },
   });
-  return { be: wrapped, workload };
 }

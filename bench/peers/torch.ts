@@ -100,8 +100,8 @@ function runTorchScript(script: string, what: string, job: object, threads: numb
 
 /** The end-to-end encoder row's torch peer (bench/e2e/encoder-1m.ts): the same MLP, chunking and
  *  cell count in one child process per thread count. */
-export function runTorchEncoder(dims: readonly number[], cells: number, chunk: number, threads: number): TorchEncoderRun | { why: string } {
-  return runTorchScript(encoderScript, 'encoder', { threads, dims, cells, chunk }, threads);
+export function runTorchEncoder(dims: readonly number[], cells: number, chunk: number, threads: number, blasThreads = threads): TorchEncoderRun | { why: string } {
+  return runTorchScript(encoderScript, 'encoder', { threads, dims, cells, chunk }, threads, blasThreads);
 }
 
 const trainScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_train.py');

@@ -7,47 +7,11 @@
 // Every f32(…) is one IEEE single operation, as the module's f32 instructions round; the integer
 // sum is exact (at most 127² per input column), so nothing depends on the order of the sum.
 
-export interface Int8Layer {
-  nin: number;
-  nout: number;
-  /** [nout × nin] */
-  q: Int8Array;
-  /** [nout] */
-  scale: Float32Array;
-}
+import { quantiseRow, quantiseWeights, type Int8Layer } from '../int8.js';
+
+export { quantiseRow, quantiseWeights, type Int8Layer };
 
 const f32 = Math.fround;
-
-/** W [nout × nin] (row per output channel) → int8 weights and one scale per output channel. */
-export function quantiseWeights(w: ArrayLike<number>, nout: number, nin: number): Int8Layer {
-  const q = new Int8Array(nout * nin);
-  const scale = new Float32Array(nout);
-  for (let o = 0; o < nout; o++) {
-    let m = 0;
-    for (let i = 0; i < nin; i++) m = Math.max(m, Math.abs(w[o * nin + i]!));
-    const s = f32(m / 127);
-    scale[o] = s;
-    if (s === 0) continue;
-    for (let i = 0; i < nin; i++) q[o * nin + i] = Math.max(-127, Math.min(127, Math.round(w[o * nin + i]! / s)));
-  }
-  return { nin, nout, q, scale };
-}
-
-/** Round half to even (wasm's f32.nearest). */
-function nearestEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
-}
-
-/** One row of n f32 values → its int8 values (in `out`) and its scale. */
-export function quantiseRow(x: Float32Array, n: number, out: Int8Array): number {
-  let m = 0;
-  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(x[i]!));
-  const inv = m > 0 ? f32(127 / m) : 0;
-  for (let i = 0; i < n; i++) out[i] = Math.max(-127, Math.min(127, nearestEven(f32(x[i]! * inv))));
-  return f32(m / 127);
-}
 
 /** y [rows × nout] (f32) = the int8 layer of x [rows × nin] (f32 values), as the module computes it. */
 export function int8Dense(x: Float32Array, rows: number, layer: Int8Layer, bias: ArrayLike<number>, relu: boolean): Float32Array {

@@ -5,6 +5,7 @@
 //                     ∂L/∂a_{l−1} = δ_l · W_lᵀ
 // W is stored [in, out] for gemm; model files store it transposed, [out, in], like PyTorch.
 import type { Activation, ComputeBackend, Tensor } from '../backend.js';
+import { quantiseDense } from '../int8.js';
 import type { HostRng } from './rng.js';
 import { linearNames } from './specs.js';
 
@@ -30,6 +31,8 @@ export class Mlp {
   /** Per batch size: outputs of every layer (forward) and their gradients (backward). */
   private work = new Map<number, { out: Tensor[]; grad: Tensor[] }>();
   private lastInput: Tensor | null = null;
+  /** The layers' int8 weights (denseInt8) once quantise() ran; forward then uses them. */
+  private int8: { wq: Tensor; ws: Tensor }[] | null = null;
 
   constructor(private be: ComputeBackend, readonly name: string, readonly layers: readonly LayerSpec[]) {
     if (layers.length === 0) throw new RangeError(`${name}: needs at least one layer`);
@@ -87,13 +90,43 @@ export class Mlp {
     return w;
   }
 
+  /** Inference in int8 from here on (issue 21): every layer's weights quantised per output channel
+   *  (bindings/int8.ts) from their current values, each layer's input per row inside denseInt8.
+   *  Training needs the f32 weights and their gradients, so backward() refuses afterwards. */
+  async quantise(): Promise<void> {
+    if (this.int8) return;
+    const q: { wq: Tensor; ws: Tensor }[] = [];
+    try {
+      for (let l = 0; l < this.layers.length; l++) {
+        const { in: nin, out: nout } = this.layers[l];
+        const { wq, ws } = quantiseDense((await this.be.download(this.w[l])) as Float32Array, nin, nout);
+        const t = { wq: this.be.create([nout, Math.ceil(nin / 4)], 'i32'), ws: this.be.create([nout]) };
+        q.push(t);
+        this.be.upload(t.wq, wq);
+        this.be.upload(t.ws, ws);
+      }
+    } catch (e) {
+      for (const t of q) [t.wq, t.ws].forEach((x) => this.be.dispose(x));
+      throw e;
+    }
+    this.int8 = q;
+  }
+
+  get quantised(): boolean {
+    return this.int8 !== null;
+  }
+
   /** x [B,in] → output [B,out] (a buffer owned by this Mlp, valid until the next forward of size B). */
   forward(x: Tensor): Tensor {
     const { out } = this.buffers(x.shape[0]);
     let a = x;
     this.layers.forEach((s, l) => {
-      this.be.gemm(a, this.w[l], out[l]);
-      this.be.biasAct(out[l], this.b[l], s.act, out[l]);
+      const q = this.int8?.[l];
+      if (q) this.be.denseInt8(a, q.wq, q.ws, this.b[l], s.act, out[l]);
+      else {
+        this.be.gemm(a, this.w[l], out[l]);
+        this.be.biasAct(out[l], this.b[l], s.act, out[l]);
+      }
       a = out[l];
     });
     this.lastInput = x;
@@ -114,6 +147,7 @@ export class Mlp {
   backward(dOut: Tensor, dx?: Tensor, accumulateDx = false): void {
     const x = this.lastInput;
     if (!x) throw new Error(`${this.name}: backward before forward`);
+    if (this.int8) throw new Error(`${this.name}: quantised to int8 for inference; backward needs the f32 layers`);
     const rows = x.shape[0];
     const { out, grad } = this.buffers(rows);
     for (let l = this.layers.length - 1; l >= 0; l--) {
@@ -156,7 +190,8 @@ export class Mlp {
   }
 
   dispose(): void {
-    for (const t of [...this.w, ...this.b, ...this.gw, ...this.gb]) this.be.dispose(t);
+    for (const t of [...this.w, ...this.b, ...this.gw, ...this.gb, ...(this.int8 ?? []).flatMap((q) => [q.wq, q.ws])]) this.be.dispose(t);
+    this.int8 = null;
     for (const { out, grad } of this.work.values()) for (const t of [...out, ...grad]) this.be.dispose(t);
     this.work.clear();
   }

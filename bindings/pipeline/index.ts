@@ -85,6 +85,15 @@ export class BloodCellPipeline {
     return this.state.meta;
   }
 
+  /** Both encoders run in int8 from here on (denseInt8: int8 weights per output channel, each
+   *  layer's input quantised per event): inference only, for speed; the mixtures, levels and
+   *  counting stay as they are. How far the percentages move is measured, not promised
+   *  (bench/NOTES.md §29). */
+  async quantiseEncoders(): Promise<void> {
+    await this.enc1.quantise();
+    await this.enc2.quantise();
+  }
+
   /** Trains both stages from samples and their references (and nothing else); throws
    *  QualityGateError when the result does not explain the references (unless opts.force). */
   static async train(samples: SampleInput[], references: Map<string, Reference>, opts: TrainOptions): Promise<BloodCellPipeline> {

@@ -61,6 +61,9 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 /** [rows, cols] for elementwise and row-wise ops: 1 to 1000 rows, odd column counts (39: nine v128 steps, then 3 scalars). */
 const ND: [number, number][] = [[1, 1], [7, 5], [13, 17], [3, 39], [1000, 12]];
 /** [N, D, K] for the clustering ops. */
+/** denseInt8 rows × inputs → outputs: inputs not a multiple of 4 (padding bytes) or 8 (the SIMD
+ *  step), and the pipeline's first layer. */
+const DENSE_INT8: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [13, 17, 9], [4, 130, 33], [1000, 128, 64]];
 const NDK: [number, number, number][] = [[1, 1, 1], [7, 3, 2], [13, 10, 5], [1000, 10, 3]];
 
 /** [N, D, K, C] for the class-mixture ops (C classes over K shared components). */
@@ -285,6 +288,33 @@ export const OP_CASES: OpCase[] = [
         },
       })),
     ],
+  },
+  {
+    // Quantisation ties (a value exactly halfway between two int8 steps) may round to either side
+    // where the division 127 / max is not correctly rounded (WGSL allows 2.5 ulp); one step of one
+    // input moves an output by xs·ws·|qw|, so webgpu gets a looser bar. wasm runs the reference's
+    // f32 steps exactly (only the activation's own rounding differs).
+    op: 'denseInt8', kind: 'elementwise', tol: { wasm: 1e-6, webgpu: 2e-3 },
+    variants: cross(DENSE_INT8, ['relu', 'identity', 'tanh'] as Activation[]).map(([[n, nin, nout], act]) => ({
+      label: `${n}x${nin}→${nout} ${act}`,
+      build: (rng: Rng): Built => {
+        const x = rng.normals(n * nin, 2);
+        if (n > 1) x.fill(0, 0, nin); // an all-zero row quantises with scale 0
+        const words = Math.ceil(nin / 4);
+        const wq = new Int32Array(nout * words);
+        for (let o = 0; o < nout; o++) {
+          for (let i = 0; i < nin; i++) {
+            // The extremes ±127 and zero weights appear; output 0 of wider layers has none but zeros.
+            const q = o === 0 && nout > 1 ? 0 : rng.int(255) - 127;
+            wq[o * words + (i >> 2)] |= (q & 0xff) << (8 * (i & 3));
+          }
+        }
+        return {
+          tensors: { x: inp([n, nin], x), wq: inp([nout, words], wq), ws: inp([nout], rng.uniforms(nout, 1e-3, 2e-2)), bias: inp([nout], rng.normals(nout, 0.1)), out: out([n, nout]) },
+          call: (be, t) => be.denseInt8(t.x, t.wq, t.ws, t.bias, act, t.out),
+        };
+      },
+    })),
   },
   {
     op: 'biasActBackward', kind: 'elementwise',

@@ -1,6 +1,7 @@
 // Dense layers: GEMM, bias + activation (forward and backward through the output), column sums.
 import type { Activation } from '../../backend.js';
-import type { F64 } from './tensor.js';
+import { quantiseRow } from '../../int8.js';
+import type { F64, I32 } from './tensor.js';
 
 /** C[M,N] = alpha·op(A)·op(B) + beta·C, op(A) [M,K], op(B) [K,N].
  *  Stored A is [M,K] (or [K,M] if transA), stored B is [K,N] (or [N,K] if transB).
@@ -45,6 +46,25 @@ export function activationSlope(y: number, act: Activation): number {
 export function biasAct(x: F64, bias: F64, act: Activation, out: F64, n: number, d: number): void {
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) out[i * d + j] = activate(x[i * d + j] + bias[j], act);
+  }
+}
+
+/** The int8 dense layer of backend.ts denseInt8: each row of x quantised as bindings/int8.ts does,
+ *  the integer sum exact, then f32(f32(f32(f32(Σ) · xs) · ws) + bias) and the activation.
+ *  x [N, nin], wq [nout, ⌈nin/4⌉] (four int8 per word, little-endian), ws, bias [nout], out [N, nout]. */
+export function denseInt8(x: F64, wq: I32, ws: F64, bias: F64, act: Activation, out: F64, n: number, nin: number, nout: number): void {
+  const f32 = Math.fround;
+  const words = Math.ceil(nin / 4);
+  const qx = new Int8Array(nin);
+  const row = new Float32Array(nin);
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < nin; i++) row[i] = x[r * nin + i];
+    const xs = quantiseRow(row, nin, qx);
+    for (let o = 0; o < nout; o++) {
+      let acc = 0;
+      for (let i = 0; i < nin; i++) acc += qx[i] * ((wq[o * words + (i >> 2)] << (24 - 8 * (i & 3))) >> 24);
+      out[r * nout + o] = activate(f32(f32(f32(f32(acc) * xs) * f32(ws[o])) + f32(bias[o])), act);
+    }
   }
 }
 

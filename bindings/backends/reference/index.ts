@@ -135,6 +135,11 @@ export class ReferenceBackend implements ComputeBackend {
     dense.biasAct(f64(x), f64(bias), act, f64(out), x.shape[0], x.shape[1]);
   }
 
+  denseInt8(x: Tensor, wq: Tensor, ws: Tensor, bias: Tensor, act: Activation, out: Tensor): void {
+    checks.denseInt8(this, x, wq, ws, bias, act, out);
+    dense.denseInt8(f64(x), i32(wq), f64(ws), f64(bias), act, f64(out), x.shape[0], x.shape[1], wq.shape[0]);
+  }
+
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {
     checks.biasActBackward(this, dy, y, act, dx);
     dense.biasActBackward(f64(dy), f64(y), act, f64(dx));

@@ -10,12 +10,8 @@ import type { KernelExports } from './exports.js';
 import type { BuildFlavor } from './loader.js';
 import type { WasmAllocator } from './memory.js';
 import { RowJobs, TRANSCENDENTAL_WORK } from './row-jobs.js';
-import { WasmTensor } from './tensor.js';
+import { fillBits, WasmTensor } from './tensor.js';
 import type { WorkerPool } from './threads.js';
-
-const f32bits = new Float32Array(1);
-const u32bits = new Uint32Array(f32bits.buffer);
-const i32cast = new Int32Array(1);
 
 export class WasmBackend implements ComputeBackend {
   readonly name = 'wasm';
@@ -104,15 +100,7 @@ export class WasmBackend implements ComputeBackend {
   fill(out: Tensor, value: number): void {
     this.alive();
     checks.fill(this, out, value);
-    let bits: number;
-    if (out.dtype === 'f32') {
-      f32bits[0] = value;
-      bits = u32bits[0];
-    } else {
-      i32cast[0] = value;
-      bits = i32cast[0];
-    }
-    this.k.fill(p(out), out.size, bits);
+    this.k.fill(p(out), out.size, fillBits(out.dtype, value));
   }
 
   axpby(x: Tensor, y: Tensor, alpha: number, beta: number): void {
@@ -173,6 +161,17 @@ export class WasmBackend implements ComputeBackend {
     checks.biasAct(this, x, bias, act, out);
     const [n, d] = x.shape;
     this.jobs.rowJob('biasAct', n, n * d, [p(x), p(bias), ACTIVATIONS.indexOf(act), p(out), n, d]);
+  }
+
+  denseInt8(x: Tensor, wq: Tensor, ws: Tensor, bias: Tensor, act: Activation, out: Tensor): void {
+    this.alive();
+    checks.denseInt8(this, x, wq, ws, bias, act, out);
+    const [[n, nin], [nout]] = [x.shape, wq.shape];
+    // Rows per block: their int16 copies (2·nin bytes each) fill about half of a 256 KiB L2, so a
+    // weight row read from memory serves the whole block.
+    const block = Math.max(4, Math.min(256, Math.floor((128 << 10) / (2 * nin)) & ~3));
+    this.jobs.rowJob('denseInt8', n, n * nin * nout, [p(x), p(wq), p(ws), p(bias), ACTIVATIONS.indexOf(act), p(out), n, nin, nout, block, 0],
+      10, this.k.denseInt8ScratchBytes(nin, block));
   }
 
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {

@@ -20,6 +20,8 @@ export interface KernelExports {
   gemmNarrowSplitK(a: P, b: P, m: I, n: I, k: I, transB: I, alpha: F, scratch: P, kb0: I, kb1: I): void;
   gemmNarrowReduce(c: P, m: I, n: I, k: I, beta: F, scratch: P, r0: I, r1: I): void;
   biasAct(x: P, bias: P, act: I, out: P, n: I, d: I, r0: I, r1: I): void;
+  denseInt8(x: P, wq: P, ws: P, bias: P, act: I, out: P, n: I, nin: I, nout: I, block: I, scratch: P, r0: I, r1: I): void;
+  denseInt8ScratchBytes(nin: I, block: I): I;
   biasActBackward(dy: P, y: P, act: I, dx: P, n: I): void;
   colSum(x: P, out: P, n: I, d: I, accumulate: I): void;
   mseLoss(pred: P, target: P, loss: P, n: I): void;

@@ -9,6 +9,7 @@ import { checkIndexRange, checks, checkShape, checkTensor, checkUpload, ShapeErr
 import { GpuContext, f, u, type ContextOptions } from './context.js';
 import { WebGPUTensor } from './tensor.js';
 import { softAssignBackward } from './ops/dec.js';
+import { denseInt8 as denseInt8Op } from './ops/dense-int8.js';
 import { gemm as gemmOp } from './ops/gemm.js';
 import { colSumTensor, reduceRows } from './ops/reduce.js';
 import * as mixture from './ops/mixture.js';
@@ -150,6 +151,12 @@ export class WebGPUBackend implements ComputeBackend {
     this.ctx.rowOp(ew('biasAct', ACT_CODE[act]), x.shape[0],
       [{ rows: x as WebGPUTensor, width: d }, { whole: bias as WebGPUTensor }, { rows: out as WebGPUTensor, width: d, write: true }],
       (c) => [u(c.rows * d), u(d)], (c) => perThread(c.rows * d));
+  }
+
+  denseInt8(x: Tensor, wq: Tensor, ws: Tensor, bias: Tensor, act: Activation, out: Tensor): void {
+    checks.denseInt8(this, x, wq, ws, bias, act, out);
+    this.ctx.begin();
+    denseInt8Op(this.ctx, x, wq, ws, bias, act, out);
   }
 
   biasActBackward(dy: Tensor, y: Tensor, act: Activation, dx: Tensor): void {
