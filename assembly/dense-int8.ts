@@ -4,7 +4,7 @@
 // (dot4x2: 8 accumulators, each weight chunk widened once for 4 rows and each row chunk loaded once
 // for 2 outputs), so a weight row is read once per block, not once per row: with the block's rows
 // sized to stay in cache, the weights stream from memory once per block.
-import { idot, quantiseRow } from './int8-dot';
+import { idot } from './int8-dot';
 
 // @ts-ignore: decorator
 @inline function activate(v: f32, act: i32): f32 {
@@ -12,6 +12,32 @@ import { idot, quantiseRow } from './int8-dot';
   if (act == 2) return 1 / (1 + Mathf.exp(-v));
   if (act == 3) return Mathf.tanh(v);
   return v;
+}
+
+/** quantiseRow (int8-dot.ts) four and eight lanes at a time, the same values bit for bit:
+ *  f32x4.nearest rounds ties to even as nearest does, and max over |x| is order-free. */
+function quantiseRow4(x: usize, q: usize, n: i32): f32 {
+  let mv = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(x + (<usize>i << 2))));
+  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; i < n; i++) m = max(m, abs<f32>(load<f32>(x + (<usize>i << 2))));
+  const inv: f32 = m > 0 ? <f32>127 / m : 0;
+  const vi = f32x4.splat(inv);
+  const lo = f32x4.splat(-127);
+  const hi = f32x4.splat(127);
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const xi = x + (<usize>i << 2);
+    const a = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(xi), vi)), lo), hi);
+    const b = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(v128.load(xi, 16), vi)), lo), hi);
+    v128.store(q + (<usize>i << 1), i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(a), i32x4.trunc_sat_f32x4_s(b)));
+  }
+  for (; i < n; i++) {
+    const v = nearest<f32>(load<f32>(x + (<usize>i << 2)) * inv);
+    store<i16>(q + (<usize>i << 1), <i16>min<f32>(max<f32>(v, -127), 127));
+  }
+  return m / <f32>127;
 }
 
 /** Bytes of scratch per thread for blocks of `block` rows of nin inputs: the int16 rows, their
@@ -89,7 +115,7 @@ export function denseInt8(x: usize, wq: usize, ws: usize, bias: usize, act: i32,
   for (let b0 = r0; b0 < r1; b0 += block) {
     const rows = min(block, r1 - b0);
     for (let j = 0; j < rows; j++) {
-      store<f32>(xs + (<usize>j << 2), quantiseRow(x + (<usize>(b0 + j) * <usize>nin << 2), qx + (<usize>(j * nin) << 1), nin));
+      store<f32>(xs + (<usize>j << 2), quantiseRow4(x + (<usize>(b0 + j) * <usize>nin << 2), qx + (<usize>(j * nin) << 1), nin));
     }
     let o = 0;
     for (; o + 2 <= nout; o += 2) {

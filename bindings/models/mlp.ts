@@ -23,6 +23,11 @@ export interface LayerSpec {
 
 export type InitScheme = 'auto' | 'glorot' | 'he';
 
+/** A layer is run in int8 only with at least this many outputs: quantising a row costs about as much
+ *  as 8–16 of its int8 dot products, so below this the quantisation outweighs what the integer
+ *  products save (bench/NOTES.md §29). */
+export const INT8_MIN_OUTPUTS = 16;
+
 export class Mlp {
   readonly w: Tensor[];
   readonly b: Tensor[];
@@ -32,7 +37,7 @@ export class Mlp {
   private work = new Map<number, { out: Tensor[]; grad: Tensor[] }>();
   private lastInput: Tensor | null = null;
   /** The layers' int8 weights (denseInt8) once quantise() ran; forward then uses them. */
-  private int8: { wq: Tensor; ws: Tensor }[] | null = null;
+  private int8: ({ wq: Tensor; ws: Tensor } | null)[] | null = null;
 
   constructor(private be: ComputeBackend, readonly name: string, readonly layers: readonly LayerSpec[]) {
     if (layers.length === 0) throw new RangeError(`${name}: needs at least one layer`);
@@ -90,15 +95,20 @@ export class Mlp {
     return w;
   }
 
-  /** Inference in int8 from here on (issue 21): every layer's weights quantised per output channel
-   *  (bindings/int8.ts) from their current values, each layer's input per row inside denseInt8.
-   *  Training needs the f32 weights and their gradients, so backward() refuses afterwards. */
+  /** Inference in int8 from here on (issue 21): the weights of every layer with at least
+   *  INT8_MIN_OUTPUTS outputs quantised per output channel (bindings/int8.ts) from their current
+   *  values, each such layer's input per row inside denseInt8; narrower layers (an embedding) stay
+   *  f32. Training needs the f32 weights and their gradients, so backward() refuses afterwards. */
   async quantise(): Promise<void> {
     if (this.int8) return;
-    const q: { wq: Tensor; ws: Tensor }[] = [];
+    const q: ({ wq: Tensor; ws: Tensor } | null)[] = [];
     try {
       for (let l = 0; l < this.layers.length; l++) {
         const { in: nin, out: nout } = this.layers[l];
+        if (nout < INT8_MIN_OUTPUTS) {
+          q.push(null);
+          continue;
+        }
         const { wq, ws } = quantiseDense((await this.be.download(this.w[l])) as Float32Array, nin, nout);
         const t = { wq: this.be.create([nout, Math.ceil(nin / 4)], 'i32'), ws: this.be.create([nout]) };
         q.push(t);
@@ -106,7 +116,7 @@ export class Mlp {
         this.be.upload(t.ws, ws);
       }
     } catch (e) {
-      for (const t of q) [t.wq, t.ws].forEach((x) => this.be.dispose(x));
+      for (const t of q) if (t) [t.wq, t.ws].forEach((x) => this.be.dispose(x));
       throw e;
     }
     this.int8 = q;
@@ -190,7 +200,7 @@ export class Mlp {
   }
 
   dispose(): void {
-    for (const t of [...this.w, ...this.b, ...this.gw, ...this.gb, ...(this.int8 ?? []).flatMap((q) => [q.wq, q.ws])]) this.be.dispose(t);
+    for (const t of [...this.w, ...this.b, ...this.gw, ...this.gb, ...(this.int8 ?? []).flatMap((q) => (q ? [q.wq, q.ws] : []))]) this.be.dispose(t);
     this.int8 = null;
     for (const { out, grad } of this.work.values()) for (const t of [...out, ...grad]) this.be.dispose(t);
     this.work.clear();
