@@ -67,3 +67,12 @@ fn sigmoid(x: f32) -> f32 {
   let e = exp(x);
   return e / (1.0 + e);
 }
+
+// A layer's activation by its code (0 identity, 1 relu, 2 sigmoid, 3 tanh: ACTIVATIONS in
+// bindings/backend.ts), shared by biasAct and denseInt8; kernels pass their compile-time ACT.
+fn activateAs(act: u32, v: f32) -> f32 {
+  if (act == 1u) { return max(v, 0.0); }
+  if (act == 2u) { return sigmoid(v); }
+  if (act == 3u) { return tanhAcc(v); } // not the builtin: see tanhAcc above
+  return v;
+}

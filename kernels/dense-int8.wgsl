@@ -17,14 +17,6 @@
 // Variants (compile-time const ACT, as in elementwise.wgsl): 0 identity, 1 relu, 2 sigmoid, 3 tanh.
 // denseInt8Quantise does not use ACT; the host compiles it with ACT = 0 only.
 
-// The activation of elementwise.wgsl's biasAct (each module is compiled on its own).
-fn activate(v: f32) -> f32 {
-  if (ACT == 1u) { return max(v, 0.0); }
-  if (ACT == 2u) { return sigmoid(v); }
-  if (ACT == 3u) { return tanhAcc(v); } // not the builtin: see tanhAcc in common.wgsl
-  return v;
-}
-
 struct QuantParams { rows: u32, nin: u32, words: u32 }
 @group(0) @binding(0) var<uniform> pq: QuantParams;
 @group(0) @binding(1) var<storage, read> qX: array<f32>;
@@ -81,5 +73,5 @@ fn denseInt8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let o = e % pd.nout;
   var acc = 0;
   for (var t = 0u; t < pd.words; t = t + 1u) { acc = acc + dot4(dPacked[r * pd.words + t], dW[o * pd.words + t]); }
-  dOut[e] = activate(((f32(acc) * dScale[r]) * dWs[o]) + dBias[o]);
+  dOut[e] = activateAs(ACT, ((f32(acc) * dScale[r]) * dWs[o]) + dBias[o]);
 }

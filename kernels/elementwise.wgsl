@@ -50,13 +50,6 @@ fn gatherRows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   gOut[e] = gSrc[(s - pGather.srcRow0) * pGather.d + c];
 }
 
-fn activate(v: f32) -> f32 {
-  if (ACT == 1u) { return max(v, 0.0); }
-  if (ACT == 2u) { return sigmoid(v); }
-  if (ACT == 3u) { return tanhAcc(v); } // not the builtin: see tanhAcc in common.wgsl
-  return v;
-}
-
 // Derivative expressed through the activation's output y.
 fn activateGrad(y: f32) -> f32 {
   if (ACT == 1u) { return select(0.0, 1.0, y > 0.0); }
@@ -78,7 +71,7 @@ struct BiasActParams { n: u32, d: u32 }
 fn biasAct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let e = groupIndex(wid, nwg) * 256u + li;
   if (e >= pBias.n) { return; }
-  baOut[e] = activate(baX[e] + baBias[e % pBias.d]);
+  baOut[e] = activateAs(ACT, baX[e] + baBias[e % pBias.d]);
 }
 
 struct BiasActBwdParams { n: u32 }
