@@ -8,11 +8,11 @@
 // The runner gives our rows ÷tfjs and ÷torch (cells/s ÷ the peer's at the same thread count, '*'
 // where the peer ran fewer threads) and % of the ceiling from the FLOP counted here.
 import type { ComputeBackend, Tensor } from '../../bindings/backend.js';
-import { hostData } from '../ops/cases.js';
+import { standInInput, standInLayers } from '../lib/stand-in.js';
 import { quantiseDense } from '../../bindings/int8.js';
 import { INT8_MIN_OUTPUTS } from '../../bindings/models/mlp.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
-import { runTorchEncoder } from '../peers/torch.js';
+import { fasterBlas, runTorchEncoder } from '../peers/torch.js';
 import { runOnnxEncoder } from '../peers/onnx-peer.js';
 
 const DIMS = [128, 500, 500, 2000, 10];
@@ -23,10 +23,9 @@ const FLOP_PER_CELL = DIMS.slice(1).reduce((s, out, l) => s + 2 * DIMS[l] * out 
  *  bindings/int8.ts), as BloodCellPipeline.quantiseEncoders runs its encoders. */
 async function runOurs(be: ComputeBackend, cells: number, chunk: number, int8 = false): Promise<number> {
   const w: Tensor[] = [], b: Tensor[] = [], act: Tensor[] = [], scales: (Tensor | null)[] = [];
-  for (let l = 0; l + 1 < DIMS.length; l++) {
+  for (const [l, layer] of standInLayers(DIMS).entries()) {
     const [nin, nout] = [DIMS[l], DIMS[l + 1]];
-    const s = Math.sqrt(6 / nin);
-    const host = hostData(nin * nout, 100 + l, -s, s);
+    const host = layer.weight;
     if (int8 && nout >= INT8_MIN_OUTPUTS) {
       const q = quantiseDense(host, nin, nout);
       const wq = be.create([nout, Math.ceil(nin / 4)], 'i32');
@@ -40,11 +39,11 @@ async function runOurs(be: ComputeBackend, cells: number, chunk: number, int8 = 
       w.push(wl); scales.push(null);
     }
     const bl = be.create([nout]);
-    be.upload(bl, hostData(nout, 200 + l, -0.1, 0.1));
+    be.upload(bl, layer.bias);
     b.push(bl); act.push(be.create([chunk, nout]));
   }
   const x = be.create([chunk, DIMS[0]]);
-  const host = hostData(chunk * DIMS[0], 7, -2, 2);
+  const host = standInInput(chunk, DIMS[0]);
   const oneChunk = async () => {
     be.upload(x, host);
     let a = x;
@@ -73,9 +72,10 @@ async function runTfjs(cells: number, chunk: number): Promise<number> {
   await import('@tensorflow/tfjs-backend-wasm');
   await tf.setBackend('wasm');
   await tf.ready();
-  const w = DIMS.slice(1).map((out, l) => tf.tensor2d(hostData(DIMS[l] * out, 100 + l, -Math.sqrt(6 / DIMS[l]), Math.sqrt(6 / DIMS[l])), [DIMS[l], out]));
-  const b = DIMS.slice(1).map((out, l) => tf.tensor1d(hostData(out, 200 + l, -0.1, 0.1)));
-  const host = hostData(chunk * DIMS[0], 7, -2, 2);
+  const layers = standInLayers(DIMS);
+  const w = layers.map((l, i) => tf.tensor2d(l.weight, [DIMS[i], DIMS[i + 1]]));
+  const b = layers.map((l) => tf.tensor1d(l.bias));
+  const host = standInInput(chunk, DIMS[0]);
   const oneChunk = async () => {
     const z = tf.tidy(() => {
       let a: import('@tensorflow/tfjs-core').Tensor2D = tf.tensor2d(host, [chunk, DIMS[0]]);
@@ -133,19 +133,13 @@ const bench: E2EBench = {
       for (const t of peerThreads) {
         ctx.log(`e2e ${label} on torch ${t}t`);
         try {
-          // With its BLAS on torch's threads and on one (Debian's OpenBLAS has a pthread pool of its
-          // own beside torch's OpenMP one; train-pipeline.ts): the faster run is the peer row.
-          const runs = [...new Set([t, 1])].map((blas) => ({ blas, got: runTorchEncoder(DIMS, cells, chunk, t, blas) }));
-          const first = runs[0].got;
-          if ('why' in first) {
-            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: first.why, peer: 'torch' });
+          const got = fasterBlas(t, (blas) => runTorchEncoder(DIMS, cells, chunk, t, blas));
+          if ('why' in got) {
+            out.push({ scenario: label, backend: 'torch', metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: got.why, peer: 'torch' });
             break;
           }
-          const timed = runs.flatMap((r) => ('why' in r.got ? [] : [{ blas: r.blas, got: r.got }]));
-          const best = timed.reduce((a, r) => (r.got.seconds < a.got.seconds ? r : a));
-          if (best.got.threads !== t) throw new Error(`torch ran ${best.got.threads} thread(s), asked ${t}`);
-          const other = timed.filter((r) => r !== best).map((r) => ` (BLAS ${r.blas}t: ${r.got.seconds.toFixed(1)} s)`).join('');
-          out.push(row(`torch ${t}t`, best.got.seconds, `PyTorch ${best.got.torch}, BLAS ${best.got.blas.split(',')[0]} on ${best.blas} thread(s)${other}; child process`, 'torch'));
+          const { best, blasThreads, others } = got;
+          out.push(row(`torch ${t}t`, best.seconds, `PyTorch ${best.torch}, BLAS ${best.blas.split(',')[0]} on ${blasThreads} thread(s)${others ? ` (${others})` : ''}; child process`, 'torch'));
         } catch (e) {
           out.push({ scenario: label, backend: `torch ${t}t`, metric: 'cells/s', value: NaN, seconds: NaN, peakRssMiB: peakRssMiB(), na: (e as Error).message.split('\n')[0].slice(0, 200), peer: 'torch' });
         }

@@ -6,17 +6,15 @@
 // VaDE, the two levels), so a change shows where it moved. --quick: 4 × 600 events, tiny networks.
 // Peer (--peers torch): the same training in PyTorch as the same work — our run counts what it asked
 // of the backend, phase by phase (bench/lib/workload.ts), and bench/peers/torch_pipeline.py replays
-// those steps, passes and EM iterations at the same sizes, at our row's thread count. It runs twice,
-// with its BLAS on as many threads as torch and on one (Debian's OpenBLAS keeps its own pthread
-// pool beside torch's OpenMP one, and on minibatch-sized GEMMs the two pools fight for the cores),
-// and the faster run is the peer row.
+// those steps, passes and EM iterations at the same sizes, at our row's thread count, with its BLAS
+// on torch's threads and on one, the faster run being the peer row (peers/torch.ts fasterBlas).
 import type { TrainOptions } from '../../bindings/pipeline/types.js';
 import { BloodCellPipeline, type Reference, type SampleInput } from '../../bindings/pipeline/index.js';
 import { TRAINING_DEFAULTS } from '../../bindings/pipeline/train-spec.js';
 import { simulateSample } from '../../bindings/simulate/index.js';
 import { peakRssMiB, type E2EBench, type E2EResult } from '../lib/e2e.js';
 import { recordWorkload, type Workload } from '../lib/workload.js';
-import { runTorchPipeline } from '../peers/torch.js';
+import { fasterBlas, runTorchPipeline, type TorchPipelineRun } from '../peers/torch.js';
 
 const COHORT = { full: { samples: 10, cells: 5000 }, quick: { samples: 4, cells: 600 } };
 const QUICK_OPTIONS: Partial<TrainOptions> = {
@@ -55,26 +53,21 @@ class PhaseClock {
 }
 
 /** The PyTorch replay of one of our runs' work (bench/peers/torch_pipeline.py), as a peer row: the
- *  faster of BLAS threads = torch threads and BLAS threads = 1. */
+ *  faster of its BLAS on torch's threads and on one (fasterBlas). */
 function torchRow(log: (m: string) => void, job: Parameters<typeof runTorchPipeline>[0], events: number): E2EResult {
   const base = { scenario: 'train-pipeline', backend: `torch ${job.threads}t`, metric: 'events/s', peakRssMiB: peakRssMiB(), peer: 'torch' as const };
+  const phases = (r: TorchPipelineRun) => Object.entries(r.phases).map(([p, t]) => `${p} ${t.toFixed(1)} s`).join(', ');
   try {
-    const runs = [...new Set([job.blasThreads, 1])].map((blasThreads) => {
-      const got = runTorchPipeline({ ...job, blasThreads });
-      if ('why' in got) return { blasThreads, got };
-      if (got.threads !== job.threads) throw new Error(`torch ran ${got.threads} thread(s), asked ${job.threads}`);
-      const phases = Object.entries(got.phases).map(([p, t]) => `${p} ${t.toFixed(1)} s`).join(', ');
-      log(`train-pipeline torch ${job.threads}t, BLAS ${blasThreads}t: ${events} events in ${got.seconds.toFixed(1)} s (${phases})`);
-      return { blasThreads, got, phases };
+    const got = fasterBlas(job.threads, (blasThreads) => {
+      const r = runTorchPipeline({ ...job, blasThreads });
+      if (!('why' in r)) log(`train-pipeline torch ${job.threads}t, BLAS ${blasThreads}t: ${events} events in ${r.seconds.toFixed(1)} s (${phases(r)})`);
+      return r;
     });
-    const first = runs[0].got;
-    if ('why' in first) return { ...base, value: NaN, seconds: NaN, na: first.why };
-    const timed = runs.filter((r): r is typeof r & { got: Exclude<typeof first, { why: string }>; phases: string } => !('why' in r.got));
-    const best = timed.reduce((a, r) => (r.got.seconds < a.got.seconds ? r : a));
-    const others = timed.filter((r) => r !== best).map((r) => `BLAS ${r.blasThreads}t: ${r.got.seconds.toFixed(1)} s`).join(', ');
+    if ('why' in got) return { ...base, value: NaN, seconds: NaN, na: got.why };
+    const { best, blasThreads, others } = got;
     return {
-      ...base, value: events / best.got.seconds, seconds: best.got.seconds,
-      note: `PyTorch ${best.got.torch}, BLAS ${best.got.blas.split(',')[0]} on ${best.blasThreads} thread(s)${others ? ` (${others})` : ''}, EM in ${job.emDtype}; replays our run's work (${replayCoverage(job.workload, best.got.flop)}): ${best.phases}`,
+      ...base, value: events / best.seconds, seconds: best.seconds,
+      note: `PyTorch ${best.torch}, BLAS ${best.blas.split(',')[0]} on ${blasThreads} thread(s)${others ? ` (${others})` : ''}, EM in ${job.emDtype}; replays our run's work (${replayCoverage(job.workload, best.flop)}): ${phases(best)}`,
     };
   } catch (e) {
     return { ...base, value: NaN, seconds: NaN, na: (e as Error).message.split('\n')[0].slice(0, 200) };

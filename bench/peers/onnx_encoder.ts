@@ -4,7 +4,7 @@
 // of bench/e2e/encoder-1m.ts (the same seeded weights and inputs) as an ONNX model, runs it over
 // `cells` rows in chunks of `chunk` after one warm-up chunk, and prints
 // {"seconds", "version", "threads"}.
-import { hostData } from '../ops/cases.js';
+import { standInInput, standInLayers } from '../lib/stand-in.js';
 import { denseEncoderOnnx } from './onnx-model.js';
 
 interface Job { runtime: 'web' | 'node'; threads: number; dims: number[]; cells: number; chunk: number }
@@ -36,13 +36,10 @@ async function main(): Promise<void> {
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Job;
   const { dims, cells, chunk } = job;
-  const layers = dims.slice(1).map((out, l) => {
-    const s = Math.sqrt(6 / dims[l]);
-    return { weight: hostData(dims[l] * out, 100 + l, -s, s), bias: hostData(out, 200 + l, -0.1, 0.1) };
-  });
+  const layers = standInLayers(dims);
   const { ort, options, version } = await load(job);
   const session = await ort.InferenceSession.create(denseEncoderOnnx(dims, layers), options);
-  const host = hostData(chunk * dims[0], 7, -2, 2);
+  const host = standInInput(chunk, dims[0]);
   let check = 0;
   const oneChunk = async () => {
     const out = await session.run({ x: new ort.Tensor('float32', host, [chunk, dims[0]]) });

@@ -79,6 +79,24 @@ export function createTorchPeer(): TorchPeer | { why: string } {
   return peer;
 }
 
+/** Runs a torch peer twice, with its BLAS on torch's `threads` and on one thread, and keeps the
+ *  faster: Debian's OpenBLAS keeps a pthread pool of its own beside torch's OpenMP pool, and on
+ *  minibatch-sized GEMMs the two fight for the cores (bench/NOTES.md §28). `others` says what the
+ *  slower run took; `why` when torch is missing. Throws if torch ran other than `threads` threads. */
+export function fasterBlas<T extends TorchEncoderRun>(threads: number, run: (blasThreads: number) => T | { why: string }):
+  { best: T; blasThreads: number; others: string } | { why: string } {
+  const runs: { blasThreads: number; got: T }[] = [];
+  for (const blasThreads of new Set([threads, 1])) {
+    const got = run(blasThreads);
+    if ('why' in got) return got;
+    if (got.threads !== threads) throw new Error(`torch ran ${got.threads} thread(s), asked ${threads}`);
+    runs.push({ blasThreads, got });
+  }
+  const best = runs.reduce((a, r) => (r.got.seconds < a.got.seconds ? r : a));
+  const others = runs.filter((r) => r !== best).map((r) => `BLAS ${r.blasThreads}t: ${r.got.seconds.toFixed(1)} s`).join(', ');
+  return { best: best.got, blasThreads: best.blasThreads, others };
+}
+
 const encoderScript = join(dirname(fileURLToPath(import.meta.url)), 'torch_encoder.py');
 
 export interface TorchEncoderRun { seconds: number; torch: string; threads: number; blas: string }
