@@ -10,7 +10,8 @@ import type { ComputeBackend } from '../bindings/backend.js';
 import { createReferenceBackend } from '../bindings/backends/reference/index.js';
 import { createWasmBackend } from '../bindings/backends/wasm/index.js';
 import type { ClassMixture } from '../bindings/pipeline/mixture.js';
-import { emKnownProportions } from '../bindings/pipeline/em-known.js';
+import { emKnownProportions, perSampleProportions } from '../bindings/pipeline/em-known.js';
+import { estimateProportions, logGauss, selectRows } from '../bindings/pipeline/mixture.js';
 import { emKnownProportionsOracle } from './helpers/em-oracle.js';
 import { reproduceHint, Rng, testSeed } from './helpers/rng.js';
 
@@ -125,5 +126,46 @@ describe('the warm-started balancing', () => {
     const llC = await emKnownProportions(be, cold, z, n, sampleOf, theta, 40, { warmStart: false });
     expect(Math.abs(llW - llC), hint).toBeLessThan(1e-3);
     for (const key of ['mu', 'logVar', 'rho'] as const) expect(relErr(warm[key], cold[key]), `${key}; ${hint}`).toBeLessThan(1e-2);
+  });
+});
+
+describe.each(backends)('perSampleProportions on %s is the per-sample EM over host log-densities', (beName, create) => {
+  it('gives every sample the proportions of the float64 host computation', async () => {
+    const be = await create();
+    made.push(be);
+    const rng = Rng.forCase(SEED, 'perSampleProportions');
+    const [n, k, d, C, S] = [2400, 6, 3, 3, 5];
+    const m = f32Mixture(mixture(rng, k, d, C, false));
+    // Each sample draws its rows from the components with its own class proportions; sample 4 has
+    // no rows (null, as the pipeline expects for a sample stage 1 emptied).
+    const truth = Array.from({ length: S - 1 }, () => {
+      const t = Array.from({ length: C }, () => rng.range(0.05, 1));
+      const s = t.reduce((a, b) => a + b, 0);
+      return t.map((v) => v / s);
+    });
+    const sampleOf = Int32Array.from({ length: n }, (_, i) => i % (S - 1));
+    const z = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const t = truth[sampleOf[i]];
+      let u = rng.uniform();
+      let c = 0;
+      while (c < C - 1 && (u -= t[c]) > 0) c++;
+      let v = rng.uniform();
+      let j = 0;
+      while (j < k - 1 && (v -= m.rho[c * k + j]) > 0) j++;
+      for (let t2 = 0; t2 < d; t2++) z[i * d + t2] = Math.fround(m.mu[j * d + t2] + Math.exp(0.5 * m.logVar[j * d + t2]) * rng.normal());
+    }
+    const init = (s: number) => Array.from({ length: C }, (_, c) => (s + c + 1) / (C * (s + 2)));
+    const got = await perSampleProportions(be, m, z, n, sampleOf, S, init);
+    const ld = logGauss(m, z, n);
+    expect(got[S - 1], hint).toBeNull();
+    for (let s = 0; s < S - 1; s++) {
+      const rows = Array.from({ length: n }, (_, i) => i).filter((i) => sampleOf[i] === s);
+      const want = estimateProportions(m, selectRows(ld, k, rows), rows.length, { init: init(s), accelerate: true }).theta;
+      const est = got[s]!;
+      for (let c = 0; c < C; c++) expect(Math.abs(est[c] - want[c]), `${beName} sample ${s} class ${c}; ${hint}`).toBeLessThan(1e-4);
+      // Not the starting point: the EM moved to the sample's own proportions.
+      expect(Math.abs(est.reduce((a, v) => a + v, 0) - 1), hint).toBeLessThan(1e-9);
+    }
   });
 });

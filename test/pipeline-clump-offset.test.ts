@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { HostRng } from '../bindings/models/rng.js';
 import { levelATargets, MAX_CLUMP_OFFSET, offsetTrackingError } from '../bindings/pipeline/clump-offset.js';
 import type { ClassMixture } from '../bindings/pipeline/mixture.js';
+import { createReferenceBackend } from '../bindings/backends/reference/index.js';
 
 describe('clump-target offset', () => {
   it('adds u to every clump reference and gives the rest to single', () => {
@@ -45,31 +46,33 @@ describe('clump-target offset', () => {
   };
   const init = [0.95, 0.05];
 
-  it('costs nothing for a constant-share component called clump, and finds its share as the offset', () => {
+  const be = createReferenceBackend();
+
+  it('costs nothing for a constant-share component called clump, and finds its share as the offset', async () => {
     const { z, sampleOf, n } = cohort(0.01);
-    const withBlob = offsetTrackingError(mixture([0, 1, 1]), z, n, sampleOf, clumpRef, 1, init);
+    const withBlob = await offsetTrackingError(be, mixture([0, 1, 1]), z, n, sampleOf, clumpRef, 1, init);
     expect(withBlob.offset).toBeGreaterThan(0.008);
     expect(withBlob.offset).toBeLessThan(0.012);
     expect(withBlob.error).toBeLessThan(S * 0.002 ** 2);
     // The blob called single: no offset, still tracking.
-    const blobSingle = offsetTrackingError(mixture([0, 1, 0]), z, n, sampleOf, clumpRef, 1, init);
+    const blobSingle = await offsetTrackingError(be, mixture([0, 1, 0]), z, n, sampleOf, clumpRef, 1, init);
     expect(blobSingle.offset).toBeLessThan(0.002);
     expect(blobSingle.error).toBeLessThan(S * 0.002 ** 2);
   });
 
-  it('charges the variation of a clump component mapped to single', () => {
+  it('charges the variation of a clump component mapped to single', async () => {
     const { z, sampleOf, n } = cohort(0.01);
     // The real clumps called single, the blob clump: the clump share no longer follows the references.
-    const wrong = offsetTrackingError(mixture([0, 0, 1]), z, n, sampleOf, clumpRef, 1, init);
+    const wrong = await offsetTrackingError(be, mixture([0, 0, 1]), z, n, sampleOf, clumpRef, 1, init);
     const mean = clumpRef.reduce((a, r) => a + r, 0) / S;
     const spread = clumpRef.reduce((a, r) => a + (r - mean) ** 2, 0);
     expect(wrong.error).toBeGreaterThan(0.8 * spread);
-    expect(wrong.error).toBeGreaterThan(50 * offsetTrackingError(mixture([0, 1, 1]), z, n, sampleOf, clumpRef, 1, init).error);
+    expect(wrong.error).toBeGreaterThan(50 * (await offsetTrackingError(be, mixture([0, 1, 1]), z, n, sampleOf, clumpRef, 1, init)).error);
   });
 
-  it('bounds the free constant: a big constant-share component called clump is paid beyond the bound', () => {
+  it('bounds the free constant: a big constant-share component called clump is paid beyond the bound', async () => {
     const { z, sampleOf, n } = cohort(0.06);
-    const big = offsetTrackingError(mixture([0, 1, 1]), z, n, sampleOf, clumpRef, 1, init);
+    const big = await offsetTrackingError(be, mixture([0, 1, 1]), z, n, sampleOf, clumpRef, 1, init);
     expect(big.offset).toBe(MAX_CLUMP_OFFSET);
     expect(big.error).toBeGreaterThan(S * (0.06 - MAX_CLUMP_OFFSET - 0.005) ** 2);
   });

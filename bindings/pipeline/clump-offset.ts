@@ -10,6 +10,7 @@
 // INFERENCE estimates on the training samples (free per-sample EM) follow the references up to one
 // constant. A component of constant share (coincidences) costs nothing there, a component whose
 // share follows clump % but is mapped to single costs its whole variation.
+import type { ComputeBackend } from '../backend.js';
 import type { ClassMixture } from './mixture.js';
 import { perSampleProportions } from './em-known.js';
 
@@ -35,10 +36,10 @@ export function levelATargets(theta: number[][], u: number): number[][] {
  * reference share, b the mean residual clamped to [0, MAX_CLUMP_OFFSET] (the least-squares constant
  * within the bound). Returns the error and b.
  */
-export function offsetTrackingError(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
-  ref: number[], cls: number, init: number[]): { error: number; offset: number } {
+export async function offsetTrackingError(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
+  ref: number[], cls: number, init: number[]): Promise<{ error: number; offset: number }> {
   const resid: number[] = [];
-  perSampleProportions(m, z, n, sampleOf, ref.length, () => init).forEach((est, s) => est && resid.push(est[cls] - ref[s]));
+  (await perSampleProportions(be, m, z, n, sampleOf, ref.length, () => init)).forEach((est, s) => est && resid.push(est[cls] - ref[s]));
   if (!resid.length) return { error: 0, offset: 0 };
   const mean = resid.reduce((a, r) => a + r, 0) / resid.length;
   const offset = Math.min(MAX_CLUMP_OFFSET, Math.max(0, mean));

@@ -3,7 +3,8 @@
 // by those references (fitClassMap). The EM's row work runs on the compute backend (em-rows.ts).
 import type { ComputeBackend } from '../backend.js';
 import { EmRows, type ComponentSums } from './em-rows.js';
-import { componentLogWeights, dominantClass, estimateProportions, logGauss, selectRows, softmaxRows, type ClassMixture } from './mixture.js';
+import { classLogLikOnBackend, componentLogWeights, dominantClass, logGauss, rowsBySample, selectRows, softmaxRows, type ClassMixture } from './mixture.js';
+import { proportionsFromClassLogLik } from './proportions.js';
 
 /** k-means restarts of the components a reference-constrained mixture starts from (the platelet
  *  side's, the VaDE prior's): the EM that follows moves them, so a few restarts suffice. */
@@ -166,7 +167,7 @@ export async function fitClassMap(be: ComputeBackend, m: ClassMixture, z: ArrayL
       for (let j = 0; j < k; j++) cand.rho[c * k + j] = classOf[j] === c ? (cand.rho[c * k + j] + 1e-6) / t : 0;
     }
     const ll = await emKnownProportions(be, cand, z, n, sampleOf, theta, o.hardIterations, { floor: o.floor });
-    const fit = referenceFit(cand, z, n, sampleOf, theta);
+    const fit = await referenceFit(be, cand, z, n, sampleOf, theta);
     if (!best || fit < best.fit) best = { classOf, fit, ll, mix: cand };
   }
   Object.assign(m, best!.mix);
@@ -195,7 +196,8 @@ function ensureEveryClass(classOf: number[], m: ClassMixture): number[] {
 /** Σ_s Σ_c (θ̂_{s,c} − θ_{s,c})² / var_c: each training sample's proportions re-estimated with the
  *  components fixed, against its references; classes weighted by 1/variance of their references
  *  so a rare class counts as much as the dominant one. */
-export function referenceFit(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, theta: number[][]): number {
+export async function referenceFit(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>,
+  theta: number[][]): Promise<number> {
   const S = theta.length;
   const C = m.classes;
   const weight = Array.from({ length: C }, (_, c) => {
@@ -203,21 +205,20 @@ export function referenceFit(m: ClassMixture, z: ArrayLike<number>, n: number, s
     return 1 / (theta.reduce((a, t) => a + (t[c] - mean) ** 2, 0) / S + 1e-4);
   });
   let err = 0;
-  perSampleProportions(m, z, n, sampleOf, S, (s) => theta[s]).forEach((est, s) => {
+  (await perSampleProportions(be, m, z, n, sampleOf, S, (s) => theta[s])).forEach((est, s) => {
     if (est) for (let c = 0; c < C; c++) err += weight[c] * (est[c] - theta[s][c]) ** 2;
   });
   return err;
 }
 
-/** Each of samples 0…S−1's class proportions re-estimated with the components fixed, as inference
- *  does (free per-sample EM from `init(s)`); null for a sample without rows. */
-export function perSampleProportions(m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, S: number,
-  init: (s: number) => number[]): (Float64Array | null)[] {
-  const ld = logGauss(m, z, n);
-  const rowsOf: number[][] = Array.from({ length: S }, () => []);
-  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
-  return rowsOf.map((rows, s) => rows.length
-    ? estimateProportions(m, selectRows(ld, m.k, rows), rows.length, { init: init(s), accelerate: true }).theta : null);
+/** Each of samples 0…S−1's class proportions re-estimated with the components fixed, exactly as
+ *  classify does: the class log-likelihoods of every row on the backend, then the free per-sample
+ *  EM from `init(s)` (proportions.ts); null for a sample without rows. */
+export async function perSampleProportions(be: ComputeBackend, m: ClassMixture, z: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, S: number,
+  init: (s: number) => number[]): Promise<(Float64Array | null)[]> {
+  const L = await classLogLikOnBackend(be, m, z, n);
+  return rowsBySample(sampleOf, S, n).map((rows, s) => rows.length
+    ? proportionsFromClassLogLik(m.classes, selectRows(L, m.classes, rows), rows.length, { init: init(s), accelerate: true }).theta : null);
 }
 
 export function mStep(m: ClassMixture, z: ArrayLike<number>, n: number, r: Float64Array, varFloor: number): void {

@@ -58,6 +58,13 @@ export function logGauss(m: Pick<ClassMixture, 'k' | 'd' | 'mu' | 'logVar'>, z: 
   return out;
 }
 
+/** The row indices of each of samples 0…S−1, in order: rows 0…n−1 of `sampleOf` (all by default). */
+export function rowsBySample(sampleOf: ArrayLike<number>, S: number, n = sampleOf.length): Int32Array[] {
+  const lists: number[][] = Array.from({ length: S }, () => []);
+  for (let i = 0; i < n; i++) lists[sampleOf[i]].push(i);
+  return lists.map((l) => Int32Array.from(l));
+}
+
 /** Rows `rows` of z [· × D] as a new float64 matrix [rows.length × D] (plain loops: the callers run
  *  it over every event of a sample at classify time). */
 export function selectRows(z: ArrayLike<number>, D: number, rows: ArrayLike<number>): Float64Array {

@@ -24,7 +24,7 @@ import type { ComputeBackend } from '../backend.js';
 import { kmeansOnBackend } from '../models/kmeans.js';
 import { uploadMatrix } from '../models/data.js';
 import { bestScaledSubset } from './mapping.js';
-import { classLogLik, classLogLikOnBackend, logGauss, selectRows, type ClassMixture } from './mixture.js';
+import { classLogLikOnBackend, rowsBySample, selectRows, type ClassMixture } from './mixture.js';
 import { fitClassMap, mStep, START_KMEANS_RESTARTS } from './em-known.js';
 import { proportionsFromClassLogLik } from './proportions.js';
 import { principalAxes, rotateRows } from './axes.js';
@@ -175,16 +175,15 @@ export async function sideKeepOnBackend(be: ComputeBackend, side: PlateletSplit,
 
 /** Each row's P(platelet) under a split, with its sample's proportions re-estimated on the
  *  sample's rows of that side (`onSide`), as classify does sample by sample. */
-export function perSampleKeep(split: PlateletSplit, x: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, S: number,
-  onSide: (i: number) => boolean): Float32Array {
-  const L = classLogLik(split.mixture, logGauss(split.mixture, sideRows(split, x, null, n), n), n);
+export async function perSampleKeep(be: ComputeBackend, split: PlateletSplit, x: ArrayLike<number>, n: number, sampleOf: ArrayLike<number>, S: number,
+  onSide: (i: number) => boolean): Promise<Float32Array> {
+  const L = await classLogLikOnBackend(be, split.mixture, sideRows(split, x, null, n), n);
   const out = new Float32Array(n);
-  const rowsOf: number[][] = Array.from({ length: S }, () => []);
-  for (let i = 0; i < n; i++) rowsOf[sampleOf[i]].push(i);
-  for (const rows of rowsOf) {
+  for (const rows of rowsBySample(sampleOf, S, n)) {
     if (!rows.length) continue;
     const Ls = selectRows(L, 2, rows);
-    const side = rows.flatMap((r, j) => (onSide(r) ? [j] : []));
+    const side: number[] = [];
+    rows.forEach((r, j) => onSide(r) && side.push(j));
     const keep = sideKeep(split, Ls, rows.length, side);
     rows.forEach((r, j) => (out[r] = keep[j]));
   }

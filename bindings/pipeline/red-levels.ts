@@ -15,12 +15,11 @@
 // components (their responsibilities, liftMixture) and their map is re-decided by fitClassMap.
 import type { ComputeBackend } from '../backend.js';
 import { CLUMP_OFFSETS, levelATargets, offsetTrackingError } from './clump-offset.js';
-import { classLogLik, estimateProportions, logGauss, selectRows, type ClassMixture } from './mixture.js';
+import { classLogLik, classLogLikOnBackend, logGauss, rowsBySample, selectRows, type ClassMixture } from './mixture.js';
 import { cloneMixture, fitClassMap, liftMixture } from './em-known.js';
-import { proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
+import { proportionsFromClassLogLik, proportionsFromRelativeLik, relativeLikelihoods } from './proportions.js';
 import type { PulseScaler } from './pulse-features.js';
 import { principalAxes, rotateRows } from './axes.js';
-import { rowsBySample } from './sample-vade.js';
 import type { Role } from './layout.js';
 
 /** Level A reads the volume/shape summaries (no fluorescence, see above); level B the RNA stain
@@ -133,7 +132,7 @@ export function histogramMedian(mass: Float64Array, n: number): number {
 export function centreBySample(roles: readonly Role[], f: Float64Array, n: number, sampleOf: Int32Array, S: number): Float64Array {
   const P = roles.length;
   const out = Float64Array.from(f);
-  for (const rows of rowsBySample(sampleOf.subarray(0, n), S)) {
+  for (const rows of rowsBySample(sampleOf, S, n)) {
     const shift = sampleShift(roles, f, rows);
     for (const i of rows) for (let p = 0; p < P; p++) out[i * P + p] -= shift[p];
   }
@@ -195,14 +194,14 @@ export async function fitRedLevels(be: ComputeBackend, vade: ClassMixture, zEmb:
     const thetaA = levelATargets(theta, u);
     const a: ClassMixture = { ...cloneMixture(a0), classes: 2, rho: Float64Array.from(rhoA) };
     const fitA = await fitClassMap(be, a, zA, n, sampleOf, thetaA, { softIterations: o.emIterations, hardIterations: o.emIterations, smoothing: o.smoothing, floor: o.floor, candidates: [dominant(a.rho, 2, a.k)] });
-    const track = offsetTrackingError(a, zA, n, sampleOf, clumpRef, 1, meanOf(thetaA));
+    const track = await offsetTrackingError(be, a, zA, n, sampleOf, clumpRef, 1, meanOf(thetaA));
     log?.(`stage 2 level A (single | clump), clump targets + ${(100 * u).toFixed(2)} pp: map [${fitA.classOf.join(',')}] of ${fitA.tried} (reference fit ${fitA.fit.toFixed(3)}; clump tracking ${(1e4 * track.error).toFixed(3)} pp², offset ${(100 * track.offset).toFixed(2)} pp)`);
     if (!best || track.error < best.error) best = { a, thetaA, u, error: track.error };
   }
   const { a, thetaA } = best!;
   log?.(`stage 2 level A: clump-target offset ${(100 * best!.u).toFixed(2)} pp chosen`);
   // Level B on the rows level A calls single (under each sample's reference prior).
-  const postA = posteriorsUnder(a, logGauss(a, zA, n), n, sampleOf, thetaA, o.floor);
+  const postA = posteriorsUnder(a, await classLogLikOnBackend(be, a, zA, n), n, sampleOf, thetaA, o.floor);
   const single: number[] = [];
   for (let i = 0; i < n; i++) if (postA[i * 2] >= 0.5) single.push(i);
   const colsB = levelBColumns(d, roles);
@@ -220,19 +219,16 @@ export async function fitRedLevels(be: ComputeBackend, vade: ClassMixture, zEmb:
 /** Per-class means of per-sample proportions [S × classes]. */
 const meanOf = (th: number[][]) => th[0].map((_, c) => th.reduce((s, t) => s + t[c], 0) / th.length);
 
-/** Class posteriors [n × classes] with each row's sample prior θ_s (no re-estimation). */
-function posteriorsUnder(m: ClassMixture, logDens: Float64Array, n: number, sampleOf: Int32Array, theta: number[][], floor: number): Float64Array {
+/** Class posteriors [n × classes] from the class log-likelihoods L [n × classes], with each row's
+ *  sample prior θ_s (no re-estimation). */
+function posteriorsUnder(m: ClassMixture, L: ArrayLike<number>, n: number, sampleOf: Int32Array, theta: number[][], floor: number): Float64Array {
   const out = new Float64Array(n * m.classes);
-  const S = theta.length;
-  for (let s = 0; s < S; s++) {
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (sampleOf[i] === s) rows.push(i);
-    const dens = selectRows(logDens, m.k, rows);
-    const { post } = estimateProportions(m, dens, rows.length, { init: theta[s].map((v) => Math.max(v, floor)), iterations: 1 });
+  rowsBySample(sampleOf, theta.length, n).forEach((rows, s) => {
+    const { post } = proportionsFromClassLogLik(m.classes, selectRows(L, m.classes, rows), rows.length, { init: theta[s].map((v) => Math.max(v, floor)), iterations: 1 });
     rows.forEach((r, i) => {
       for (let c = 0; c < m.classes; c++) out[r * m.classes + c] = post[i * m.classes + c];
     });
-  }
+  });
   return out;
 }
 

@@ -52,7 +52,7 @@ export async function fitRedSide(be: ComputeBackend, x: ArrayLike<number>, w: nu
   // save time) left the split too few of them to place.
   const split = await fitPlateletSplit(be, x, w, 'pulse', rows, sampleOf, excess, o, (m) => log?.(`red side, ${m}`));
   if (!split) return null;
-  const keep = perSampleKeep(split, x, n, sampleOf, S, (i) => pPlt[i] < 0.5);
+  const keep = await perSampleKeep(be, split, x, n, sampleOf, S, (i) => pPlt[i] < 0.5);
   const found = new Float64Array(S);
   for (const i of rows) if (keep[i] >= 0.5) found[sampleOf[i]]++;
   const rms = (f: (s: number) => number) => Math.sqrt(pltShare.reduce((a, p, s) => a + (f(s) - p) ** 2, 0) / S);

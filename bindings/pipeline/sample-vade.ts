@@ -19,7 +19,7 @@ import { HostRng } from '../models/rng.js';
 import { checkLosses, type Matrix } from '../models/types.js';
 import { MIN_LOG_VAR, VaDE } from '../models/vade.js';
 import { clusterShares, fitProportionMap } from './mapping.js';
-import { componentLogWeights, type ClassMixture } from './mixture.js';
+import { componentLogWeights, rowsBySample, type ClassMixture } from './mixture.js';
 import { fitClassMap, START_KMEANS_RESTARTS } from './em-known.js';
 
 export interface SampleVadeOptions {
@@ -182,12 +182,6 @@ function initMixture(labels: Int32Array, z: Float32Array, n: number, d: number, 
     }
   }
   return m;
-}
-
-export function rowsBySample(sampleOf: Int32Array, S: number): Int32Array[] {
-  const lists: number[][] = Array.from({ length: S }, () => []);
-  for (let i = 0; i < sampleOf.length; i++) lists[sampleOf[i]].push(i);
-  return lists.map((l) => Int32Array.from(l));
 }
 
 /** One epoch: ⌈n_s/B⌉ batches per sample, in shuffled order. */

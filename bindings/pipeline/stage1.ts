@@ -63,7 +63,7 @@ async function splitSides(be: ComputeBackend, x: Matrix, embed: () => Promise<Fl
       (m) => o.onMessage?.(`platelet side, ${m}`));
   }
   if (!o.sideInput || !o.redSideComponents.length) return { side, red: null };
-  const keep = side ? perSampleKeep(side, inp.data, x.rows, sampleOf, S, (i) => pPlt[i] >= 0.5) : new Float32Array(x.rows).fill(1);
+  const keep = side ? await perSampleKeep(be, side, inp.data, x.rows, sampleOf, S, (i) => pPlt[i] >= 0.5) : new Float32Array(x.rows).fill(1);
   const red = await fitRedSide(be, o.sideInput.data, o.sideInput.width, pPlt, keep, sampleOf, pltShare, { ...o.side, components: o.redSideComponents, seed: o.seed }, o.onMessage);
   return { side, red };
 }
