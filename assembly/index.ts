@@ -21,4 +21,4 @@ export {
   mixtureLogLik, mixtureLogLikScratchBytes, mixturePosteriors, mixturePosteriorsAccBytes, mixturePosteriorsScratchBytes,
   mixtureStats, mixtureStatsAccBytes, mixtureStatsScratchBytes,
 } from './mixture';
-export { kmeansAssign, kmeansUpdate, argmax, softmax, softmaxBackward } from './kmeans';
+export { kmeansAssign, kmeansAssignScratchBytes, kmeansUpdate, argmax, softmax, softmaxBackward } from './kmeans';

@@ -1,21 +1,100 @@
 // k-means (Lloyd 1982) steps and classification helpers: kmeansAssign, kmeansUpdate, argmax,
 // softmax, softmaxBackward.
-import { sqDist } from './common';
+import { madd } from './common';
 
-/** labels[i] = argmin_j ‖x_i−c_j‖² (first on ties), minDist[i] = that distance.
- *  x [N,D], centroids [K,D]; rows [r0, r1). */
+/** Bytes of kmeansAssign's per-thread scratch: the centroids transposed, [D × K rounded up to 4]. */
+export function kmeansAssignScratchBytes(d: i32, k: i32): i32 {
+  return d * ((k + 3) & ~3) * 4;
+}
+
+/**
+ * labels[i] = argmin_j ‖x_i−c_j‖² (first on ties), minDist[i] = that distance. x [N,D],
+ * centroids [K,D]; rows [r0, r1) (a row kernel). Four centroids at a time from a transposed copy in
+ * `scratch` [D × K4]: one row value against four centroids per vector, where a per-centroid dot
+ * over D = 8–10 spent most of its time folding lanes. Each distance is summed in exactly the order
+ * of sqDist (lane t mod 4 of two accumulators over blocks of 8, then of 4, the four lanes paired,
+ * then the tail one by one), so labels and distances are those of the plain per-centroid loop.
+ */
 export function kmeansAssign(x: usize, centroids: usize, labels: usize, minDist: usize, n: i32, d: i32, k: i32,
-  r0: i32, r1: i32): void {
-  const ld = <usize>d << 2;
+  scratch: usize, r0: i32, r1: i32): void {
+  const k4 = (k + 3) & ~3;
+  // Transposed centroids, padded columns zero (their distances are never read).
+  memory.fill(scratch, 0, <usize>(d * k4) << 2);
+  for (let j = 0; j < k; j++) {
+    for (let t = 0; t < d; t++) store<f32>(scratch + ((<usize>t * <usize>k4 + <usize>j) << 2), load<f32>(centroids + ((<usize>j * <usize>d + <usize>t) << 2)));
+  }
+  const rowBytes = <usize>d << 2;
+  const colBytes = <usize>k4 << 2;
+  const d8 = d & ~7;
+  const d4 = d & ~3;
+  const inf4 = f32x4.splat(Infinity);
+  const lanes = i32x4(0, 1, 2, 3);
+  // Lanes of the last group past centroid k − 1.
+  const pad = i32x4.ge_s(i32x4.add(lanes, i32x4.splat(k & ~3)), i32x4.splat(k));
   for (let i = r0; i < r1; i++) {
-    const xi = x + <usize>i * ld;
-    let best: f32 = Infinity;
-    let arg = 0;
-    for (let j = 0; j < k; j++) {
-      const s = sqDist(xi, centroids + <usize>j * ld, d);
-      if (s < best) {
-        best = s;
-        arg = j;
+    const xi = x + <usize>i * rowBytes;
+    let bestV = inf4;
+    let argV = i32x4.splat(0);
+    for (let g = 0; g < k; g += 4) {
+      const cg = scratch + (<usize>g << 2);
+      // a_l, b_l: lane l of sqDist's two accumulators, for four centroids.
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      let t = 0;
+      for (; t < d8; t += 8) {
+        const xo = xi + (<usize>t << 2);
+        const co = cg + <usize>t * colBytes;
+        let e = f32x4.sub(v128.load32_splat(xo), v128.load(co));
+        a0 = madd(e, e, a0);
+        e = f32x4.sub(v128.load32_splat(xo, 4), v128.load(co + colBytes));
+        a1 = madd(e, e, a1);
+        e = f32x4.sub(v128.load32_splat(xo, 8), v128.load(co + 2 * colBytes));
+        a2 = madd(e, e, a2);
+        e = f32x4.sub(v128.load32_splat(xo, 12), v128.load(co + 3 * colBytes));
+        a3 = madd(e, e, a3);
+        e = f32x4.sub(v128.load32_splat(xo, 16), v128.load(co + 4 * colBytes));
+        b0 = madd(e, e, b0);
+        e = f32x4.sub(v128.load32_splat(xo, 20), v128.load(co + 5 * colBytes));
+        b1 = madd(e, e, b1);
+        e = f32x4.sub(v128.load32_splat(xo, 24), v128.load(co + 6 * colBytes));
+        b2 = madd(e, e, b2);
+        e = f32x4.sub(v128.load32_splat(xo, 28), v128.load(co + 7 * colBytes));
+        b3 = madd(e, e, b3);
+      }
+      if (t < d4) {
+        const xo = xi + (<usize>t << 2);
+        const co = cg + <usize>t * colBytes;
+        let e = f32x4.sub(v128.load32_splat(xo), v128.load(co));
+        a0 = madd(e, e, a0);
+        e = f32x4.sub(v128.load32_splat(xo, 4), v128.load(co + colBytes));
+        a1 = madd(e, e, a1);
+        e = f32x4.sub(v128.load32_splat(xo, 8), v128.load(co + 2 * colBytes));
+        a2 = madd(e, e, a2);
+        e = f32x4.sub(v128.load32_splat(xo, 12), v128.load(co + 3 * colBytes));
+        a3 = madd(e, e, a3);
+        t += 4;
+      }
+      // hsum(acc0 + acc1): (l0 + l1) + (l2 + l3), every centroid in its own lane.
+      let s = f32x4.add(f32x4.add(f32x4.add(a0, b0), f32x4.add(a1, b1)), f32x4.add(f32x4.add(a2, b2), f32x4.add(a3, b3)));
+      for (; t < d; t++) {
+        const e = f32x4.sub(v128.load32_splat(xi + (<usize>t << 2)), v128.load(cg + <usize>t * colBytes));
+        s = f32x4.add(s, f32x4.mul(e, e));
+      }
+      // Lane l keeps the best of centroids l, l+4, …: strict < keeps the first of equals, and the
+      // lanes are folded below smallest index first among equal distances. Padding lanes never win.
+      if (g + 4 > k) s = v128.bitselect(inf4, s, pad);
+      const better = f32x4.lt(s, bestV);
+      bestV = v128.bitselect(s, bestV, better);
+      argV = v128.bitselect(i32x4.add(lanes, i32x4.splat(g)), argV, better);
+    }
+    let best = f32x4.extract_lane(bestV, 0);
+    let arg = i32x4.extract_lane(argV, 0);
+    for (let l = 1; l < 4; l++) {
+      const v = l === 1 ? f32x4.extract_lane(bestV, 1) : l === 2 ? f32x4.extract_lane(bestV, 2) : f32x4.extract_lane(bestV, 3);
+      const a = l === 1 ? i32x4.extract_lane(argV, 1) : l === 2 ? i32x4.extract_lane(argV, 2) : i32x4.extract_lane(argV, 3);
+      if (v < best || (v == best && a < arg)) {
+        best = v;
+        arg = a;
       }
     }
     store<i32>(labels + (<usize>i << 2), arg);

@@ -23,14 +23,16 @@ afterAll(() => {
   three.destroy();
 });
 
-type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array | null }>;
+type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array | null; dtype?: 'i32' }>;
 
 /** Uploads the inputs (null data = an output, NaN-poisoned), runs `call`, downloads `outs`. */
 async function run(be: ComputeBackend, inputs: Inputs, call: (t: Record<string, Tensor>) => void, outs: string[]): Promise<Float32Array[]> {
   const t: Record<string, Tensor> = {};
   for (const [name, d] of Object.entries(inputs)) {
-    t[name] = be.create(d.shape, d.data instanceof Int32Array ? 'i32' : 'f32');
-    be.upload(t[name], d.data ?? new Float32Array(t[name].size).fill(NaN));
+    const i32 = d.data instanceof Int32Array || d.dtype === 'i32';
+    t[name] = be.create(d.shape, i32 ? 'i32' : 'f32');
+    // Outputs poisoned: NaN, or −1 for an index output (no kernel writes a negative index).
+    be.upload(t[name], d.data ?? (i32 ? new Int32Array(t[name].size).fill(-1) : new Float32Array(t[name].size).fill(NaN)));
   }
   call(t);
   const res: Float32Array[] = [];
@@ -45,7 +47,7 @@ async function sameOnBoth(label: string, inputs: Inputs, call: (be: ComputeBacke
   const a = await run(one, inputs, (t) => call(one, t), outs);
   const b = await run(three, inputs, (t) => call(three, t), outs);
   for (let i = 0; i < outs.length; i++) {
-    expect(a[i].some(Number.isNaN), `${label}: ${outs[i]} has NaN (unwritten rows); ${hint}`).toBe(false);
+    expect(a[i].some((v) => Number.isNaN(v) || (a[i] instanceof Int32Array && v < 0)), `${label}: ${outs[i]} has unwritten rows; ${hint}`).toBe(false);
     expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer)), `${label}: ${outs[i]} differs between 1 and 3 threads; ${hint}`).toBe(true);
   }
 }
@@ -63,6 +65,18 @@ describe('wasm row jobs on 3 threads are bit-identical to 1 thread', () => {
           mu: { shape: [k, d], data: f32(rng.normals(k * d, 2)) }, lv: { shape: [k, d], data: f32(rng.uniforms(k * d, -1, 1)) },
           out: { shape: [n, k], data: null },
         }, (be, t) => be.gmmLogResp(t.z, t.pi, t.mu, t.lv, t.out), ['out']);
+      }
+    }
+  });
+
+  it('kmeansAssign (per-thread transposed centroids)', async () => {
+    const rng = Rng.forCase(SEED, 'row split kmeansAssign');
+    for (const n of ROWS) {
+      for (const [d, k] of [[10, 24], [8, 6], [3, 5]]) {
+        await sameOnBoth(`kmeansAssign N=${n} D=${d} K=${k}`, {
+          x: { shape: [n, d], data: f32(rng.normals(n * d, 2)) }, c: { shape: [k, d], data: f32(rng.normals(k * d, 2)) },
+          labels: { shape: [n], data: null, dtype: 'i32' }, minDist: { shape: [n], data: null },
+        }, (be, t) => be.kmeansAssign(t.x, t.c, t.labels, t.minDist), ['labels', 'minDist']);
       }
     }
   });

@@ -643,7 +643,9 @@ export const OP_CASES: OpCase[] = [
   },
   {
     op: 'kmeansAssign', kind: 'reduction',
-    variants: NDK.map(([n, d, k]) => ({
+    // Beyond NDK: every path of the four-centroid kernel (D below 4, a block of 4, blocks of 8 with
+    // and without a 4 and a tail; K a multiple of 4 and not) and rows enough to split over threads.
+    variants: [...NDK, [300, 2, 6], [257, 4, 4], [200, 7, 9], [3000, 8, 16], [3001, 10, 24], [500, 13, 11], [400, 20, 3]].map(([n, d, k]) => ({
       label: `N=${n} D=${d} K=${k} (well-separated, no near-ties)`,
       build: (rng: Rng): Built => {
         // Centroids on a spaced grid along every axis (≥ 10 apart), points within ~1 of one of them:
@@ -660,7 +662,24 @@ export const OP_CASES: OpCase[] = [
           call: (be, t) => be.kmeansAssign(t.x, t.centroids, t.labels, t.minDist),
         };
       },
-    })),
+    })).concat([[2500, 10, 7], [300, 3, 5]].map(([n, d, k]) => ({
+      label: `N=${n} D=${d} K=${k} (each centroid twice: the first of equal distances wins)`,
+      build: (rng: Rng): Built => {
+        // Centroid j + k repeats centroid j exactly, so their distances are equal to the bit on every
+        // backend and the label must be the smaller index.
+        const centroids = new Float64Array(2 * k * d);
+        for (let j = 0; j < k; j++) for (let t = 0; t < d; t++) centroids[j * d + t] = centroids[(j + k) * d + t] = 10 * j + rng.range(-1, 1);
+        const x = new Float64Array(n * d);
+        for (let i = 0; i < n; i++) {
+          const j = rng.int(k);
+          for (let t = 0; t < d; t++) x[i * d + t] = centroids[j * d + t] + rng.range(-1.5, 1.5);
+        }
+        return {
+          tensors: { x: inp([n, d], x), centroids: inp([2 * k, d], centroids), labels: out([n], 'i32'), minDist: out([n]) },
+          call: (be, t) => be.kmeansAssign(t.x, t.centroids, t.labels, t.minDist),
+        };
+      },
+    }))),
   },
   {
     op: 'kmeansUpdate', kind: 'reduction',

@@ -318,8 +318,8 @@ export class WasmBackend implements ComputeBackend {
   kmeansAssign(x: Tensor, centroids: Tensor, labels: Tensor, minDist: Tensor): void {
     this.alive();
     checks.kmeansAssign(this, x, centroids, labels, minDist);
-    const [n, d] = x.shape;
-    this.k.kmeansAssign(p(x), p(centroids), p(labels), p(minDist), n, d, centroids.shape[0], 0, n);
+    const [[n, d], [k]] = [x.shape, centroids.shape];
+    this.jobs.rowJob('kmeansAssign', n, n * k * d, [p(x), p(centroids), p(labels), p(minDist), n, d, k, 0], 7, this.k.kmeansAssignScratchBytes(d, k));
   }
 
   mixtureLogLik(z: Tensor, mu: Tensor, logVar: Tensor, rho: Tensor, logDens: Tensor, classLogLik: Tensor): void {

@@ -56,7 +56,8 @@ export interface KernelExports {
   mixtureStats(z: P, logDens: P, classLogLik: P, post: P, rho: P, center: P, n: I, d: I, k: I, c: I, scratch: P, acc: P, chunkRows: I, r0: I, r1: I): void;
   mixtureStatsAccBytes(d: I, k: I, c: I): I;
   mixtureStatsScratchBytes(d: I, k: I, c: I): I;
-  kmeansAssign(x: P, centroids: P, labels: P, minDist: P, n: I, d: I, k: I, r0: I, r1: I): void;
+  kmeansAssign(x: P, centroids: P, labels: P, minDist: P, n: I, d: I, k: I, scratch: P, r0: I, r1: I): void;
+  kmeansAssignScratchBytes(d: I, k: I): I;
   kmeansUpdate(x: P, labels: P, sums: P, counts: P, n: I, d: I, k: I, accumulate: I, scratch: P): void;
   argmax(x: P, out: P, n: I, k: I): void;
   softmax(x: P, out: P, n: I, k: I, r0: I, r1: I): void;

@@ -55,7 +55,7 @@ export interface WorkerPool {
  *  optimisers' "rows" are single elements (assembly/optim.ts); gemmNarrowSplitK's are K blocks, each
  *  written to its own partial (run by gemmSplitK, not rows()). */
 export const ROW_KERNELS = ['asinhStandardize', 'gmmLogResp', 'biasAct', 'softAssign', 'pulseSummaries', 'softmax',
-  'adamUpdate', 'sgdUpdate', 'gemmNarrowSplitK', 'mixtureLogLik', 'mixturePosteriors', 'mixtureStats', 'denseInt8'] as const;
+  'adamUpdate', 'sgdUpdate', 'gemmNarrowSplitK', 'mixtureLogLik', 'mixturePosteriors', 'mixtureStats', 'denseInt8', 'kmeansAssign'] as const;
 export type RowKernel = (typeof ROW_KERNELS)[number];
 /** A row job is worth waking the workers when it touches at least this many elements·terms. */
 export const ROW_SPLIT_MIN_WORK = 1 << 15;
