@@ -3,7 +3,7 @@
 // instantiates the same module over the same memory can run a kernel on a slice of the rows.
 
 /** log 2π, for Gaussian log-densities. */
-const LOG_2PI: f64 = 1.8378770664093453;
+export const LOG_2PI: f64 = 1.8378770664093453;
 
 /** a*b + c on four f32 lanes. The relaxed build fuses it (f32x4.relaxed_madd → one FMA on x86 with
  *  FMA3/ARM), the baseline build multiplies then adds. Results differ in the last bit, so relaxed

@@ -7,7 +7,7 @@
 // its own block of f64 accumulators at `acc`; the host folds the blocks in chunk order
 // (bindings/backends/wasm/backend.ts, chunkReduce), so the sums do not depend on which thread took
 // which chunk, nor on how many threads there are.
-import { expF32x4, gaussConstants64, promote, weightedSqDist64 } from './common';
+import { expF32x4, LOG_2PI, promote } from './common';
 
 /** Below this a class's sum of densities scaled by the row's best (f32 exponentials) is too close
  *  to underflow to take its log: the class is summed again about its own maximum, in f64. */
@@ -41,33 +41,88 @@ const FAR_CLASS: f64 = 40;
 
 /** Bytes of f64 scratch mixtureLogLik needs per thread. */
 export function mixtureLogLikScratchBytes(d: i32, k: i32, c: i32): i32 {
-  return (2 * k * d + k + c * k + 2 * k + d) * 8 + k * 4;
+  const k2 = (k + 1) & ~1;
+  return (2 * k2 * d + 2 * k2 + c * k + k + d) * 8 + k * 4;
 }
 
-/** logDens [N,K] and classLogLik [N,C] for rows [r0, r1). z [N,D], mu, logVar [K,D], rho [C,K]. */
+/**
+ * μ and 1/σ² transposed, [D × K2] f64 each (K2 = K rounded up to even, the padding zero), and each
+ * component's −½ Σ_d (log 2π + log σ²) [K2]: the numbers gaussConstants64 gives, laid out for two
+ * components per f64x2.
+ */
+function transposedGaussians(mu: usize, logVar: usize, k: i32, d: i32, muT: usize, ivT: usize, cst: usize): void {
+  const k2 = (k + 1) & ~1;
+  memory.fill(muT, 0, <usize>(2 * d * k2 + k2) << 3);
+  for (let j = 0; j < k; j++) {
+    let s: f64 = 0;
+    for (let t = 0; t < d; t++) {
+      const lv = <f64>load<f32>(logVar + (<usize>(j * d + t) << 2));
+      const at = <usize>(t * k2 + j) << 3;
+      store<f64>(muT + at, <f64>load<f32>(mu + (<usize>(j * d + t) << 2)));
+      store<f64>(ivT + at, Math.exp(-lv));
+      s += LOG_2PI + lv;
+    }
+    store<f64>(cst + (<usize>j << 3), -0.5 * s);
+  }
+}
+
+/**
+ * logDens [N,K] and classLogLik [N,C] for rows [r0, r1). z [N,D], mu, logVar [K,D], rho [C,K].
+ * Two components per f64x2 from transposed parameters (each row value against two components at
+ * once; a per-component dot over D = 2–10 spent its time folding lanes). Each Mahalanobis sum keeps
+ * weightedSqDist64's order (even and odd terms apart, then added, then the last odd one), so the
+ * numbers are the per-component loop's.
+ */
 export function mixtureLogLik(z: usize, mu: usize, logVar: usize, rho: usize, logDens: usize, classLogLik: usize,
   n: i32, d: i32, k: i32, c: i32, scratch: usize, r0: i32, r1: i32): void {
-  const kd = k * d;
-  const mu64 = scratch; // [K,D]
-  const iv64 = mu64 + (<usize>kd << 3); // [K,D] 1/σ²
-  const cst = iv64 + (<usize>kd << 3); // [K] −½ Σ_d (log 2π + log σ²)
-  const rho64 = cst + (<usize>k << 3); // [C,K]
-  const ld = rho64 + (<usize>(c * k) << 3); // [K] this row's log densities
-  const e = ld + (<usize>k << 3); // [K] f32 exp(ld − row max)
+  const k2 = (k + 1) & ~1;
+  const muT = scratch; // [D,K2]
+  const ivT = muT + (<usize>(d * k2) << 3); // [D,K2] 1/σ²
+  const cst = ivT + (<usize>(d * k2) << 3); // [K2]
+  const rho64 = cst + (<usize>k2 << 3); // [C,K]
+  const ld = rho64 + (<usize>(c * k) << 3); // [K2] this row's log densities
+  const e = ld + (<usize>k2 << 3); // [K] f32 exp(ld − row max)
   const z64 = e + (<usize>k << 3); // [D]
   const shifted = z64 + (<usize>d << 3); // [K] f32 ld − row max
-  promote(mu, mu64, kd);
+  transposedGaussians(mu, logVar, k, d, muT, ivT, cst);
   promote(rho, rho64, c * k);
-  gaussConstants64(logVar, k, d, iv64, cst);
+  const half = f64x2.splat(0.5);
+  const col = <usize>k2 << 3;
+  const dEven = d & ~1;
   for (let i = r0; i < r1; i++) {
     promote(z + (<usize>i * <usize>d << 2), z64, d);
     let mx = -Infinity;
-    for (let j = 0; j < k; j++) {
-      const s = weightedSqDist64(z64, mu64 + (<usize>(j * d) << 3), iv64 + (<usize>(j * d) << 3), d);
-      const v = f64At(cst, j) - 0.5 * s;
-      store<f64>(ld + (<usize>j << 3), v);
-      store<f32>(logDens + ((<usize>i * <usize>k + <usize>j) << 2), <f32>v);
-      if (v > mx) mx = v;
+    const out = logDens + (<usize>i * <usize>k << 2);
+    for (let g = 0; g < k; g += 2) {
+      let m = muT + (<usize>g << 3);
+      let v = ivT + (<usize>g << 3);
+      let a = f64x2.splat(0);
+      let b = f64x2.splat(0);
+      let t = 0;
+      for (; t < dEven; t += 2) {
+        const zt = z64 + (<usize>t << 3);
+        let df = f64x2.sub(v128.load64_splat(zt), v128.load(m));
+        a = f64x2.add(a, f64x2.mul(f64x2.mul(df, df), v128.load(v)));
+        df = f64x2.sub(v128.load64_splat(zt, 8), v128.load(m + col));
+        b = f64x2.add(b, f64x2.mul(f64x2.mul(df, df), v128.load(v + col)));
+        m += 2 * col;
+        v += 2 * col;
+      }
+      let s = f64x2.add(a, b);
+      if (t < d) {
+        const df = f64x2.sub(v128.load64_splat(z64 + (<usize>t << 3)), v128.load(m));
+        s = f64x2.add(s, f64x2.mul(f64x2.mul(df, df), v128.load(v)));
+      }
+      const lg = f64x2.sub(v128.load(cst + (<usize>g << 3)), f64x2.mul(half, s));
+      v128.store(ld + (<usize>g << 3), lg);
+      const l0 = f64x2.extract_lane(lg, 0);
+      store<f32>(out + (<usize>g << 2), <f32>l0);
+      if (l0 > mx) mx = l0;
+      if (g + 1 < k) {
+        const l1 = f64x2.extract_lane(lg, 1);
+        store<f32>(out + (<usize>(g + 1) << 2), <f32>l1);
+        if (l1 > mx) mx = l1;
+      }
     }
     for (let j = 0; j < k; j++) store<f32>(shifted + (<usize>j << 2), <f32>(f64At(ld, j) - mx));
     expShifted(shifted, 0, e, k);
@@ -120,7 +175,9 @@ export function mixturePosteriors(classLogLik: usize, sampleOf: usize, logPrior:
     }
     let t: f64 = 0;
     for (let a = 0; a < c; a++) {
-      const ev = Math.exp(f64At(a64, a) - mx);
+      // The best class's term is e^0 = 1 exactly: no call (half the exponentials with two classes).
+      const x = f64At(a64, a) - mx;
+      const ev = x == 0 ? 1 : Math.exp(x);
       store<f64>(a64 + (<usize>a << 3), ev);
       t += ev;
     }

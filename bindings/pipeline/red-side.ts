@@ -10,12 +10,16 @@
 // each sample's platelet share, and each sample re-estimates its share at classify time.
 //
 // Most instruments put (nearly) every platelet on the platelet side; there the excess is noise and
-// a split would only take red cells for platelets. So the split is kept only when the references
-// say it helps: the training samples' platelet % (counted as classify counts, proportions
-// re-estimated) must follow the references at least RED_SIDE_GAIN times better in RMS with it
-// than without it.
+// a split would only take red cells for platelets. So the references decide twice. The split is
+// looked for only when the platelet side alone misses the training samples' platelet % by more
+// than a lab tolerates (the quality gate's platelet tolerance, as RMS): within it there is nothing
+// a lab would see for a split to mend, and the search (three mixtures over nearly every training
+// event) is a sixth of training. And it is kept only when the training samples' platelet % (counted
+// as classify counts, proportions re-estimated) follows the references at least RED_SIDE_GAIN
+// times better in RMS with it than without it.
 import type { ComputeBackend } from '../backend.js';
 import { fitPlateletSplit, perSampleKeep, type PlateletSplit, type SideOptions } from './platelet-side.js';
+import { ABS_TOLERANCE_PP } from './quality.js';
 
 /** Component counts tried on the red side: red cells are ~95 % of its events, so a platelet
  *  component needs more of them than on the platelet side. */
@@ -44,6 +48,12 @@ export async function fitRedSide(be: ComputeBackend, x: ArrayLike<number>, w: nu
     total[sampleOf[i]]++;
     if (pPlt[i] >= 0.5 && sideKeep[i] >= 0.5) onSide[sampleOf[i]]++;
   }
+  const rms = (f: (s: number) => number) => Math.sqrt(pltShare.reduce((a, p, s) => a + (f(s) - p) ** 2, 0) / S);
+  const without = rms((s) => onSide[s] / Math.max(total[s], 1));
+  if (100 * without <= ABS_TOLERANCE_PP.plt_pct) {
+    log?.(`red side: training platelet % RMS ${(100 * without).toFixed(3)} pp without a split, within the ${ABS_TOLERANCE_PP.plt_pct} pp a lab asks: not searched`);
+    return null;
+  }
   const excess = pltShare.map((p, s) => Math.max(0, p - onSide[s] / Math.max(total[s], 1)));
   if (!excess.some((e) => e > 0)) return null;
   const rows: number[] = [];
@@ -55,8 +65,6 @@ export async function fitRedSide(be: ComputeBackend, x: ArrayLike<number>, w: nu
   const keep = await perSampleKeep(be, split, x, n, sampleOf, S, (i) => pPlt[i] < 0.5);
   const found = new Float64Array(S);
   for (const i of rows) if (keep[i] >= 0.5) found[sampleOf[i]]++;
-  const rms = (f: (s: number) => number) => Math.sqrt(pltShare.reduce((a, p, s) => a + (f(s) - p) ** 2, 0) / S);
-  const without = rms((s) => onSide[s] / total[s]);
   const withSplit = rms((s) => (onSide[s] + found[s]) / total[s]);
   const kept = withSplit * RED_SIDE_GAIN < without;
   log?.(`red side: training platelet % RMS ${(100 * without).toFixed(3)} pp without the split, ${(100 * withSplit).toFixed(3)} pp with it (${split.mixture.k} components): ${kept ? 'kept' : 'not kept'}`);
