@@ -25,7 +25,6 @@ export function kmeansAssign(x: usize, centroids: usize, labels: usize, minDist:
   }
   const rowBytes = <usize>d << 2;
   const colBytes = <usize>k4 << 2;
-  const d8 = d & ~7;
   const d4 = d & ~3;
   const inf4 = f32x4.splat(Infinity);
   const lanes = i32x4(0, 1, 2, 3);
@@ -40,39 +39,29 @@ export function kmeansAssign(x: usize, centroids: usize, labels: usize, minDist:
       // a_l, b_l: lane l of sqDist's two accumulators, for four centroids.
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      // Blocks of four: sqDist's 8-blocks put their first half in acc0 and their second in acc1,
+      // and a last 4-block in acc0 again, so alternating a and b block by block is its order (the
+      // final a + b is the same either way round).
       let t = 0;
-      for (; t < d8; t += 8) {
+      for (; t < d4; t += 4) {
         const xo = xi + (<usize>t << 2);
         const co = cg + <usize>t * colBytes;
         let e = f32x4.sub(v128.load32_splat(xo), v128.load(co));
-        a0 = madd(e, e, a0);
+        const n0 = madd(e, e, a0);
         e = f32x4.sub(v128.load32_splat(xo, 4), v128.load(co + colBytes));
-        a1 = madd(e, e, a1);
+        const n1 = madd(e, e, a1);
         e = f32x4.sub(v128.load32_splat(xo, 8), v128.load(co + 2 * colBytes));
-        a2 = madd(e, e, a2);
+        const n2 = madd(e, e, a2);
         e = f32x4.sub(v128.load32_splat(xo, 12), v128.load(co + 3 * colBytes));
-        a3 = madd(e, e, a3);
-        e = f32x4.sub(v128.load32_splat(xo, 16), v128.load(co + 4 * colBytes));
-        b0 = madd(e, e, b0);
-        e = f32x4.sub(v128.load32_splat(xo, 20), v128.load(co + 5 * colBytes));
-        b1 = madd(e, e, b1);
-        e = f32x4.sub(v128.load32_splat(xo, 24), v128.load(co + 6 * colBytes));
-        b2 = madd(e, e, b2);
-        e = f32x4.sub(v128.load32_splat(xo, 28), v128.load(co + 7 * colBytes));
-        b3 = madd(e, e, b3);
-      }
-      if (t < d4) {
-        const xo = xi + (<usize>t << 2);
-        const co = cg + <usize>t * colBytes;
-        let e = f32x4.sub(v128.load32_splat(xo), v128.load(co));
-        a0 = madd(e, e, a0);
-        e = f32x4.sub(v128.load32_splat(xo, 4), v128.load(co + colBytes));
-        a1 = madd(e, e, a1);
-        e = f32x4.sub(v128.load32_splat(xo, 8), v128.load(co + 2 * colBytes));
-        a2 = madd(e, e, a2);
-        e = f32x4.sub(v128.load32_splat(xo, 12), v128.load(co + 3 * colBytes));
-        a3 = madd(e, e, a3);
-        t += 4;
+        const n3 = madd(e, e, a3);
+        a0 = b0;
+        a1 = b1;
+        a2 = b2;
+        a3 = b3;
+        b0 = n0;
+        b1 = n1;
+        b2 = n2;
+        b3 = n3;
       }
       // hsum(acc0 + acc1): (l0 + l1) + (l2 + l3), every centroid in its own lane.
       let s = f32x4.add(f32x4.add(f32x4.add(a0, b0), f32x4.add(a1, b1)), f32x4.add(f32x4.add(a2, b2), f32x4.add(a3, b3)));
