@@ -14,7 +14,7 @@
 // looked for only when the platelet side alone misses the training samples' platelet % by more
 // than a lab tolerates (the quality gate's platelet tolerance, as RMS): within it there is nothing
 // a lab would see for a split to mend, and the search (three mixtures over nearly every training
-// event) is a sixth of training. And it is kept only when the training samples' platelet % (counted
+// event) is a large part of training. And it is kept only when the training samples' platelet % (counted
 // as classify counts, proportions re-estimated) follows the references at least RED_SIDE_GAIN
 // times better in RMS with it than without it.
 import type { ComputeBackend } from '../backend.js';
