@@ -49,12 +49,13 @@ export async function fitRedSide(be: ComputeBackend, x: ArrayLike<number>, w: nu
     if (pPlt[i] >= 0.5 && sideKeep[i] >= 0.5) onSide[sampleOf[i]]++;
   }
   const rms = (f: (s: number) => number) => Math.sqrt(pltShare.reduce((a, p, s) => a + (f(s) - p) ** 2, 0) / S);
-  const without = rms((s) => onSide[s] / Math.max(total[s], 1));
+  const sideShare = pltShare.map((_, s) => onSide[s] / Math.max(total[s], 1));
+  const without = rms((s) => sideShare[s]);
   if (100 * without <= ABS_TOLERANCE_PP.plt_pct) {
     log?.(`red side: training platelet % RMS ${(100 * without).toFixed(3)} pp without a split, within the ${ABS_TOLERANCE_PP.plt_pct} pp a lab asks: not searched`);
     return null;
   }
-  const excess = pltShare.map((p, s) => Math.max(0, p - onSide[s] / Math.max(total[s], 1)));
+  const excess = pltShare.map((p, s) => Math.max(0, p - sideShare[s]));
   if (!excess.some((e) => e > 0)) return null;
   const rows: number[] = [];
   for (let i = 0; i < n; i++) if (pPlt[i] < 0.5) rows.push(i);
